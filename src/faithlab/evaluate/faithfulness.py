@@ -1,0 +1,241 @@
+"""Removal-based faithfulness: comprehensiveness, sufficiency, perturbation curves and leave-one-out agreement.
+
+- Comprehensiveness / sufficiency (DeYoung et al. 2020, ERASER): p(y|x) − p(y|x without the top-k tokens) and
+  p(y|x) − p(y|only the top-k tokens), y = the explanation's target, averaged over the fractions (default 1, 5, 10,
+  20, 50 %) with k = ceil(fraction × content tokens), at least 1. Ranks are by signed score; ties keep the earlier
+  token first.
+- Perturbation curves (Samek et al. 2017): the confidence of the originally predicted class as content tokens are
+  removed one at a time, most relevant first (MoRF) or least relevant first (LeRF); the area under each curve uses
+  x = fraction removed in [0, 1] (trapezoid rule). A MoRF curve is 'sharp' when by x = 0.2 (linearly interpolated)
+  it has fallen by at least half of its largest drop below the start, 'gradual' otherwise, and undefined ('flat',
+  NaN) when it never drops by more than 1e-3.
+- Leave-one-out agreement: Spearman and Kendall tau-b between the scores and p(y|x) − p(y|x without token t),
+  computed once per example and target for all methods.
+
+Removal replaces tokens by the mask or pad (or unk) token, or deletes them; special tokens are never removed. Every
+perturbed input of an example (all fractions, curve steps, leave-one-out rows, of every method) goes through the
+shared scorer of `faithlab.explain.perturbation` in one batched call that runs each distinct input once; the
+unperturbed prediction is computed once per example.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy.stats import ConstantInputWarning, kendalltau, spearmanr
+
+from faithlab.errors import FaithlabError
+from faithlab.evaluate.ranking import descending_order
+from faithlab.evaluate.results import Explanations, Row, by_method
+from faithlab.explain.explanation import Explanation
+from faithlab.explain.perturbation import REPLACEMENTS, check_choice, feature_groups, score_masks
+from faithlab.models import Classifier
+
+FRACTIONS = (0.01, 0.05, 0.10, 0.20, 0.50)
+PARTS = ("eraser", "curves", "loo")
+SHARP_AT = 0.2
+SHARP_SHARE = 0.5
+FLAT_DROP = 1e-3
+
+
+def top_k_size(fraction: float, n_tokens: int) -> int:
+    """k = ceil(fraction × n), at least 1 and at most n (rounded to 9 decimals first, so 0.05 × 20 is 1, not 2)."""
+    return min(n_tokens, max(1, math.ceil(round(fraction * n_tokens, 9))))
+
+
+def curve_counts(n_tokens: int, steps: int | None) -> np.ndarray:
+    """How many tokens are removed at each point of a curve: every count 0..n, or `steps` + 1 evenly spaced ones."""
+    if steps is None or steps >= n_tokens:
+        return np.arange(n_tokens + 1)
+    return np.unique(np.round(np.linspace(0, n_tokens, steps + 1)).astype(int))
+
+
+def curve_shape(x: np.ndarray, confidence: np.ndarray) -> float:
+    """1.0 for a sharp MoRF curve, 0.0 for a gradual one, NaN for a flat one (rule in the module docstring)."""
+    start = confidence[0]
+    total = start - confidence.min()
+    if total <= FLAT_DROP:
+        return float("nan")
+    early = start - min(confidence[x <= SHARP_AT].min(), np.interp(SHARP_AT, x, confidence))
+    return float(early >= SHARP_SHARE * total)
+
+
+@dataclass
+class _Plan:
+    """The masks of one example, (n_masks, n_tokens) keep-flags, and where each method's masks start."""
+
+    masks: list[np.ndarray]
+    offsets: dict[str, int]
+
+    def add(self, key: str, keep: np.ndarray) -> None:
+        self.offsets[key] = sum(len(m) for m in self.masks)
+        self.masks.append(keep)
+
+
+def evaluate_faithfulness(
+    classifier: Classifier,
+    explanations: Explanations,
+    *,
+    fractions: Sequence[float] = FRACTIONS,
+    replacement: str = "mask",
+    parts: Sequence[str] = PARTS,
+    curve_steps: int | None = None,
+) -> list[Row]:
+    """Rows of comprehensiveness and sufficiency ('eraser'), curve areas and shape ('curves') and leave-one-out
+    agreement ('loo') for every method and example. `explanations`: one method's list, or method → list aligned by
+    example (all from `classifier`). `curve_steps` None removes one token per curve point; an int coarsens to that
+    many points."""
+    settings = _check(fractions, replacement, parts, curve_steps)
+    methods = by_method(explanations)
+    if not methods:
+        return []
+    examples = _examples(methods)
+    batch = classifier.encode([e.text for e in examples], [e.pair for e in examples])
+    groups = feature_groups(batch, "token")
+    plans = []
+    for row, example in enumerate(examples):
+        _check_tokens(example, batch.tokens[row], classifier.name)
+        plans.append(_plan(row, methods, groups[row], settings))
+    scored = score_masks(classifier, batch, groups, [torch.as_tensor(np.concatenate(p.masks)) for p in plans],
+                         replacement)
+    probabilities = torch.softmax(classifier.batch_logits(batch).double(), dim=-1).cpu().numpy()
+    rows = []
+    for row, plan in enumerate(plans):
+        perturbed = torch.softmax(scored.logits[row].double(), dim=-1).numpy()
+        rows += _rows(row, methods, groups[row], plan, probabilities[row], perturbed, settings)
+    return rows
+
+
+def _check(
+    fractions: Sequence[float], replacement: str, parts: Sequence[str], curve_steps: int | None
+) -> dict[str, object]:
+    check_choice("replacement", replacement, REPLACEMENTS)
+    fractions = [float(f) for f in fractions]
+    if not fractions or any(not 0 < f <= 1 for f in fractions):
+        raise FaithlabError(f"fractions must be numbers in (0, 1], got {fractions}")
+    for part in parts:
+        check_choice("faithfulness part", part, PARTS)
+    if curve_steps is not None and (isinstance(curve_steps, bool) or not isinstance(curve_steps, int)
+                                    or curve_steps < 1):
+        raise FaithlabError(f"curve_steps must be None or an integer >= 1, got {curve_steps!r}")
+    return {"replacement": replacement, "fractions": fractions, "k": "ceil(fraction * content tokens), >= 1",
+            "parts": list(parts), "curve_steps": curve_steps}
+
+
+def _examples(methods: dict[str, list[Explanation]]) -> list[Explanation]:
+    """The first method's explanation of each example, after checking every method explains the same input."""
+    names = list(methods)
+    first = methods[names[0]]
+    for name in names[1:]:
+        for i, (a, b) in enumerate(zip(first, methods[name], strict=True)):
+            if (a.text, a.pair, a.tokens) != (b.text, b.pair, b.tokens):
+                raise FaithlabError(f"example {i}: '{names[0]}' and '{name}' explain different inputs")
+    return first
+
+
+def _check_tokens(explanation: Explanation, tokens: list[str], model: str) -> None:
+    if explanation.tokens != tokens:
+        raise FaithlabError(
+            f"the '{explanation.method}' explanation of {explanation.text[:40]!r} has other tokens than model "
+            f"'{model}' produces; evaluate explanations with the classifier that made them"
+        )
+
+
+def _plan(
+    row: int,
+    methods: dict[str, list[Explanation]],
+    groups: list[list[int]],
+    settings: dict[str, object],
+) -> _Plan:
+    """Every keep-mask the example needs. Masks are written over its content tokens, in position order."""
+    positions = [g[0] for g in groups]
+    n = len(positions)
+    plan = _Plan([np.ones((1, n), dtype=bool)], {})
+    parts = settings["parts"]
+    if "loo" in parts:
+        plan.add("loo", ~np.eye(n, dtype=bool))
+    ks = np.array([top_k_size(f, n) for f in settings["fractions"]])[:, None]
+    counts = curve_counts(n, settings["curve_steps"])[:, None]
+    for name, items in methods.items():
+        scores = items[row].scores[positions]
+        rank = np.empty(n, dtype=int)
+        rank[descending_order(scores)] = np.arange(n)
+        if "eraser" in parts:
+            plan.add(f"{name}/comprehensiveness", rank[None, :] >= ks)
+            plan.add(f"{name}/sufficiency", rank[None, :] < ks)
+        if "curves" in parts:
+            plan.add(f"{name}/morf", rank[None, :] >= counts)
+            plan.add(f"{name}/lerf", (n - 1 - rank)[None, :] >= counts)
+    return plan
+
+
+def _rows(
+    row: int,
+    methods: dict[str, list[Explanation]],
+    groups: list[list[int]],
+    plan: _Plan,
+    base: np.ndarray,
+    perturbed: np.ndarray,
+    settings: dict[str, object],
+) -> list[Row]:
+    """Turn one example's perturbed probabilities into result rows for every method."""
+    positions = [g[0] for g in groups]
+    counts = curve_counts(len(positions), settings["curve_steps"])
+
+    def block(key: str, size: int) -> np.ndarray:
+        return perturbed[plan.offsets[key] : plan.offsets[key] + size]
+
+    out = []
+    for name, items in methods.items():
+        explanation = items[row]
+        target = explanation.target
+        values: list[tuple[str, float, dict[str, object]]] = []
+        if "eraser" in settings["parts"]:
+            for metric in ("comprehensiveness", "sufficiency"):
+                drops = base[target] - block(f"{name}/{metric}", len(settings["fractions"]))[:, target]
+                values.append((metric, drops.mean(), {"per_fraction": drops.tolist()}))
+        if "curves" in settings["parts"]:
+            predicted = int(base.argmax())
+            morf = block(f"{name}/morf", len(counts))[:, predicted]
+            lerf = block(f"{name}/lerf", len(counts))[:, predicted]
+            values += _curve_values(counts / max(1, len(positions)), morf, lerf, predicted)
+        if "loo" in settings["parts"]:
+            loo = base[target] - block("loo", len(positions))[:, target]
+            spearman, kendall = _correlations(explanation.scores[positions], loo)
+            values += [("loo_spearman", spearman, {}), ("loo_kendall", kendall, {})]
+        record = dict(settings, target=target)
+        out += [Row(row, name, metric, float(v), dict(record), details) for metric, v, details in values]
+    return out
+
+
+def _curve_values(
+    x: np.ndarray, morf: np.ndarray, lerf: np.ndarray, predicted: int
+) -> list[tuple[str, float, dict[str, object]]]:
+    morf_area, lerf_area = _area(x, morf), _area(x, lerf)
+    curve = {"x": x.tolist(), "predicted": predicted}
+    return [
+        ("auc_morf", morf_area, {**curve, "confidence": morf.tolist()}),
+        ("auc_lerf", lerf_area, {**curve, "confidence": lerf.tolist()}),
+        ("curve_gap", lerf_area - morf_area, {}),
+        ("morf_sharp", curve_shape(x, morf), {"rule": f"fell by >= {SHARP_SHARE} of its largest drop by x={SHARP_AT}"}),
+    ]
+
+
+def _area(x: np.ndarray, y: np.ndarray) -> float:
+    """Trapezoid area under y(x); a single point (no content token) has no curve."""
+    return float(np.trapezoid(y, x)) if len(x) > 1 else float("nan")
+
+
+def _correlations(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """Spearman and Kendall tau-b; NaN for fewer than two tokens or a constant side (no ranking to compare)."""
+    if len(a) < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return float("nan"), float("nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConstantInputWarning)
+        return float(spearmanr(a, b).statistic), float(kendalltau(a, b).statistic)
+

@@ -1,0 +1,94 @@
+"""Every evaluation metric faithlab reports, with its range, its better direction and the paper that defines it.
+
+Reports sort and colour by `higher_is_better`; results name metrics by `Metric.name`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from faithlab.errors import FaithlabError
+
+
+@dataclass(frozen=True)
+class Metric:
+    """What a number means: name, [low, high] range, which way is better, what it measures, where it comes from."""
+
+    name: str
+    higher_is_better: bool
+    range: tuple[float, float]
+    description: str
+    citation: str
+
+    def better(self, a: float, b: float) -> bool:
+        """True when value `a` is strictly better than `b`."""
+        return a > b if self.higher_is_better else a < b
+
+
+ERASER = "DeYoung et al. 2020, 'ERASER: A Benchmark to Evaluate Rationalized NLP Models', ACL"
+ZHOU = "Zhou et al. 2022, 'Do Feature Attribution Methods Correctly Attribute Features?', AAAI"
+ARRAS = (
+    "Arras et al. 2022, 'CLEVR-XAI: A benchmark dataset for the ground truth evaluation of neural network "
+    "explanations', Information Fusion (relevance rank accuracy)"
+)
+SAMEK = "Samek et al. 2017, 'Evaluating the Visualization of What a Deep Neural Network Has Learned', IEEE TNNLS"
+ADEBAYO = "Adebayo et al. 2018, 'Sanity Checks for Saliency Maps', NeurIPS"
+GHORBANI = "Ghorbani et al. 2019, 'Interpretation of Neural Networks Is Fragile', AAAI"
+JAIN = "Jain & Wallace 2019, 'Attention is not Explanation', NAACL (leave-one-out agreement)"
+EFRON = "Efron & Tibshirani 1993, 'An Introduction to the Bootstrap' (percentile interval)"
+
+METRICS: dict[str, Metric] = {}
+
+
+def _add(*metrics: Metric) -> None:
+    for metric in metrics:
+        METRICS[metric.name] = metric
+
+
+_add(
+    Metric("comprehensiveness", True, (-1.0, 1.0),
+           "drop of the target probability when the top-k% tokens are removed, averaged over k", ERASER),
+    Metric("sufficiency", False, (-1.0, 1.0),
+           "drop of the target probability when only the top-k% tokens are kept, averaged over k", ERASER),
+    Metric("auc_morf", False, (0.0, 1.0),
+           "area under the predicted-class confidence curve, most relevant tokens removed first", SAMEK),
+    Metric("auc_lerf", True, (0.0, 1.0),
+           "area under the predicted-class confidence curve, least relevant tokens removed first", SAMEK),
+    Metric("curve_gap", True, (-1.0, 1.0), "area under the LeRF curve minus area under the MoRF curve", SAMEK),
+    Metric("morf_sharp", True, (0.0, 1.0),
+           "1 when the MoRF curve loses half of its largest drop within the first 20% of removals, else 0", SAMEK),
+    Metric("loo_spearman", True, (-1.0, 1.0), "Spearman correlation with leave-one-out occlusion scores", JAIN),
+    Metric("loo_kendall", True, (-1.0, 1.0), "Kendall tau-b with leave-one-out occlusion scores", JAIN),
+    Metric("gt_overlap", True, (0.0, 1.0),
+           "share of the top-|L| tokens that are planted (ground-truth) tokens, |L| = number of planted tokens",
+           ARRAS),
+    Metric("gt_mean_rank", False, (0.0, 1.0),
+           "smallest fraction of the ranking that contains every planted token", ZHOU),
+    Metric("plausibility_overlap", True, (0.0, 1.0),
+           "share of the top-|R| tokens inside the human rationale, |R| = rationale size", ARRAS),
+    Metric("plausibility_mean_rank", False, (0.0, 1.0),
+           "smallest fraction of the ranking that contains every rationale token", ZHOU),
+    Metric("auprc", True, (0.0, 1.0), "average precision of the scores against the human rationale", ERASER),
+    Metric("token_f1", True, (0.0, 1.0), "token F1 of the discrete explanation against the human rationale", ERASER),
+    Metric("token_iou", True, (0.0, 1.0),
+           "token intersection over union of the discrete explanation and the human rationale", ERASER),
+    Metric("randomization_spearman", False, (-1.0, 1.0),
+           "Spearman correlation of explanations before and after randomising model blocks", ADEBAYO),
+    Metric("randomization_spearman_abs", False, (-1.0, 1.0),
+           "Spearman correlation of |scores| before and after randomising model blocks", ADEBAYO),
+    Metric("attack_rank_change", False, (0.0, 1.0),
+           "share of the original top-k tokens pushed out of the top-k by the attack", GHORBANI),
+    Metric("attack_spearman", True, (-1.0, 1.0),
+           "Spearman correlation of |scores| before and after the attack", GHORBANI),
+    Metric("attack_topk_mass_change", False, (-1.0, 1.0),
+           "drop of the original top-k tokens' share of |score| mass caused by the attack", GHORBANI),
+    Metric("attack_probability_change", False, (0.0, 1.0),
+           "|change| of the target probability caused by the attack", GHORBANI),
+)
+
+
+def get_metric(name: str) -> Metric:
+    """A metric's metadata by name."""
+    if name not in METRICS:
+        raise FaithlabError(f"unknown metric '{name}'; known metrics: {', '.join(sorted(METRICS))}")
+    return METRICS[name]

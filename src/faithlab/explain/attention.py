@@ -1,0 +1,143 @@
+"""Attention-based scores: attention received (totals and means) and attention rollout.
+
+Attention weights say where the model looks, not why it decides (Jain & Wallace 2019, "Attention is not
+Explanation"), and none of these scores depends on the target class. They come from the pass that also predicts
+(`Classifier.attentions`), so they cost no extra forward. Padding takes no part: only real tokens are queries, and
+rollout mixes real tokens only.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+
+import torch
+
+from faithlab.errors import FaithlabError
+from faithlab.explain.base import Attributions, Explainer, register
+from faithlab.explain.explanation import Explanation
+from faithlab.models import Batch, Classifier
+
+SUBWORD_MARKERS = ("##", "Ġ", "▁", "Ċ")
+
+
+def raw_attention(classifier: Classifier, batch: Batch) -> tuple[torch.Tensor, ...]:
+    """Attention probabilities per layer, each (rows, heads, tokens, tokens): query rows, key columns."""
+    return classifier.attentions(batch)
+
+
+def attention_received(classifier: Classifier, batch: Batch, *, average: bool = False) -> torch.Tensor:
+    """Attention each token receives (rows, tokens), summed over layers, heads and real query positions.
+
+    `average=True` gives the mean over layers and heads, averaged over the real query positions instead.
+    """
+    real = batch.attention_mask.float()
+    layers = raw_attention(classifier, batch)
+    received = sum(torch.einsum("rhqk,rq->rk", layer, real) for layer in layers)
+    if average:
+        heads = layers[0].shape[1]
+        received = received / (len(layers) * heads * real.sum(dim=1, keepdim=True))
+    return received * real
+
+
+def attention_rollout(classifier: Classifier, batch: Batch) -> torch.Tensor:
+    """Attention rollout matrix (rows, tokens, tokens) (Abnar & Zuidema 2020, "Quantifying Attention Flow").
+
+    Per layer A' = 0.5·mean_heads(A) + 0.5·I restricted to real tokens with rows renormalised; the rollout is the
+    product A'_L ··· A'_1. Row q says how much each input token flows into position q; real rows sum to 1, padding
+    rows and columns are 0.
+    """
+    real = batch.attention_mask.float()
+    width = real.shape[1]
+    pairs = real[:, :, None] * real[:, None, :]
+    identity = torch.eye(width, device=real.device)
+    rollout = torch.diag_embed(real)
+    for layer in raw_attention(classifier, batch):
+        mixed = (0.5 * layer.mean(dim=1) + 0.5 * identity) * pairs
+        mixed = mixed / mixed.sum(dim=-1, keepdim=True).clamp_min(torch.finfo(mixed.dtype).tiny)
+        rollout = mixed @ rollout
+    return rollout
+
+
+def pooled_rollout(classifier: Classifier, batch: Batch) -> torch.Tensor:
+    """The rollout row of the position the head reads (rows, tokens): the adapter's pooling convention."""
+    rollout = attention_rollout(classifier, batch)
+    real = batch.attention_mask.float()
+    pooling = classifier.adapter.pooling
+    if pooling == "first":
+        return rollout[:, 0]
+    if pooling == "last":
+        last = batch.attention_mask.sum(dim=1).long() - 1
+        return rollout[torch.arange(len(batch), device=rollout.device), last]
+    if pooling == "mean":
+        return (rollout * real[:, :, None]).sum(dim=1) / real.sum(dim=1, keepdim=True)
+    raise FaithlabError(f"unknown pooling '{pooling}' in the adapter of family '{classifier.adapter.family}'")
+
+
+class _AttentionExplainer(Explainer):
+    """Attention scores take no settings and ignore the target."""
+
+    def __init__(self, classifier: Classifier):
+        super().__init__(classifier)
+
+    def scores(self, batch: Batch) -> torch.Tensor:
+        raise NotImplementedError
+
+    def attribute(self, batch: Batch, targets: torch.Tensor) -> Attributions:
+        return Attributions(self.scores(batch))
+
+
+@register
+class AttentionSum(_AttentionExplainer):
+    """Attention totals: attention each token receives, summed over layers, heads and queries (FinBERT study)."""
+
+    name = "attention_sum"
+
+    def scores(self, batch: Batch) -> torch.Tensor:
+        return attention_received(self.classifier, batch)
+
+
+@register
+class AttentionMean(_AttentionExplainer):
+    """Average attention each token receives: mean over layers and heads, averaged over query positions."""
+
+    name = "attention_mean"
+
+    def scores(self, batch: Batch) -> torch.Tensor:
+        return attention_received(self.classifier, batch, average=True)
+
+
+@register
+class Rollout(_AttentionExplainer):
+    """Attention rollout (Abnar & Zuidema 2020), read at the position the classification head pools."""
+
+    name = "rollout"
+
+    def scores(self, batch: Batch) -> torch.Tensor:
+        return pooled_rollout(self.classifier, batch)
+
+
+def top_attention_tokens(explanations: Explanation | Sequence[Explanation], k: int = 10) -> list[tuple[str, float]]:
+    """The k tokens with the highest scores, skipping special tokens and punctuation.
+
+    Given several explanations, scores are summed per token string across them: the corpus-level list of the most
+    attended tokens of the FinBERT study.
+    """
+    if k < 1:
+        raise FaithlabError(f"k must be >= 1, got {k}")
+    if isinstance(explanations, Explanation):
+        explanations = [explanations]
+    totals: dict[str, float] = {}
+    for explanation in explanations:
+        for t in explanation.content:
+            token = explanation.tokens[t]
+            if not _is_punctuation(token):
+                totals[token] = totals.get(token, 0.0) + float(explanation.scores[t])
+    return sorted(totals.items(), key=lambda item: -item[1])[:k]
+
+
+def _is_punctuation(token: str) -> bool:
+    """True for tokens made only of punctuation once subword markers are stripped (empty counts too)."""
+    for marker in SUBWORD_MARKERS:
+        token = token.replace(marker, "")
+    return all(unicodedata.category(ch).startswith("P") for ch in token.strip())

@@ -1,0 +1,162 @@
+"""The uniform explainer interface and its registry.
+
+Every explainer is constructed as `Explainer(classifier, **settings)` and called as
+`explain(texts, pairs=None, target=None) -> list[Explanation]`. Subclasses implement only `attribute`, which scores
+every token of every row of an encoded `Batch` for one target class per row, batched across rows.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+
+from faithlab.errors import FaithlabError
+from faithlab.explain.explanation import Explanation
+from faithlab.models import Batch, Classifier
+from faithlab.models.classifier import Target
+
+
+@dataclass
+class Attributions:
+    """Scores for every row of a batch, (rows, width); padding positions are ignored. Extras are per row."""
+
+    scores: torch.Tensor
+    extras: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Explainer:
+    """Base class: settings are validated in `__init__`, work happens in `attribute`."""
+
+    name: ClassVar[str] = ""
+
+    def __init__(self, classifier: Classifier, **settings: Any):
+        self.classifier = classifier
+        self.settings = settings
+
+    def attribute(self, batch: Batch, targets: torch.Tensor) -> Attributions:
+        raise NotImplementedError
+
+    def explain(
+        self, texts: Sequence[str], pairs: Sequence[str | None] | None = None, target: Target = None
+    ) -> list[Explanation]:
+        """One Explanation per text (per text and class when target='all')."""
+        return explain_batch(self, self.classifier.encode(texts, pairs), target)
+
+    def settings_key(self) -> str:
+        return json.dumps(self.settings, sort_keys=True, default=str)
+
+
+EXPLAINERS: dict[str, type[Explainer]] = {}
+
+
+def register(cls: type[Explainer]) -> type[Explainer]:
+    """Class decorator: make an explainer available by its `name`."""
+    if not cls.name or cls.name in EXPLAINERS:
+        raise ValueError(f"explainer name {cls.name!r} is empty or taken")
+    EXPLAINERS[cls.name] = cls
+    return cls
+
+
+def get_explainer(name: str, classifier: Classifier, **settings: Any) -> Explainer:
+    """An explainer by registered name, with its settings checked by its constructor."""
+    key = name.strip().lower()
+    if key not in EXPLAINERS:
+        raise FaithlabError(f"unknown method '{name}'; available: {', '.join(sorted(EXPLAINERS))}")
+    try:
+        return EXPLAINERS[key](classifier, **settings)
+    except TypeError as exc:
+        raise FaithlabError(f"bad settings for method '{name}': {exc}") from exc
+
+
+def cached_attribute(explainer: Explainer, batch: Batch, targets: torch.Tensor) -> Attributions:
+    """`attribute`, computed once per batch, method, settings and targets (ensembles reuse their members' work)."""
+    key = ("attributions", explainer.name, explainer.settings_key(), tuple(targets.tolist()))
+    if key not in batch.cache:
+        start = time.perf_counter()
+        result = explainer.attribute(batch, targets)
+        batch.cache[key] = (result, time.perf_counter() - start)
+    return batch.cache[key][0]
+
+
+def expand_targets(classifier: Classifier, batch: Batch, target: Target) -> tuple[Batch, torch.Tensor]:
+    """The batch with one row per (text, target class) and the target of each row."""
+    probabilities = classifier.probabilities(batch)
+    per_row = classifier.resolve_targets(target, probabilities)
+    if all(len(t) == 1 for t in per_row):
+        return batch, torch.tensor([t[0] for t in per_row], device=batch.input_ids.device)
+    rows = [r for r, targets in enumerate(per_row) for _ in targets]
+    expanded = batch.select(rows)
+    expanded.cache["logits"] = classifier.batch_logits(batch)[rows]
+    flat = [t for targets in per_row for t in targets]
+    return expanded, torch.tensor(flat, device=batch.input_ids.device)
+
+
+def explain_batch(explainer: Explainer, batch: Batch, target: Target = None) -> list[Explanation]:
+    """Run one explainer on an encoded batch and package the results."""
+    classifier = explainer.classifier
+    start = time.perf_counter()
+    rows, targets = expand_targets(classifier, batch, target)
+    result = cached_attribute(explainer, rows, targets)
+    seconds = (time.perf_counter() - start) / max(1, len(rows))
+    return package(explainer, rows, targets, result, seconds)
+
+
+def package(
+    explainer: Explainer, batch: Batch, targets: torch.Tensor, result: Attributions, seconds: float
+) -> list[Explanation]:
+    classifier = explainer.classifier
+    probabilities = classifier.probabilities(batch).cpu()
+    scores = result.scores.detach().float().cpu()
+    out = []
+    for row in range(len(batch)):
+        n = len(batch.tokens[row])
+        row_scores = scores[row, :n].clone()
+        row_scores[batch.special_mask[row, :n].cpu()] = 0.0
+        warnings = []
+        if batch.truncated[row]:
+            warnings.append(f"input longer than the model limit of {classifier.max_length} tokens was truncated")
+        if not classifier.head_trained:
+            warnings.append("the classification head is untrained: scores explain a random head")
+        target = int(targets[row])
+        out.append(
+            Explanation(
+                text=batch.texts[row],
+                pair=batch.pairs[row],
+                tokens=batch.tokens[row],
+                scores=row_scores.numpy(),
+                word_ids=batch.word_ids[row],
+                words=batch.words[row],
+                target=target,
+                target_name=classifier.labels[target],
+                method=explainer.name,
+                settings=dict(explainer.settings),
+                probabilities=probabilities[row].tolist(),
+                labels=list(classifier.labels),
+                model=classifier.name,
+                seconds=seconds,
+                warnings=warnings,
+                extras=result.extras[row] if result.extras else {},
+            )
+        )
+    return out
+
+
+def explain_many(
+    classifier: Classifier,
+    texts: Sequence[str],
+    methods: Sequence[str | tuple[str, dict[str, Any]]],
+    pairs: Sequence[str | None] | None = None,
+    target: Target = None,
+) -> dict[str, list[Explanation]]:
+    """Several methods on the same texts, sharing one encoding and the passes the methods have in common."""
+    explainers = []
+    for method in methods:
+        name, settings = (method, {}) if isinstance(method, str) else method
+        explainers.append(get_explainer(name, classifier, **settings))
+    batch = classifier.encode(texts, pairs)
+    return {e.name: explain_batch(e, batch, target) for e in explainers}

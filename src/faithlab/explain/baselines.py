@@ -1,0 +1,93 @@
+"""Reference methods: random scores (the floor every method must beat) and the ensemble of several methods."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from faithlab.errors import FaithlabError
+from faithlab.explain.base import Attributions, Explainer, cached_attribute, get_explainer, register
+from faithlab.models import Batch, Classifier
+
+DISTRIBUTIONS = ("uniform", "normal")
+DEFAULT_MEMBERS = ("grad_x_input", "ig", "lime", "kernel_shap", "occlusion", "lrp")
+
+
+@register
+class RandomScores(Explainer):
+    """Random scores on content tokens: uniform on [-1, 1) or standard normal.
+
+    Each row draws from its own generator, seeded by `seed` and a hash of its text, pair text and target, so a
+    text gets the same scores whatever else is in the batch.
+    """
+
+    name = "random"
+
+    def __init__(self, classifier: Classifier, *, seed: int = 0, distribution: str = "uniform"):
+        if not isinstance(seed, int) or isinstance(seed, bool):
+            raise FaithlabError(f"seed must be an integer, got {seed!r}")
+        if distribution not in DISTRIBUTIONS:
+            raise FaithlabError(f"unknown distribution '{distribution}'; choose one of {', '.join(DISTRIBUTIONS)}")
+        super().__init__(classifier, seed=seed, distribution=distribution)
+
+    def attribute(self, batch: Batch, targets: torch.Tensor) -> Attributions:
+        content = batch.content_mask.cpu()
+        scores = torch.zeros(content.shape)
+        for row in range(len(batch)):
+            generator = torch.Generator().manual_seed(self._row_seed(batch, row, int(targets[row])))
+            n = int(content[row].sum())
+            if self.settings["distribution"] == "uniform":
+                draws = torch.rand(n, generator=generator) * 2 - 1
+            else:
+                draws = torch.randn(n, generator=generator)
+            scores[row, content[row]] = draws
+        return Attributions(scores.to(batch.input_ids.device))
+
+    def _row_seed(self, batch: Batch, row: int, target: int) -> int:
+        key = f"{self.settings['seed']}\x00{batch.texts[row]}\x00{batch.pairs[row]}\x00{target}"
+        return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "little") >> 1
+
+
+@register
+class Ensemble(Explainer):
+    """Mean of the members' explanations, each L1-normalised over content tokens first.
+
+    `methods` names the members; `member_settings` maps a member's name to its settings. Members run through the
+    batch cache, so a member also requested on its own (say in `explain_many`) is computed once.
+    """
+
+    name = "ensemble"
+
+    def __init__(
+        self,
+        classifier: Classifier,
+        *,
+        methods: Sequence[str] = DEFAULT_MEMBERS,
+        member_settings: dict[str, dict[str, Any]] | None = None,
+    ):
+        if isinstance(methods, str) or not methods:
+            raise FaithlabError(f"methods must be a non-empty list of method names, got {methods!r}")
+        names = [m.strip().lower() for m in methods]
+        if len(set(names)) != len(names):
+            raise FaithlabError(f"methods lists a method twice: {names}")
+        if self.name in names:
+            raise FaithlabError("an ensemble cannot contain an ensemble")
+        member_settings = {k.strip().lower(): dict(v) for k, v in (member_settings or {}).items()}
+        strays = sorted(set(member_settings) - set(names))
+        if strays:
+            raise FaithlabError(f"member_settings names {', '.join(strays)}, which are not among the methods {names}")
+        self.members = [get_explainer(n, classifier, **member_settings.get(n, {})) for n in names]
+        super().__init__(classifier, methods=names, member_settings=member_settings)
+
+    def attribute(self, batch: Batch, targets: torch.Tensor) -> Attributions:
+        content = batch.content_mask.float()
+        total = torch.zeros_like(content)
+        for member in self.members:
+            scores = cached_attribute(member, batch, targets).scores.float() * content
+            norm = scores.abs().sum(dim=1, keepdim=True)
+            total = total + torch.where(norm > 0, scores / norm.clamp_min(torch.finfo(norm.dtype).tiny), scores)
+        names = [m.name for m in self.members]
+        return Attributions(total / len(self.members), [{"members": names} for _ in range(len(batch))])

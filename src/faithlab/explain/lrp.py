@@ -1,0 +1,178 @@
+"""LRP by conservative propagation (Ali et al. 2022, ICML, "XAI for Transformers: Better Explanations through
+Conservative Propagation").
+
+With the right local rules, LRP's relevance equals gradient × input of a model whose non-linear steps are frozen
+into linear ones for the backward pass. Each rule keeps the forward value and changes only the gradient:
+
+- attention (AH rule): the attention probabilities are constants, relevance flows through the values;
+- LayerNorm (LN rule): the normaliser (standard deviation; root mean square for T5) is a constant;
+- element-wise activations (GELU, tanh, ReLU, ...): identity rule, act(x) = x · (act(x)/x) with the ratio constant;
+- gates (T5's gated feed-forward): the gate is a constant, relevance flows through the linear branch.
+
+The input is the summed embedding (word + position + segment), so each token keeps its position's share. With every
+bias zeroed the model is then linear in that input and the relevance sums to the target logit; biases absorb the
+rest, reported per text as `conservation_gap` = logit − Σ relevance.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import torch
+from torch import nn
+from transformers.activations import ACT2CLS
+from transformers.models.t5.modeling_t5 import T5LayerNorm
+
+from faithlab.errors import FaithlabError
+from faithlab.explain.base import Attributions, Explainer, register
+from faithlab.models import Batch, Classifier
+from faithlab.models.attention import ATTENTION_NAME, constant_attention
+
+ACTIVATIONS = tuple({c[0] if isinstance(c, tuple) else c for c in ACT2CLS.values()} | {nn.GELU, nn.Tanh, nn.ReLU})
+
+# Below this magnitude act(x)/x is numerically meaningless; x itself is then too small to carry relevance.
+_SMALL = 1e-9
+
+
+def _keep_value(value: torch.Tensor, surrogate: torch.Tensor) -> torch.Tensor:
+    """`value` in the forward pass, the gradient of `surrogate` in the backward pass."""
+    return value.detach() + (surrogate - surrogate.detach())
+
+
+def _identity_rule(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """y = act(x), with the backward pass of x · (y/x) where the ratio is a constant."""
+    safe = torch.where(x.abs() < _SMALL, torch.copysign(torch.full_like(x, _SMALL), x), x)
+    return _keep_value(y, x * (y / safe).detach())
+
+
+def _layer_norm_rule(module: nn.LayerNorm, args: tuple, output: torch.Tensor) -> torch.Tensor:
+    x = args[0]
+    dims = tuple(range(-len(module.normalized_shape), 0))
+    centred = x - x.mean(dim=dims, keepdim=True)
+    std = (centred.pow(2).mean(dim=dims, keepdim=True) + module.eps).sqrt()
+    surrogate = centred / std.detach()
+    if module.weight is not None:
+        surrogate = surrogate * module.weight
+    if module.bias is not None:
+        surrogate = surrogate + module.bias
+    return _keep_value(output, surrogate)
+
+
+def _rms_norm_rule(module: T5LayerNorm, args: tuple, output: torch.Tensor) -> torch.Tensor:
+    x = args[0]
+    rms = (x.float().pow(2).mean(dim=-1, keepdim=True) + module.variance_epsilon).sqrt()
+    return _keep_value(output, module.weight * (x / rms.detach()).to(output.dtype))
+
+
+def _activation_rule(module: nn.Module, args: tuple, output: torch.Tensor) -> torch.Tensor:
+    return _identity_rule(args[0], output)
+
+
+def _gate_rule(module: nn.Module, args: tuple, output: torch.Tensor) -> torch.Tensor:
+    return output.detach()
+
+
+class _InputCapture:
+    """Forward pre-hook that makes the first input the module sees a leaf requiring grad (later calls pass through:
+    T5's encoder runs the same dropout module again at the end)."""
+
+    def __init__(self) -> None:
+        self.leaf: torch.Tensor | None = None
+
+    def __call__(self, module: nn.Module, args: tuple) -> tuple | None:
+        if self.leaf is not None:
+            return None
+        self.leaf = args[0].detach().requires_grad_(True)
+        return (self.leaf, *args[1:])
+
+
+def _functional_hooks(producer: nn.Module, consumer: nn.Module) -> list[torch.utils.hooks.RemovableHandle]:
+    """Identity rule for an activation applied between two modules without a module of its own."""
+    seen: dict[str, torch.Tensor] = {}
+
+    def keep(_module: nn.Module, _args: tuple, output: torch.Tensor) -> None:
+        seen["x"] = output
+
+    def replace(_module: nn.Module, args: tuple) -> tuple:
+        return (_identity_rule(seen.pop("x"), args[0]), *args[1:])
+
+    return [producer.register_forward_hook(keep), consumer.register_forward_pre_hook(replace)]
+
+
+@contextlib.contextmanager
+def conservative_propagation(classifier: Classifier) -> Iterator[_InputCapture]:
+    """Install the LRP rules on the classifier's model; yields the capture of the summed input embedding."""
+    check_lrp_support(classifier)
+    model, adapter = classifier.model, classifier.adapter
+    capture = _InputCapture()
+    handles = [adapter.embedding_sum(model).register_forward_pre_hook(capture)]
+    gates = set(adapter.gates(model))
+    for module in model.modules():
+        if isinstance(module, nn.LayerNorm):
+            handles.append(module.register_forward_hook(_layer_norm_rule))
+        elif isinstance(module, T5LayerNorm):
+            handles.append(module.register_forward_hook(_rms_norm_rule))
+        elif module in gates:
+            handles.append(module.register_forward_hook(_gate_rule))
+        elif isinstance(module, ACTIVATIONS):
+            handles.append(module.register_forward_hook(_activation_rule))
+    for producer, consumer in adapter.functional_activations(model):
+        handles.extend(_functional_hooks(producer, consumer))
+    try:
+        with constant_attention():
+            yield capture
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def check_lrp_support(classifier: Classifier) -> None:
+    """LRP's attention rule lives in faithlab's attention function; other implementations would ignore it."""
+    implementation = classifier.model.config._attn_implementation
+    if implementation != ATTENTION_NAME:
+        raise FaithlabError(
+            f"LRP needs faithlab's attention function but model '{classifier.name}' uses '{implementation}'; "
+            "load it with faithlab.models.load_classifier"
+        )
+    classifier.adapter.embedding_sum(classifier.model)  # raises for families without an adapter
+
+
+def lrp_relevance(classifier: Classifier, batch: Batch, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Relevance of every token for its row's target logit (rows, width; padding 0) and those logits (rows,).
+
+    One backward per chunk of at most `max_batch_tokens` tokens; rows never mix, so summing the target logits of a
+    chunk gives every row its own gradient.
+    """
+    relevance, logits = [], []
+    for rows in classifier.chunks(len(batch), batch.input_ids.shape[1]):
+        segments = None if batch.token_type_ids is None else batch.token_type_ids[rows]
+        mask = batch.attention_mask[rows]
+        with torch.enable_grad(), conservative_propagation(classifier) as capture:
+            out = classifier.forward(batch.input_ids[rows], mask, segments).logits
+            target_logits = out.gather(1, targets[rows, None]).squeeze(1)
+            (gradient,) = torch.autograd.grad(target_logits.sum(), capture.leaf)
+        relevance.append((gradient * capture.leaf).sum(dim=-1).detach().float() * mask)
+        logits.append(target_logits.detach().float())
+    return torch.cat(relevance), torch.cat(logits)
+
+
+@register
+class Lrp(Explainer):
+    """LRP by conservative propagation (Ali et al. 2022); extras: relevance_sum (special tokens included), logit,
+    conservation_gap = logit − relevance_sum (what the biases absorb)."""
+
+    name = "lrp"
+
+    def __init__(self, classifier: Classifier):
+        check_lrp_support(classifier)
+        super().__init__(classifier)
+
+    def attribute(self, batch: Batch, targets: torch.Tensor) -> Attributions:
+        relevance, logits = lrp_relevance(self.classifier, batch, targets)
+        totals = relevance.sum(dim=1)
+        extras = [
+            {"relevance_sum": float(total), "logit": float(logit), "conservation_gap": float(logit - total)}
+            for total, logit in zip(totals, logits, strict=True)
+        ]
+        return Attributions(relevance, extras)

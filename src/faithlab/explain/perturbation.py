@@ -1,0 +1,257 @@
+"""Removal-based explanation machinery shared by occlusion, LIME and KernelSHAP.
+
+A *feature* is a group of content-token positions of one row (one token, or all tokens of one word); special tokens
+are never removed. A *mask* over a row's features keeps (True) or removes (False) each one. Removed tokens are
+replaced by the mask, pad or unk token, or deleted: the kept tokens are re-packed left-aligned, so positions shift
+and the attention mask shortens (decoder pooling of the last real token follows it). One batched scorer runs every
+row × mask through the model in chunks of at most `max_batch_tokens` tokens, evaluating each distinct perturbed
+input once; the unperturbed rows reuse the batch's cached logits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from faithlab.errors import FaithlabError
+from faithlab.explain.base import Explainer
+from faithlab.models import Batch, Classifier
+
+REPLACEMENTS = ("mask", "pad", "unk", "delete")
+OUTPUTS = ("logit", "probability", "margin", "loss")
+UNITS = ("token", "word")
+
+Groups = list[list[int]]  # per feature of one row: its token positions
+
+
+def check_choice(setting: str, value: Any, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise FaithlabError(f"unknown {setting} {value!r}; choose one of {', '.join(choices)}")
+    return value
+
+
+def check_int(setting: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise FaithlabError(f"{setting} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_positive(setting: str, value: Any, *, allow_zero: bool = False) -> float:
+    ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and np.isfinite(value)
+    if not ok or value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise FaithlabError(f"{setting} must be a finite number {bound}, got {value!r}")
+    return float(value)
+
+
+# ----- features and masks -------------------------------------------------------------------------------------
+def feature_groups(batch: Batch, unit: str = "token") -> list[Groups]:
+    """Per row, the token positions of each feature: every content token alone, or all tokens of a word together."""
+    out = []
+    content = batch.content_mask.cpu()
+    for row in range(len(batch)):
+        positions = content[row].nonzero().flatten().tolist()
+        if unit == "token":
+            out.append([[p] for p in positions])
+            continue
+        words: dict[Any, list[int]] = {}
+        for p in positions:
+            word = batch.word_ids[row][p]
+            words.setdefault(("token", p) if word is None else word, []).append(p)
+        out.append(list(words.values()))
+    return out
+
+
+def random_coalitions(rng: np.random.Generator, n_features: int, kept: np.ndarray) -> np.ndarray:
+    """One mask per entry of `kept`: that many features kept, chosen uniformly at random without replacement."""
+    ranks = np.argsort(rng.random((len(kept), n_features)), axis=1).argsort(axis=1)
+    return ranks < np.asarray(kept)[:, None]
+
+
+# ----- the batched scorer ---------------------------------------------------------------------------------------
+@dataclass
+class Scored:
+    """Logits per row, (n_masks, n_classes), and how many distinct perturbed inputs the model actually ran."""
+
+    logits: list[torch.Tensor]
+    evaluations: int
+
+
+def score_masks(
+    classifier: Classifier, batch: Batch, groups: list[Groups], masks: list[torch.Tensor], replacement: str
+) -> Scored:
+    """Logits of every row under each of its masks (bool, n_masks × n_features), each distinct input run once."""
+    if len(groups) != len(batch) or len(masks) != len(batch):
+        raise FaithlabError(f"need feature groups and masks for each of the {len(batch)} rows")
+    pad_id = classifier.replacement_id("pad")
+    fill_id = pad_id if replacement == "delete" else classifier.replacement_id(replacement)
+    base = classifier.batch_logits(batch)
+    seen: dict[bytes, int] = {}
+    for row in range(len(batch)):
+        n = int(batch.lengths[row])
+        tt = None if batch.token_type_ids is None else batch.token_type_ids[row : row + 1, :n]
+        seen.setdefault(_key(batch.input_ids[row : row + 1, :n].cpu().numpy(), _np(tt), [n])[0], row)
+
+    pending: list[tuple[torch.Tensor, torch.Tensor | None]] = []
+    computed: list[torch.Tensor] = []
+    evaluated = 0
+
+    def flush() -> None:
+        nonlocal evaluated
+        computed.append(_run(classifier, pending, pad_id))
+        evaluated += len(pending)
+        pending.clear()
+
+    indices = []
+    for row in range(len(batch)):
+        ids, tt, lengths = perturb_row(batch, row, groups[row], masks[row], replacement, fill_id, pad_id)
+        keys = _key(ids.cpu().numpy(), _np(tt), lengths.tolist())
+        index = []
+        for k, key in enumerate(keys):
+            if key not in seen:
+                seen[key] = len(batch) + evaluated + len(pending)
+                n = int(lengths[k])
+                pending.append((ids[k, :n], None if tt is None else tt[k, :n]))
+                if len(pending) * max(len(p[0]) for p in pending) >= classifier.max_batch_tokens:
+                    flush()
+            index.append(seen[key])
+        indices.append(torch.as_tensor(index, dtype=torch.long))
+    if pending:
+        flush()
+    table = torch.cat([base.float().cpu(), *[c.cpu() for c in computed]])
+    return Scored([table[index] for index in indices], evaluated)
+
+
+def perturb_row(
+    batch: Batch,
+    row: int,
+    groups: Groups,
+    masks: torch.Tensor,
+    replacement: str,
+    fill_id: int,
+    pad_id: int,
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+    """Input ids, token types (or None) and real lengths of one row under each mask, right-padded to the row length.
+
+    A deletion that leaves nothing (only possible without special tokens, e.g. GPT-2) keeps one pad token, the
+    model's stand-in for an empty text.
+    """
+    n = int(batch.lengths[row])
+    masks = torch.as_tensor(masks, dtype=torch.bool).cpu()
+    if masks.ndim != 2 or masks.shape[1] != len(groups):
+        raise FaithlabError(f"row {row}: masks must be (n_masks, {len(groups)}), got {tuple(masks.shape)}")
+    device = batch.input_ids.device
+    feature_of = torch.full((n,), -1, dtype=torch.long)
+    for f, positions in enumerate(groups):
+        feature_of[positions] = f
+    content = feature_of >= 0
+    keep = torch.ones(masks.shape[0], n, dtype=torch.bool)
+    keep[:, content] = masks[:, feature_of[content]]
+    keep = keep.to(device)
+    ids = batch.input_ids[row, :n].expand(len(keep), n).clone()
+    tt = None if batch.token_type_ids is None else batch.token_type_ids[row, :n].expand(len(keep), n).clone()
+    if replacement != "delete":
+        ids[~keep] = fill_id
+        return ids, tt, torch.full((len(keep),), n, dtype=torch.long)
+    order = torch.argsort((~keep).to(torch.int8), dim=1, stable=True)
+    lengths = keep.sum(dim=1)
+    padding = torch.arange(n, device=device)[None, :] >= lengths[:, None]
+    ids = ids.gather(1, order).masked_fill(padding, pad_id)
+    if tt is not None:
+        tt = tt.gather(1, order).masked_fill(padding, 0)
+    empty = lengths == 0
+    ids[empty, 0] = pad_id
+    return ids, tt, lengths.clamp(min=1).cpu()
+
+
+def _np(tensor: torch.Tensor | None) -> np.ndarray | None:
+    return None if tensor is None else tensor.cpu().numpy()
+
+
+def _key(ids: np.ndarray, token_types: np.ndarray | None, lengths: list[int]) -> list[bytes]:
+    """A digest per perturbed input (real tokens and segments); 128-bit collisions are negligible at any batch size."""
+    keys = []
+    for k, n in enumerate(lengths):
+        digest = hashlib.blake2b(ids[k, :n].astype(np.int64).tobytes(), digest_size=16)
+        if token_types is not None:
+            digest.update(token_types[k, :n].astype(np.int64).tobytes())
+        keys.append(digest.digest())
+    return keys
+
+
+def _run(classifier: Classifier, inputs: list[tuple[torch.Tensor, torch.Tensor | None]], pad_id: int) -> torch.Tensor:
+    width = max(len(ids) for ids, _ in inputs)
+    device = inputs[0][0].device
+    ids = torch.full((len(inputs), width), pad_id, dtype=torch.long, device=device)
+    attention = torch.zeros(len(inputs), width, dtype=torch.long, device=device)
+    has_types = inputs[0][1] is not None
+    tt = torch.zeros(len(inputs), width, dtype=torch.long, device=device) if has_types else None
+    for k, (row_ids, row_tt) in enumerate(inputs):
+        ids[k, : len(row_ids)] = row_ids
+        attention[k, : len(row_ids)] = 1
+        if tt is not None:
+            tt[k, : len(row_ids)] = row_tt
+    return classifier.logits(ids, attention, tt)
+
+
+# ----- what is measured ----------------------------------------------------------------------------------------
+def output_values(logits: torch.Tensor, target: int, output: str, contrast: int) -> torch.Tensor:
+    """The measured quantity per row of logits: target logit, target probability, margin over the contrast class
+    (target logit − contrast logit), or 'loss' measured as log p(target) = −cross-entropy, so that a removal which
+    raises the loss lowers the value and makes the token's score (value before − value after) positive."""
+    logits = logits.double()
+    if output == "logit":
+        return logits[:, target]
+    if output == "probability":
+        return torch.softmax(logits, dim=-1)[:, target]
+    if output == "margin":
+        return logits[:, target] - logits[:, contrast]
+    return torch.log_softmax(logits, dim=-1)[:, target]
+
+
+class PerturbationExplainer(Explainer):
+    """Settings shared by the removal-based explainers: how tokens are removed and what output is measured.
+
+    `contrast` (label name or index) is used by output='margin'; None takes the highest other class per row.
+    """
+
+    def __init__(
+        self,
+        classifier: Classifier,
+        *,
+        replacement: str,
+        output: str,
+        contrast: int | str | None,
+        **settings: Any,
+    ):
+        self.replacement = check_choice("replacement", replacement, REPLACEMENTS)
+        self.output = check_choice("output", output, OUTPUTS)
+        self.contrast = None if contrast is None else classifier.label_index(contrast)
+        if replacement != "delete":
+            classifier.replacement_id(replacement)  # fails early when the model has no such token
+        super().__init__(classifier, replacement=replacement, output=output, contrast=contrast, **settings)
+
+    def values(
+        self, batch: Batch, targets: torch.Tensor, groups: list[Groups], masks: list[torch.Tensor]
+    ) -> tuple[list[torch.Tensor], Scored]:
+        """The measured output (float64) of every row under each of its masks, and the raw scoring result."""
+        scored = score_masks(self.classifier, batch, groups, masks, self.replacement)
+        base = self.classifier.batch_logits(batch)
+        values = [self.measure(logits, int(targets[row]), base[row]) for row, logits in enumerate(scored.logits)]
+        return values, scored
+
+    def measure(self, logits: torch.Tensor, target: int, original_logits: torch.Tensor) -> torch.Tensor:
+        """The measured output of rows of logits perturbed from one input whose own logits are `original_logits`."""
+        return output_values(logits, target, self.output, self.contrast_of(original_logits, target))
+
+    def contrast_of(self, original_logits: torch.Tensor, target: int) -> int:
+        """The contrast class of output='margin': the given one, or the highest other class on the original input."""
+        if self.contrast is not None:
+            return self.contrast
+        others = original_logits.detach().float().cpu().clone()
+        others[target] = -float("inf")
+        return int(others.argmax())

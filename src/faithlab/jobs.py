@@ -1,0 +1,291 @@
+"""Explain jobs: many texts through several methods into a resumable JSONL file, an HTML report and a summary.
+
+A job explains its texts in chunks with `explain_many` (the methods of a chunk share one encoding and their common
+passes), appends each chunk's explanations to `explanations.jsonl` as whole flushed lines, and never holds more
+than one chunk's explanations. Each line records its input row and a hash of the text, so a restarted job skips
+what is already written and adds exactly what is missing. The demo job runs every method on built-in sentences.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from faithlab.data import DataError, builtin_sentences, read_table
+from faithlab.errors import FaithlabError
+from faithlab.explain import EXPLAINERS, Explanation, explain_many
+from faithlab.explain.io import append_records, from_record, iter_records, repair_jsonl, to_record
+from faithlab.models import Classifier, load_classifier
+from faithlab.report.html import write_html
+
+JSONL_NAME = "explanations.jsonl"
+HTML_NAME = "report.html"
+SUMMARY_NAME = "summary.json"
+MANIFEST_NAME = "job.json"
+REPORT_TEXTS = 200
+DEMO_MODEL = "minilm"
+DEMO_LABELS = ("negative", "positive")
+DEMO_NOTE = (
+    "The demo model 'minilm' (all-MiniLM-L6-v2) is a sentence encoder, not a classifier: faithlab attaches an "
+    "UNTRAINED classification head (labels negative/positive). The explanations show what a random head responds "
+    "to: they exercise every method end to end, but the predicted labels mean nothing."
+)
+
+
+@dataclass
+class Inputs:
+    """Texts (and pair texts) to explain, with where they came from and how many rows the reader skipped."""
+
+    texts: list[str]
+    pairs: list[str] | None = None
+    source: str = "command line"
+    skipped: int = 0
+
+
+@dataclass
+class JobSummary:
+    out_dir: str
+    model: str
+    methods: list[str]
+    target: str
+    texts: int
+    resumed: int
+    explained: int
+    written_lines: int
+    seconds: float
+    skipped_rows: int = 0
+    warnings: dict[str, int] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
+
+
+def check_texts(texts: Sequence[str], pairs: Sequence[str] | None = None) -> Inputs:
+    """Inputs from in-memory texts; raises `FaithlabError` for no texts, an empty text or a missing pair."""
+    if isinstance(texts, str):
+        texts = [texts]
+    if not texts:
+        raise FaithlabError("no texts given; pass texts as arguments or a file with --input")
+    for i, text in enumerate(texts):
+        if not isinstance(text, str) or not text.strip():
+            raise FaithlabError(f"text {i + 1} is empty; give it some words")
+    if pairs is not None and len(pairs) != len(texts):
+        raise FaithlabError(f"got {len(texts)} texts but {len(pairs)} pair texts; give one pair per text")
+    if pairs is not None and any(not isinstance(p, str) or not p.strip() for p in pairs):
+        raise FaithlabError("every pair text must be non-empty")
+    return Inputs(list(texts), None if pairs is None else list(pairs))
+
+
+def read_inputs(path: str | Path, text_col: str, pair_col: str | None = None) -> Inputs:
+    """Texts from a CSV / TSV / JSONL file by column name; rows with an empty text are skipped and counted."""
+    try:
+        dataset = read_table(path, text_column=text_col, pair_column=pair_col)
+    except DataError as exc:
+        raise FaithlabError(str(exc)) from exc
+    if not len(dataset):
+        raise FaithlabError(f"{path}: no usable rows (every row was empty or malformed)")
+    pairs = dataset.pairs if pair_col is not None else None
+    return Inputs(dataset.texts, pairs, str(path), dataset.report.n_malformed + dataset.report.n_filtered)
+
+
+def resolve_methods(spec: str | Sequence[str]) -> list[str]:
+    """Registered method names from 'all' or a comma-separated list; unknown names raise `FaithlabError`."""
+    names = spec.split(",") if isinstance(spec, str) else list(spec)
+    names = [n.strip().lower() for n in names if n.strip()]
+    if names == ["all"]:
+        names = list(EXPLAINERS)
+    if not names:
+        raise FaithlabError("no methods given; run `faithlab methods` to list them")
+    unknown = [n for n in names if n not in EXPLAINERS]
+    if unknown:
+        available = ", ".join(EXPLAINERS) or "none registered"
+        raise FaithlabError(f"unknown method '{unknown[0]}'; available: {available}")
+    return list(dict.fromkeys(names))
+
+
+def resolve_target(classifier: Classifier, target: str | int | None) -> str:
+    """'predicted', 'all' or the target label's name (an index or any-case name is accepted)."""
+    if target is None or str(target).lower() in ("predicted", "all"):
+        return "predicted" if target is None else str(target).lower()
+    return classifier.labels[classifier.label_index(target)]
+
+
+def text_hash(text: str, pair: str | None) -> str:
+    return hashlib.sha256(json.dumps([text, pair]).encode()).hexdigest()[:16]
+
+
+def run_explain_job(
+    classifier: Classifier,
+    inputs: Inputs,
+    methods: Sequence[str],
+    out_dir: str | Path,
+    *,
+    target: str | int | None = "predicted",
+    chunk_size: int = 16,
+    console: Console | None = None,
+    progress: bool = True,
+    report_texts: int = REPORT_TEXTS,
+    title: str | None = None,
+) -> JobSummary:
+    """Explain every input with every method into `out_dir`, resuming from what an earlier run wrote there."""
+    if chunk_size < 1:
+        raise FaithlabError(f"chunk size must be >= 1, got {chunk_size}")
+    methods = resolve_methods(methods)
+    target = resolve_target(classifier, target)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    _check_manifest(out / MANIFEST_NAME, {"model": classifier.name, "target": target, "labels": classifier.labels})
+    jsonl = out / JSONL_NAME
+    hashes = [text_hash(t, p) for t, p in zip(inputs.texts, inputs.pairs or [None] * len(inputs.texts), strict=True)]
+    written = _written(jsonl, hashes)
+    missing = {r: [m for m in methods if not _complete(written, r, m)] for r in range(len(hashes))}
+    pending = [r for r in range(len(hashes)) if missing[r]]
+    start = time.perf_counter()
+    lines = 0
+    console = console or Console(stderr=True)
+    columns = (TextColumn("explaining"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, disable=not progress, transient=False) as bar:
+        task = bar.add_task("texts", total=len(hashes), completed=len(hashes) - len(pending))
+        for chunk in _chunks(pending, chunk_size):
+            records = []
+            for todo, rows in _by_missing(chunk, missing).items():
+                records += _explain_rows(classifier, inputs, rows, todo, target, hashes, written)
+            records.sort(key=lambda rec: (rec["meta"]["row"], methods.index(rec["method"])))
+            lines += append_records(records, jsonl)
+            bar.advance(task, len(chunk))
+    seconds = time.perf_counter() - start
+    warnings: Counter[str] = Counter()
+    html = write_html(
+        _tally(iter_records(jsonl), warnings), out / HTML_NAME, max_texts=report_texts,
+        title=title or f"faithlab explanations: {classifier.name}",
+    )
+    summary = JobSummary(
+        out_dir=str(out), model=classifier.name, methods=methods, target=target, texts=len(hashes),
+        resumed=len(hashes) - len(pending), explained=len(pending), written_lines=lines, seconds=round(seconds, 3),
+        skipped_rows=inputs.skipped, warnings=dict(warnings),
+        files={"explanations": str(jsonl), "report": str(html), "summary": str(out / SUMMARY_NAME)},
+    )
+    (out / SUMMARY_NAME).write_text(json.dumps(asdict(summary), indent=2) + "\n", encoding="utf-8")
+    return summary
+
+
+def demo_inputs(n: int = 12, seed: int = 0) -> Inputs:
+    """A fixed random sample of `n` built-in example sentences."""
+    sentences = builtin_sentences()
+    return Inputs(random.Random(seed).sample(sentences, min(n, len(sentences))), source="built-in sentences")
+
+
+def run_demo(
+    out_dir: str | Path,
+    *,
+    classifier: Classifier | None = None,
+    n: int = 12,
+    seed: int = 0,
+    console: Console | None = None,
+    progress: bool = True,
+) -> JobSummary:
+    """Every registered method on `n` built-in sentences, on `minilm` with an untrained head unless given a model."""
+    if not EXPLAINERS:
+        raise FaithlabError("no explanation methods are registered")
+    if classifier is None:
+        torch.manual_seed(seed)  # the untrained head's weights
+        classifier = load_classifier(DEMO_MODEL, labels=list(DEMO_LABELS))
+    title = f"faithlab demo: {classifier.name}" + ("" if classifier.head_trained else " (untrained head)")
+    return run_explain_job(
+        classifier, demo_inputs(n, seed), list(EXPLAINERS), out_dir, console=console, progress=progress, title=title
+    )
+
+
+# ----- resuming -----------------------------------------------------------------------------------------------------
+Written = dict[tuple[int, str], tuple[set[int], int]]  # (row, method) → (targets written, targets expected)
+
+
+def _written(jsonl: Path, hashes: list[str]) -> Written:
+    """What an earlier run wrote, after cutting a partial last line; refuses a file made from other texts."""
+    written: Written = {}
+    if not jsonl.exists():
+        return written
+    repair_jsonl(jsonl)
+    for record in iter_records(jsonl):
+        meta = record.get("meta") or {}
+        row, digest = meta.get("row"), meta.get("text_hash")
+        if not isinstance(row, int) or row >= len(hashes) or hashes[row] != digest:
+            raise FaithlabError(
+                f"{jsonl} holds explanations of other texts (input row {row} differs); "
+                "use a new output folder or delete the old one"
+            )
+        targets, _ = written.setdefault((row, record["method"]), (set(), int(meta.get("targets", 1))))
+        targets.add(int(record["target"]))
+    return written
+
+
+def _complete(written: Written, row: int, method: str) -> bool:
+    targets, expected = written.get((row, method), (set(), 1))
+    return len(targets) >= expected
+
+
+def _check_manifest(path: Path, manifest: dict) -> None:
+    """Record what a job explains; a rerun into the same folder must explain it the same way."""
+    if path.exists():
+        old = json.loads(path.read_text(encoding="utf-8"))
+        for key, value in manifest.items():
+            if old.get(key) != value:
+                raise FaithlabError(
+                    f"{path.parent} holds a job with {key} {old.get(key)!r}, not {value!r}; "
+                    "use a new output folder or delete the old one"
+                )
+    else:
+        path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+
+# ----- explaining ---------------------------------------------------------------------------------------------------
+def _chunks(rows: list[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(rows), size):
+        yield rows[start:start + size]
+
+
+def _by_missing(rows: list[int], missing: dict[int, list[str]]) -> dict[tuple[str, ...], list[int]]:
+    """Rows grouped by the methods they still need (after a resume, a few rows may lack only some)."""
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for row in rows:
+        groups.setdefault(tuple(missing[row]), []).append(row)
+    return groups
+
+
+def _explain_rows(
+    classifier: Classifier,
+    inputs: Inputs,
+    rows: list[int],
+    methods: tuple[str, ...],
+    target: str,
+    hashes: list[str],
+    written: Written,
+) -> list[dict]:
+    """Records for the rows' explanations that are not written yet (one per row, or per row and class)."""
+    texts = [inputs.texts[r] for r in rows]
+    pairs = None if inputs.pairs is None else [inputs.pairs[r] for r in rows]
+    records = []
+    for method, explanations in explain_many(classifier, texts, list(methods), pairs, target).items():
+        per_row = len(explanations) // len(rows)
+        for i, explanation in enumerate(explanations):
+            row = rows[i // per_row]
+            if explanation.target in written.get((row, method), (set(), 0))[0]:
+                continue
+            records.append(to_record(explanation, {"row": row, "text_hash": hashes[row], "targets": per_row}))
+    return records
+
+
+def _tally(records: Iterator[dict], warnings: Counter[str]) -> Iterator[Explanation]:
+    """Explanations from records, counting their warnings on the way."""
+    for record in records:
+        explanation = from_record(record)
+        warnings.update(explanation.warnings)
+        yield explanation

@@ -1,0 +1,135 @@
+"""Per-architecture details, in one registry, so explainers never reach into `model.bert...` themselves.
+
+An adapter knows, for one model family: how to run the classifier (pooling included), whether segment ids exist,
+which position the head pools, which module receives the summed input embeddings (word + position + segment), which
+LRP treats as the input, and the non-linearities LRP cannot find as modules (functional activations, gates).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from transformers import PreTrainedModel
+from transformers.models.t5.modeling_t5 import T5DenseGatedActDense
+
+
+@dataclass(frozen=True)
+class ModelOutput:
+    logits: torch.Tensor
+    attentions: tuple[torch.Tensor, ...] | None
+
+
+def _default_forward(
+    model: PreTrainedModel,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    token_type_ids: torch.Tensor | None,
+    output_attentions: bool,
+) -> ModelOutput:
+    kwargs = {"token_type_ids": token_type_ids} if token_type_ids is not None else {}
+    out = model(
+        input_ids=input_ids, attention_mask=attention_mask, output_attentions=output_attentions, **kwargs
+    )
+    return ModelOutput(out.logits, out.attentions if output_attentions else None)
+
+
+def _last_token_forward(
+    model: PreTrainedModel,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    token_type_ids: torch.Tensor | None,
+    output_attentions: bool,
+) -> ModelOutput:
+    """Decoder classifiers (GPT-2): score the last real token, found from the attention mask (right padding).
+
+    transformers finds that token by looking for pad ids, which breaks when an explainer replaces a token by the
+    pad token; the mask is the truth about where the text ends.
+    """
+    out = model.transformer(
+        input_ids=input_ids, attention_mask=attention_mask, output_attentions=output_attentions
+    )
+    last = attention_mask.sum(dim=1).long() - 1
+    hidden = out.last_hidden_state[torch.arange(input_ids.shape[0], device=input_ids.device), last]
+    return ModelOutput(model.score(hidden), out.attentions if output_attentions else None)
+
+
+def _no_modules(model: PreTrainedModel) -> list:
+    return []
+
+
+def _t5_gates(model: PreTrainedModel) -> list[nn.Module]:
+    """The activation of T5's gated feed-forward (flan-T5) multiplies a linear branch: it acts as a gate."""
+    return [block.act for block in model.modules() if isinstance(block, T5DenseGatedActDense)]
+
+
+@dataclass(frozen=True)
+class Adapter:
+    """What faithlab must know about one model family.
+
+    `pooling` is the position the head reads: "first" token (CLS-like), "last" real token (causal decoders) or
+    "mean" over real tokens. `functional_activations` lists (producer, consumer) module pairs where the consumer's
+    input is an element-wise activation of the producer's output applied without a module (RoBERTa's head calls
+    torch.tanh); `gates` lists activation modules whose output multiplies another branch. Both serve LRP's rules.
+    """
+
+    family: str
+    uses_token_types: bool
+    embedding_sum: Callable[[PreTrainedModel], nn.Module]
+    forward: Callable[..., ModelOutput] = _default_forward
+    causal: bool = False
+    pooling: str = "first"
+    functional_activations: Callable[[PreTrainedModel], list[tuple[nn.Module, nn.Module]]] = _no_modules
+    gates: Callable[[PreTrainedModel], list[nn.Module]] = _no_modules
+
+
+def _roberta_head_tanh(model: PreTrainedModel) -> list[tuple[nn.Module, nn.Module]]:
+    return [(model.classifier.dense, model.classifier.out_proj)]
+
+
+def _distilbert_head_relu(model: PreTrainedModel) -> list[tuple[nn.Module, nn.Module]]:
+    return [(model.pre_classifier, model.classifier)]
+
+
+ADAPTERS: dict[str, Adapter] = {
+    "bert": Adapter("bert", True, lambda m: m.bert.embeddings.LayerNorm),
+    "roberta": Adapter(
+        "roberta", False, lambda m: m.roberta.embeddings.LayerNorm, functional_activations=_roberta_head_tanh
+    ),
+    "xlm-roberta": Adapter(
+        "roberta", False, lambda m: m.roberta.embeddings.LayerNorm, functional_activations=_roberta_head_tanh
+    ),
+    "distilbert": Adapter(
+        "distilbert", False, lambda m: m.distilbert.embeddings.LayerNorm, functional_activations=_distilbert_head_relu
+    ),
+    "gpt2": Adapter("gpt2", False, lambda m: m.transformer.drop, _last_token_forward, causal=True, pooling="last"),
+    "t5": Adapter("t5", False, lambda m: m.encoder.dropout, pooling="mean", gates=_t5_gates),
+}
+
+FAMILIES = ("bert", "roberta", "distilbert", "gpt2", "t5")
+
+
+def adapter_for(model: PreTrainedModel) -> Adapter:
+    """The adapter of a loaded model; unknown families get the generic forward and no LRP input point."""
+    model_type = model.config.model_type
+    if model_type in ADAPTERS:
+        return ADAPTERS[model_type]
+    return Adapter(model_type, "token_type_ids" in _forward_arguments(model), _no_embedding_sum(model_type))
+
+
+def _forward_arguments(model: PreTrainedModel) -> tuple[str, ...]:
+    return tuple(model.forward.__code__.co_varnames[: model.forward.__code__.co_argcount])
+
+
+def _no_embedding_sum(model_type: str) -> Callable[[PreTrainedModel], nn.Module]:
+    def fail(model: PreTrainedModel) -> nn.Module:
+        from faithlab.errors import FaithlabError
+
+        raise FaithlabError(
+            f"LRP needs an architecture adapter and model type '{model_type}' has none; "
+            f"supported families: {', '.join(FAMILIES)}"
+        )
+
+    return fail

@@ -1,0 +1,286 @@
+"""`Classifier`: the one object through which faithlab touches a model."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import torch
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+from faithlab.errors import FaithlabError
+from faithlab.models.adapters import Adapter, ModelOutput, adapter_for
+from faithlab.models.batch import Batch
+
+Target = int | str | None | Sequence[int | str]
+
+
+class Classifier:
+    """A sequence classifier with its tokenizer: encode, predict, logits (from ids or embeddings), attentions.
+
+    `max_batch_tokens` bounds memory: every batched pass is cut into chunks of at most that many (rows × width)
+    tokens. `head_trained` is False when the classification head was freshly initialised (say so in any output).
+    """
+
+    def __init__(
+        self,
+        model: PreTrainedModel,
+        tokenizer: PreTrainedTokenizerBase,
+        name: str,
+        *,
+        head_trained: bool = True,
+        max_length: int | None = None,
+        max_batch_tokens: int = 16384,
+    ):
+        if not tokenizer.is_fast:
+            raise FaithlabError(f"model '{name}': faithlab needs a fast (Rust) tokenizer with offsets and word ids")
+        if max_batch_tokens < 1:
+            raise FaithlabError(f"max_batch_tokens must be >= 1, got {max_batch_tokens}")
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.name = name
+        self.head_trained = head_trained
+        self.adapter: Adapter = adapter_for(model)
+        self.max_length = max_length or _model_limit(model, tokenizer)
+        self.max_batch_tokens = max_batch_tokens
+        id2label = model.config.id2label or {}
+        self.labels = [str(id2label.get(i, f"LABEL_{i}")) for i in range(model.config.num_labels)]
+
+    def __repr__(self) -> str:
+        return f"Classifier({self.name!r}, family={self.adapter.family!r}, labels={self.labels})"
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    # ----- encoding -------------------------------------------------------------------------------------------
+    def encode(self, texts: Sequence[str], pairs: Sequence[str | None] | None = None) -> Batch:
+        """Tokenize texts (and optional pair texts) into one right-padded batch, truncating with a record."""
+        texts = _check_texts(texts, "text")
+        if pairs is not None:
+            if len(pairs) != len(texts):
+                raise FaithlabError(f"got {len(texts)} texts but {len(pairs)} pair texts; give one pair per text")
+            if any(p is None for p in pairs) and not all(p is None for p in pairs):
+                raise FaithlabError("either every text has a pair text or none has")
+            pairs = None if pairs[0] is None else _check_texts(pairs, "pair text")
+        pair_arg = list(pairs) if pairs is not None else None
+        full_lengths = [len(ids) for ids in self.tokenizer(list(texts), pair_arg, truncation=False)["input_ids"]]
+        enc = self.tokenizer(
+            list(texts),
+            pair_arg,
+            truncation=True,
+            max_length=self.max_length,
+            padding=True,
+            return_offsets_mapping=True,
+            return_special_tokens_mask=True,
+            return_token_type_ids=self.adapter.uses_token_types,
+            return_tensors="pt",
+        )
+        attention = enc["attention_mask"]
+        special = enc["special_tokens_mask"].bool() | ~attention.bool()
+        tokens, sequence_ids, word_ids, words = [], [], [], []
+        for row in range(len(texts)):
+            n = int(attention[row].sum())
+            ids = enc["input_ids"][row, :n].tolist()
+            tokens.append(self.tokenizer.convert_ids_to_tokens(ids))
+            seq = [None if special[row, t] else enc.sequence_ids(row)[t] for t in range(n)]
+            spans, global_ids = _word_spans(seq, enc.word_ids(row)[:n], enc["offset_mapping"][row, :n].tolist())
+            sides = (texts[row], pairs[row] if pairs is not None else "")
+            sequence_ids.append(seq)
+            word_ids.append(global_ids)
+            words.append([_strip_span(sides[side], side, start, end) for side, start, end in spans])
+        token_types = enc.get("token_type_ids") if self.adapter.uses_token_types else None
+        return Batch(
+            texts=list(texts),
+            pairs=list(pairs) if pairs is not None else [None] * len(texts),
+            input_ids=enc["input_ids"].to(self.device),
+            attention_mask=attention.to(self.device),
+            token_type_ids=None if token_types is None else token_types.to(self.device),
+            special_mask=special.to(self.device),
+            tokens=tokens,
+            sequence_ids=sequence_ids,
+            word_ids=word_ids,
+            words=words,
+            truncated=[length > self.max_length for length in full_lengths],
+        )
+
+    # ----- forward passes -------------------------------------------------------------------------------------
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        token_type_ids: torch.Tensor | None = None,
+        *,
+        output_attentions: bool = False,
+    ) -> ModelOutput:
+        """One pass of the model (autograd as the caller's context says); no chunking."""
+        return self.adapter.forward(self.model, input_ids, attention_mask, token_type_ids, output_attentions)
+
+    def logits(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Logits for many rows without gradients, in chunks of at most `max_batch_tokens` tokens."""
+        parts = []
+        with torch.inference_mode():
+            for rows in self.chunks(input_ids.shape[0], input_ids.shape[1]):
+                tt = None if token_type_ids is None else token_type_ids[rows]
+                parts.append(self.forward(input_ids[rows], attention_mask[rows], tt).logits.float())
+        if not parts:
+            return torch.empty(0, len(self.labels))
+        return torch.cat(parts)
+
+    def batch_logits(self, batch: Batch) -> torch.Tensor:
+        """Logits of a batch's own rows, computed once and shared through the batch cache."""
+        if "logits" not in batch.cache:
+            batch.cache["logits"] = self.logits(batch.input_ids, batch.attention_mask, batch.token_type_ids)
+        return batch.cache["logits"]
+
+    def probabilities(self, batch: Batch) -> torch.Tensor:
+        return torch.softmax(self.batch_logits(batch), dim=-1)
+
+    def predict(self, texts: Sequence[str], pairs: Sequence[str | None] | None = None) -> np.ndarray:
+        """Class probabilities, one row per text."""
+        return self.probabilities(self.encode(texts, pairs)).cpu().numpy()
+
+    def attentions(self, batch: Batch) -> tuple[torch.Tensor, ...]:
+        """Attention probabilities per layer, each (rows, heads, tokens, tokens); shared through the batch cache.
+
+        The same pass fills the logits cache, so prediction and attention cost one forward.
+        """
+        if "attentions" not in batch.cache:
+            layers: list[list[torch.Tensor]] = []
+            logits = []
+            with torch.inference_mode():
+                for rows in self.chunks(len(batch), batch.input_ids.shape[1]):
+                    tt = None if batch.token_type_ids is None else batch.token_type_ids[rows]
+                    out = self.forward(batch.input_ids[rows], batch.attention_mask[rows], tt, output_attentions=True)
+                    logits.append(out.logits.float())
+                    layers.append([a.float() for a in out.attentions])
+            batch.cache["attentions"] = tuple(torch.cat(per_layer) for per_layer in zip(*layers, strict=True))
+            batch.cache.setdefault("logits", torch.cat(logits))
+        return batch.cache["attentions"]
+
+    def word_embeddings(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """The word (token) embeddings of ids, before positions or segments are added."""
+        return self.model.get_input_embeddings()(input_ids)
+
+    def logits_from_embeddings(
+        self,
+        embeddings: torch.Tensor,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        token_type_ids: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Logits when the word-embedding layer outputs `embeddings` instead of looking up `input_ids`.
+
+        The ids still drive everything else (positions, segments, pooling), exactly as in a normal pass.
+        """
+        with self.replaced_word_embeddings(embeddings):
+            return self.forward(input_ids, attention_mask, token_type_ids).logits
+
+    @contextlib.contextmanager
+    def replaced_word_embeddings(self, embeddings: torch.Tensor) -> Iterator[None]:
+        handle = self.model.get_input_embeddings().register_forward_hook(lambda _m, _i, _o: embeddings)
+        try:
+            yield
+        finally:
+            handle.remove()
+
+    def chunks(self, n_rows: int, width: int) -> Iterator[slice]:
+        """Row slices whose size keeps rows × width within `max_batch_tokens`."""
+        step = max(1, self.max_batch_tokens // max(1, width))
+        for start in range(0, n_rows, step):
+            yield slice(start, min(n_rows, start + step))
+
+    # ----- tokens and labels ----------------------------------------------------------------------------------
+    def replacement_id(self, kind: str = "mask") -> int:
+        """Token id used to hide a token: 'mask' (falls back to pad, then unk), 'pad' or 'unk'."""
+        order = {"mask": ("mask", "pad", "unk"), "pad": ("pad", "unk"), "unk": ("unk", "pad")}
+        if kind not in order:
+            raise FaithlabError(f"unknown replacement '{kind}'; choose one of {', '.join(order)}")
+        for name in order[kind]:
+            token_id = getattr(self.tokenizer, f"{name}_token_id")
+            if token_id is not None:
+                return int(token_id)
+        raise FaithlabError(f"model '{self.name}' has no {kind}, pad or unk token to replace tokens with")
+
+    def label_index(self, label: int | str) -> int:
+        """Index of a label given by index, by name (case-insensitive) or by an index written as a string."""
+        if isinstance(label, (int, np.integer)) and not isinstance(label, bool):
+            if 0 <= int(label) < len(self.labels):
+                return int(label)
+        elif isinstance(label, str):
+            lowered = [name.lower() for name in self.labels]
+            if label.lower() in lowered:
+                return lowered.index(label.lower())
+            if label.lstrip("-").isdigit():
+                return self.label_index(int(label))
+        raise FaithlabError(f"unknown label {label!r}; model '{self.name}' has labels {self.labels}")
+
+    def resolve_targets(self, target: Target, probabilities: torch.Tensor) -> list[list[int]]:
+        """Target classes per row: None/'predicted' → argmax, an index or name, 'all', or one target per row."""
+        n = probabilities.shape[0]
+        if target is None or (isinstance(target, str) and target.lower() == "predicted"):
+            return [[int(i)] for i in probabilities.argmax(dim=-1).tolist()]
+        if isinstance(target, str) and target.lower() == "all":
+            return [list(range(len(self.labels))) for _ in range(n)]
+        if isinstance(target, (str, int, np.integer)):
+            return [[self.label_index(target)] for _ in range(n)]
+        if len(target) != n:
+            raise FaithlabError(f"got {len(target)} targets for {n} texts; give one per text or a single target")
+        return [[self.label_index(t)] for t in target]
+
+
+def _check_texts(texts: Sequence[str], what: str) -> list[str]:
+    if isinstance(texts, str):
+        raise FaithlabError(f"expected a list of {what}s, got a single string; wrap it in a list")
+    texts = list(texts)
+    if not texts:
+        raise FaithlabError(f"no {what}s given")
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise FaithlabError(f"{what} {i} is {type(text).__name__}, not a string")
+        if not text.strip():
+            raise FaithlabError(f"{what} {i} is empty; give it some words")
+    return texts
+
+
+def _word_spans(
+    sequence_ids: list[int | None], word_ids: list[int | None], offsets: list[list[int]]
+) -> tuple[list[tuple[int, int, int]], list[int | None]]:
+    """Number words across both sides and give each its (side, start, end) characters in its side's text."""
+    index: dict[tuple[int, int], int] = {}
+    spans: list[list[int]] = []
+    global_ids: list[int | None] = []
+    for side, word, (start, end) in zip(sequence_ids, word_ids, offsets, strict=True):
+        if side is None or word is None:
+            global_ids.append(None)
+            continue
+        key = (side, word)
+        if key not in index:
+            index[key] = len(spans)
+            spans.append([side, start, end])
+        span = spans[index[key]]
+        span[1], span[2] = min(span[1], start), max(span[2], end)
+        global_ids.append(index[key])
+    return [tuple(s) for s in spans], global_ids
+
+
+def _strip_span(text: str, side: int, start: int, end: int) -> tuple[int, int, int]:
+    """Drop the whitespace some tokenizers (Metaspace, byte-level) include in a word's offsets."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return side, start, end
+
+
+def _model_limit(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> int:
+    limits = [tokenizer.model_max_length]
+    for key in ("max_position_embeddings", "n_positions"):
+        value = getattr(model.config, key, None)
+        if isinstance(value, int):
+            limits.append(value - 2 if model.config.model_type in ("roberta", "xlm-roberta") else value)
+    limit = min(v for v in limits if isinstance(v, int) and v > 0)
+    return min(limit, 512) if model.config.model_type == "t5" else limit

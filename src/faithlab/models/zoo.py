@@ -1,0 +1,211 @@
+"""Small models built from configs, offline: a tokenizer trained on the given texts with the family's own scheme
+(WordPiece for BERT/DistilBERT, byte-level BPE for RoBERTa/GPT-2, Unigram for T5) and randomly initialised weights.
+
+Sizes keep depth and width growing together, from about 0.5M to about 20M parameters (most of the smallest size is
+its embedding table).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+from transformers import (
+    BertConfig,
+    BertForSequenceClassification,
+    DistilBertConfig,
+    DistilBertForSequenceClassification,
+    GPT2Config,
+    GPT2ForSequenceClassification,
+    PreTrainedModel,
+    PreTrainedTokenizerFast,
+    RobertaConfig,
+    RobertaForSequenceClassification,
+    T5Config,
+)
+
+from faithlab.errors import FaithlabError
+from faithlab.models.t5_encoder import ARCHITECTURE as T5_ENCODER
+from faithlab.models.t5_encoder import T5EncoderForSequenceClassification
+
+
+@dataclass(frozen=True)
+class Size:
+    layers: int
+    hidden: int
+    heads: int
+    vocab: int
+
+    @property
+    def intermediate(self) -> int:
+        return 4 * self.hidden
+
+
+SIZES: dict[str, Size] = {
+    "xs": Size(layers=2, hidden=64, heads=2, vocab=4000),
+    "s": Size(layers=4, hidden=128, heads=4, vocab=8000),
+    "m": Size(layers=6, hidden=256, heads=4, vocab=8000),
+    "l": Size(layers=8, hidden=384, heads=6, vocab=8000),
+}
+ZOO_FAMILIES = ("bert", "roberta", "distilbert", "gpt2", "t5")
+MAX_POSITIONS = 512
+
+
+def build_tokenizer(family: str, texts: Sequence[str], vocab_size: int) -> PreTrainedTokenizerFast:
+    """Train the family's kind of tokenizer on `texts` (seconds for a few thousand sentences)."""
+    if family in ("bert", "distilbert"):
+        return _wordpiece(texts, vocab_size)
+    if family in ("roberta", "gpt2"):
+        return _byte_level_bpe(texts, vocab_size, decoder_only=family == "gpt2")
+    if family == "t5":
+        return _unigram(texts, vocab_size)
+    raise FaithlabError(f"unknown zoo family '{family}'; choose one of {', '.join(ZOO_FAMILIES)}")
+
+
+def _wordpiece(texts: Sequence[str], vocab_size: int) -> PreTrainedTokenizerFast:
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.decoder = decoders.WordPiece()
+    tok.train_from_iterator(texts, trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=specials))
+    cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]",
+        mask_token="[MASK]", model_max_length=MAX_POSITIONS,
+    )
+
+
+def _byte_level_bpe(texts: Sequence[str], vocab_size: int, *, decoder_only: bool) -> PreTrainedTokenizerFast:
+    specials = ["<|endoftext|>", "<pad>"] if decoder_only else ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
+    tok.decoder = decoders.ByteLevel()
+    tok.train_from_iterator(
+        texts,
+        trainers.BpeTrainer(
+            vocab_size=vocab_size, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+        ),
+    )
+    if decoder_only:
+        eos = tok.token_to_id("<|endoftext|>")
+        template = processors.TemplateProcessing(
+            single="$A", pair="$A <|endoftext|> $B:1", special_tokens=[("<|endoftext|>", eos)]
+        )
+        tok.post_processor = processors.Sequence([processors.ByteLevel(trim_offsets=True), template])
+        return PreTrainedTokenizerFast(
+            tokenizer_object=tok, bos_token="<|endoftext|>", eos_token="<|endoftext|>", unk_token="<|endoftext|>",
+            pad_token="<pad>", model_max_length=MAX_POSITIONS,
+        )
+    tok.post_processor = processors.RobertaProcessing(
+        ("</s>", tok.token_to_id("</s>")), ("<s>", tok.token_to_id("<s>")), trim_offsets=True, add_prefix_space=True
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token="<s>", eos_token="</s>", cls_token="<s>", sep_token="</s>",
+        unk_token="<unk>", pad_token="<pad>", mask_token="<mask>", model_max_length=MAX_POSITIONS - 2,
+    )
+
+
+def _unigram(texts: Sequence[str], vocab_size: int) -> PreTrainedTokenizerFast:
+    specials = ["<pad>", "</s>", "<unk>"]
+    tok = Tokenizer(models.Unigram())
+    tok.normalizer = normalizers.NFKC()
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
+    tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
+    tok.train_from_iterator(
+        texts, trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=specials, unk_token="<unk>")
+    )
+    eos = tok.token_to_id("</s>")
+    tok.post_processor = processors.TemplateProcessing(
+        single="$A </s>", pair="$A </s> $B:1 </s>:1", special_tokens=[("</s>", eos)]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, eos_token="</s>", unk_token="<unk>", pad_token="<pad>", model_max_length=MAX_POSITIONS
+    )
+
+
+def build_model(
+    family: str, size: str | Size, tokenizer: PreTrainedTokenizerFast, labels: Sequence[str], seed: int = 0
+) -> PreTrainedModel:
+    """A randomly initialised classifier of the family and size, matched to the tokenizer."""
+    spec = SIZES[size] if isinstance(size, str) else size
+    labels = list(labels)
+    common = {
+        "num_labels": len(labels),
+        "id2label": dict(enumerate(labels)),
+        "label2id": {name: i for i, name in enumerate(labels)},
+        "pad_token_id": tokenizer.pad_token_id,
+    }
+    vocab = len(tokenizer)
+    torch.manual_seed(seed)
+    if family == "bert":
+        config = BertConfig(
+            vocab_size=vocab, hidden_size=spec.hidden, num_hidden_layers=spec.layers,
+            num_attention_heads=spec.heads, intermediate_size=spec.intermediate,
+            max_position_embeddings=MAX_POSITIONS, **common,
+        )
+        model = BertForSequenceClassification(config)
+    elif family == "distilbert":
+        config = DistilBertConfig(
+            vocab_size=vocab, dim=spec.hidden, n_layers=spec.layers, n_heads=spec.heads,
+            hidden_dim=spec.intermediate, max_position_embeddings=MAX_POSITIONS, **common,
+        )
+        model = DistilBertForSequenceClassification(config)
+    elif family == "roberta":
+        config = RobertaConfig(
+            vocab_size=vocab, hidden_size=spec.hidden, num_hidden_layers=spec.layers,
+            num_attention_heads=spec.heads, intermediate_size=spec.intermediate,
+            max_position_embeddings=MAX_POSITIONS + 2, type_vocab_size=1,
+            bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, **common,
+        )
+        model = RobertaForSequenceClassification(config)
+    elif family == "gpt2":
+        config = GPT2Config(
+            vocab_size=vocab, n_embd=spec.hidden, n_layer=spec.layers, n_head=spec.heads,
+            n_positions=MAX_POSITIONS, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+            **common,
+        )
+        model = GPT2ForSequenceClassification(config)
+    elif family == "t5":
+        config = T5Config(
+            vocab_size=vocab, d_model=spec.hidden, d_kv=spec.hidden // spec.heads, d_ff=spec.intermediate,
+            num_layers=spec.layers, num_heads=spec.heads, feed_forward_proj="gelu",
+            eos_token_id=tokenizer.eos_token_id, decoder_start_token_id=tokenizer.pad_token_id,
+            architectures=[T5_ENCODER], **common,
+        )
+        model = T5EncoderForSequenceClassification(config)
+    else:
+        raise FaithlabError(f"unknown zoo family '{family}'; choose one of {', '.join(ZOO_FAMILIES)}")
+    return model.eval()
+
+
+def build_classifier_folder(
+    family: str,
+    texts: Sequence[str],
+    folder: str | os.PathLike,
+    *,
+    size: str | Size = "xs",
+    labels: Sequence[str] = ("negative", "positive"),
+    vocab_size: int | None = None,
+    seed: int = 0,
+) -> Path:
+    """Train a tokenizer on `texts`, build a random model and save both where `load_classifier` can read them."""
+    spec = SIZES[size] if isinstance(size, str) else size
+    tokenizer = build_tokenizer(family, texts, vocab_size or spec.vocab)
+    model = build_model(family, spec, tokenizer, labels, seed=seed)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def count_parameters(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

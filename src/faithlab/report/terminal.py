@@ -1,0 +1,80 @@
+"""Explanations in the terminal with rich: coloured tokens per method, and a table of each method's top tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from faithlab.explain.explanation import Explanation
+from faithlab.report.grouping import MAX_TEXTS, TextGroup, group_by_text, is_head_warning
+from faithlab.report.tokens import needs_light_text, score_rgb, shown_tokens
+
+
+def token_text(explanation: Explanation) -> Text:
+    """The explanation's tokens on a red (for the target) / blue (against) background, scaled per explanation."""
+    out = Text()
+    for token in shown_tokens(explanation):
+        if token.space_before:
+            out.append(" ")
+        if token.special:
+            out.append(token.text, style="dim")
+            continue
+        r, g, b = score_rgb(token.scaled)
+        foreground = "white" if needs_light_text(token.scaled) else "black"
+        out.append(token.text, style=f"{foreground} on rgb({r},{g},{b})")
+    return out
+
+
+def top_tokens_table(explanations: Iterable[Explanation], k: int = 5) -> Table:
+    """One row per explanation: method, target and its k highest-scoring tokens with their scores."""
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    table.add_column("method")
+    table.add_column("target")
+    table.add_column(f"top {k} tokens (score)")
+    for e in explanations:
+        tops = ", ".join(f"{token} ({score:+.3g})" for token, score in e.top_tokens(k))
+        table.add_row(e.method, e.target_name, tops)
+    return table
+
+
+def render_text(group: TextGroup, k: int = 5) -> RenderableType:
+    """One input: the text, the prediction, coloured tokens per method, then the top-tokens table."""
+    first = group.rows[0]
+    probabilities = ", ".join(f"{label} {p:.3f}" for label, p in zip(first.labels, first.probabilities, strict=True))
+    parts: list[RenderableType] = [
+        Text(group.text if group.pair is None else f"{group.text}  ‖  {group.pair}", style="bold"),
+        Text(f"prediction: {first.labels[first.predicted]} ({probabilities})"),
+    ]
+    for warning in dict.fromkeys(w for e in group.rows for w in e.warnings if not is_head_warning(w)):
+        parts.append(Text(f"⚠ {warning}", style="yellow"))
+    rows = Table(show_header=False, box=None, pad_edge=False)
+    rows.add_column(style="cyan", no_wrap=True)
+    rows.add_column()
+    for e in group.rows:
+        rows.add_row(f"{e.method} → {e.target_name}", token_text(e))
+    parts += [rows, top_tokens_table(group.rows, k)]
+    return Group(*parts)
+
+
+def print_explanations(
+    explanations: Iterable[Explanation], console: Console | None = None, *, k: int = 5, max_texts: int = MAX_TEXTS
+) -> None:
+    """Print every text's explanations (at most `max_texts` texts), with a head warning first where it applies."""
+    console = console or Console()
+    groups, n_texts = group_by_text(explanations, max_texts)
+    untrained = sorted({e.model for g in groups for e in g.rows if any(map(is_head_warning, e.warnings))})
+    for model in untrained:
+        console.print(Text.assemble(
+            ("Warning:", "bold yellow"),
+            f" the classification head of model {model} is untrained: "
+            "these explanations explain a random head, not a trained classifier.",
+        ))
+    console.print(Text.assemble(("red", "red"), ": evidence for the target · ", ("blue", "blue"), ": against it"))
+    for group in groups:
+        console.print()
+        console.print(render_text(group, k))
+    if len(groups) < n_texts:
+        console.print(f"\n(showing the first {len(groups)} of {n_texts} texts)")

@@ -1,0 +1,67 @@
+"""How a token is shown in any report: readable text, a space before new words, a diverging colour for its score."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from faithlab.explain.explanation import Explanation
+
+WHITE = (255, 255, 255)
+POSITIVE = (214, 39, 40)  # red: evidence for the target class
+NEGATIVE = (31, 100, 200)  # blue: evidence against it
+_SUBWORD_MARKS = ("##", "Ġ", "▁", "Ċ")
+
+
+@dataclass(frozen=True)
+class ShownToken:
+    text: str
+    score: float
+    scaled: float  # score / the row's largest |score|, in [-1, 1]
+    space_before: bool
+    special: bool
+
+
+def shown_tokens(explanation: Explanation) -> list[ShownToken]:
+    """The tokens of an explanation as a reader sees them.
+
+    A word made of one token shows the word exactly as written; pieces of longer words show the token without its
+    subword marker ('##', 'Ġ', '▁'). Scores are scaled per explanation by the largest magnitude, centred at zero.
+    """
+    e = explanation
+    scaled = e.normalized("max")
+    pieces = [0] * len(e.words)
+    for word in e.word_ids:
+        if word is not None:
+            pieces[word] += 1
+    out = []
+    previous: int | None = -1
+    for t, (token, word) in enumerate(zip(e.tokens, e.word_ids, strict=True)):
+        if word is None:
+            text = token
+        elif pieces[word] == 1:
+            text = e.word_text(word) or token
+        else:
+            text = _strip_marks(token) or token
+        space = t > 0 and (word is None or word != previous)
+        out.append(ShownToken(text, float(e.scores[t]), float(scaled[t]), space, word is None))
+        previous = word
+    return out
+
+
+def _strip_marks(token: str) -> str:
+    for mark in _SUBWORD_MARKS:
+        if token.startswith(mark):
+            return token[len(mark):]
+    return token
+
+
+def score_rgb(scaled: float) -> tuple[int, int, int]:
+    """Diverging colour: white at 0, red towards +1, blue towards -1."""
+    end = POSITIVE if scaled >= 0 else NEGATIVE
+    weight = min(1.0, abs(scaled))
+    return tuple(round(w + weight * (c - w)) for w, c in zip(WHITE, end, strict=True))
+
+
+def needs_light_text(scaled: float) -> bool:
+    """True where the background is dark enough that dark text would be hard to read."""
+    return abs(scaled) > 0.6

@@ -1,0 +1,65 @@
+"""Shared fixtures: tiny random classifiers of all five families, built offline from configs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from faithlab.models import Classifier, load_classifier
+from faithlab.models.zoo import ZOO_FAMILIES, Size, build_classifier_folder
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+CORPUS = [
+    "the movie was great and fun to watch",
+    "a dull , boring film that is not good",
+    "i loved every minute of it !",
+    "terrible acting but great music",
+    "it is fine , nothing special",
+    "the plot is clever although the ending drags",
+    "not bad at all , really",
+    "positive negative words appear here",
+    "the premise is a man walks his dog",
+    "a woman is playing the guitar on stage",
+] * 5
+
+TINY = Size(layers=2, hidden=32, heads=2, vocab=200)
+
+
+@pytest.fixture(scope="session")
+def tiny_folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One saved tiny model folder per family (bert, roberta, distilbert, gpt2, t5)."""
+    root = tmp_path_factory.mktemp("zoo")
+    return {
+        family: build_classifier_folder(family, CORPUS, root / family, size=TINY, vocab_size=TINY.vocab, seed=1)
+        for family in ZOO_FAMILIES
+    }
+
+
+@pytest.fixture(scope="session")
+def tiny_classifiers(tiny_folders: dict[str, Path]) -> dict[str, Classifier]:
+    torch.manual_seed(0)
+    return {family: load_classifier(folder) for family, folder in tiny_folders.items()}
+
+
+@pytest.fixture(params=ZOO_FAMILIES)
+def family(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def classifier(tiny_classifiers: dict[str, Classifier], family: str) -> Classifier:
+    return tiny_classifiers[family]
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip("shared data sets not present (../shared/data)")
+    return SHARED_DATA
