@@ -6,7 +6,6 @@ Bad input of any kind ends with one `error: ...` line on stderr and exit code 2,
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
@@ -17,11 +16,13 @@ from rich.table import Table
 
 import faithlab
 from faithlab import jobs
+from faithlab.bench.cli import register as register_bench_command
 from faithlab.errors import FaithlabError
 from faithlab.explain import EXPLAINERS, explain_many
 from faithlab.explain.io import iter_jsonl
 from faithlab.models import load_classifier
 from faithlab.report.terminal import print_explanations
+from faithlab.train.cli import register as register_train_commands
 
 app = typer.Typer(
     name="faithlab",
@@ -33,7 +34,7 @@ app = typer.Typer(
 
 
 def _fail(message: str) -> None:
-    Console(stderr=True, highlight=False).print(f"error: {' '.join(message.split())}", markup=False)
+    typer.echo(f"error: {' '.join(message.split())}", err=True)
     raise typer.Exit(2)
 
 
@@ -138,7 +139,7 @@ def list_methods() -> None:
     """List the registered explanation methods."""
     table = Table("method", "description", box=None, pad_edge=False, header_style="bold")
     for name, cls in EXPLAINERS.items():
-        table.add_row(name, (cls.__doc__ or "").strip().split("\n")[0])
+        table.add_row(name, " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split()))
     Console().print(table)
 
 
@@ -154,4 +155,8 @@ def _print_summary(summary: jobs.JobSummary, console: Console) -> None:
     for warning, count in summary.warnings.items():
         console.print(f"warning ({count} explanations): {warning}", style="yellow", markup=False, highlight=False)
     for kind, path in summary.files.items():
-        console.print(f"  {kind}: {os.fspath(path)}", markup=False, highlight=False)
+        console.print(f"  {kind}: {path}", markup=False, highlight=False)
+
+
+register_train_commands(app)  # faithlab train / ablate / zoo
+register_bench_command(app)  # faithlab bench

@@ -54,6 +54,8 @@ class Inputs:
 
 @dataclass
 class JobSummary:
+    """What a job did (also written to summary.json): `resumed` texts were complete before, `explained` were not."""
+
     out_dir: str
     model: str
     methods: list[str]
@@ -138,6 +140,8 @@ def run_explain_job(
     """Explain every input with every method into `out_dir`, resuming from what an earlier run wrote there."""
     if chunk_size < 1:
         raise FaithlabError(f"chunk size must be >= 1, got {chunk_size}")
+    if not inputs.texts:
+        raise FaithlabError("no texts to explain")
     methods = resolve_methods(methods)
     target = resolve_target(classifier, target)
     out = Path(out_dir)

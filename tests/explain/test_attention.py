@@ -104,18 +104,22 @@ def test_rollout_reads_the_pooled_position(classifier: Classifier) -> None:
     torch.testing.assert_close(pooled.sum(dim=1), torch.ones(len(batch)), rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("method", ["attention_sum", "attention_mean", "rollout"])
-def test_scores_do_not_depend_on_the_rest_of_the_batch(classifier: Classifier, method: str) -> None:
-    explainer = get_explainer(method, classifier)
-    together = explainer.explain(TEXTS)
-    for text, joint in zip(TEXTS, together, strict=True):
-        alone = explainer.explain([text])[0]
-        np.testing.assert_allclose(joint.scores, alone.scores, rtol=1e-5, atol=1e-5)
+def test_scores_do_not_depend_on_the_rest_of_the_batch(classifier: Classifier) -> None:
+    explainers = [get_explainer(m, classifier) for m in ("attention_sum", "attention_mean", "rollout")]
+    targets = torch.zeros(len(TEXTS), dtype=torch.long)
+    batch = classifier.encode(TEXTS)
+    together = [e.attribute(batch, targets).scores for e in explainers]
+    for row, text in enumerate(TEXTS):
+        alone = classifier.encode([text])
+        n = int(alone.lengths[0])
+        for joint, explainer in zip(together, explainers, strict=True):
+            single = explainer.attribute(alone, targets[:1]).scores
+            torch.testing.assert_close(joint[row, :n], single[0], rtol=1e-5, atol=1e-5)
 
 
 def test_top_attention_tokens_skip_special_tokens_and_punctuation(tiny_classifiers: dict[str, Classifier]) -> None:
     classifier = tiny_classifiers["bert"]
-    texts = ["great ! fun , really .", "great movie !"]
+    texts = ["great ! fun , really", "great movie !"]
     explanations = get_explainer("attention_sum", classifier).explain(texts)
     top = top_attention_tokens(explanations[0], k=10)
     assert {token for token, _ in top} == {"great", "fun", "really"}

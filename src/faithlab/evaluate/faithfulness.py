@@ -5,42 +5,43 @@
   20, 50 %) with k = ceil(fraction × content tokens), at least 1. Ranks are by signed score; ties keep the earlier
   token first.
 - Perturbation curves (Samek et al. 2017): the confidence of the originally predicted class as content tokens are
-  removed one at a time, most relevant first (MoRF) or least relevant first (LeRF); the area under each curve uses
-  x = fraction removed in [0, 1] (trapezoid rule). A MoRF curve is 'sharp' when by x = 0.2 (linearly interpolated)
-  it has fallen by at least half of its largest drop below the start, 'gradual' otherwise, and undefined ('flat',
-  NaN) when it never drops by more than 1e-3.
+  removed one at a time, most relevant first (MoRF) or least relevant first (LeRF, the exact reverse order); the
+  area under each curve uses x = fraction removed in [0, 1] (trapezoid rule). A MoRF curve is 'sharp' when by
+  x = 0.2 (linearly interpolated) it has fallen by at least half of its largest drop below the start, 'gradual'
+  otherwise, and undefined ('flat', NaN) when it never drops by more than 1e-3.
 - Leave-one-out agreement: Spearman and Kendall tau-b between the scores and p(y|x) − p(y|x without token t),
   computed once per example and target for all methods.
 
 Removal replaces tokens by the mask or pad (or unk) token, or deletes them; special tokens are never removed. Every
 perturbed input of an example (all fractions, curve steps, leave-one-out rows, of every method) goes through the
-shared scorer of `faithlab.explain.perturbation` in one batched call that runs each distinct input once; the
-unperturbed prediction is computed once per example.
+shared scorer of `faithlab.explain.perturbation` in one batched call (for all examples at once, unless their masks
+would exceed `MAX_MASK_CELLS`) that runs each distinct input once; the unperturbed prediction is computed once per
+example.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy.stats import ConstantInputWarning, kendalltau, spearmanr
 
 from faithlab.errors import FaithlabError
-from faithlab.evaluate.ranking import descending_order
+from faithlab.evaluate.ranking import descending_order, rank_correlation
 from faithlab.evaluate.results import Explanations, Row, by_method
 from faithlab.explain.explanation import Explanation
 from faithlab.explain.perturbation import REPLACEMENTS, check_choice, feature_groups, score_masks
-from faithlab.models import Classifier
+from faithlab.models import Batch, Classifier
 
 FRACTIONS = (0.01, 0.05, 0.10, 0.20, 0.50)
 PARTS = ("eraser", "curves", "loo")
 SHARP_AT = 0.2
 SHARP_SHARE = 0.5
 FLAT_DROP = 1e-3
+# Examples are scored together until their masks hold this many entries (bounds memory on long documents).
+MAX_MASK_CELLS = 1 << 24
 
 
 def top_k_size(fraction: float, n_tokens: int) -> int:
@@ -76,6 +77,10 @@ class _Plan:
         self.offsets[key] = sum(len(m) for m in self.masks)
         self.masks.append(keep)
 
+    @property
+    def cells(self) -> int:
+        return sum(m.size for m in self.masks)
+
 
 def evaluate_faithfulness(
     classifier: Classifier,
@@ -97,17 +102,38 @@ def evaluate_faithfulness(
     examples = _examples(methods)
     batch = classifier.encode([e.text for e in examples], [e.pair for e in examples])
     groups = feature_groups(batch, "token")
-    plans = []
+    rows: list[Row] = []
+    pending: list[tuple[int, _Plan]] = []
+    cells = 0
     for row, example in enumerate(examples):
         _check_tokens(example, batch.tokens[row], classifier.name)
-        plans.append(_plan(row, methods, groups[row], settings))
-    scored = score_masks(classifier, batch, groups, [torch.as_tensor(np.concatenate(p.masks)) for p in plans],
-                         replacement)
-    probabilities = torch.softmax(classifier.batch_logits(batch).double(), dim=-1).cpu().numpy()
+        plan = _plan(row, methods, groups[row], settings)
+        pending.append((row, plan))
+        cells += plan.cells
+        if row == len(examples) - 1 or cells >= MAX_MASK_CELLS:
+            rows += _score(classifier, batch, groups, pending, methods, settings)
+            pending, cells = [], 0
+    return rows
+
+
+def _score(
+    classifier: Classifier,
+    batch: Batch,
+    groups: list[list[list[int]]],
+    plans: list[tuple[int, _Plan]],
+    methods: dict[str, list[Explanation]],
+    settings: dict[str, object],
+) -> list[Row]:
+    """One scorer call for the masks of some examples (all of them, unless their masks would fill memory)."""
+    indices = [row for row, _ in plans]
+    part = batch.select(indices)
+    masks = [torch.as_tensor(np.concatenate(plan.masks)) for _, plan in plans]
+    scored = score_masks(classifier, part, [groups[row] for row in indices], masks, settings["replacement"])
+    probabilities = torch.softmax(classifier.batch_logits(part).double(), dim=-1).cpu().numpy()
     rows = []
-    for row, plan in enumerate(plans):
-        perturbed = torch.softmax(scored.logits[row].double(), dim=-1).numpy()
-        rows += _rows(row, methods, groups[row], plan, probabilities[row], perturbed, settings)
+    for i, (row, plan) in enumerate(plans):
+        perturbed = torch.softmax(scored.logits[i].double(), dim=-1).numpy()
+        rows += _rows(row, methods, groups[row], plan, probabilities[i], perturbed, settings)
     return rows
 
 
@@ -118,6 +144,8 @@ def _check(
     fractions = [float(f) for f in fractions]
     if not fractions or any(not 0 < f <= 1 for f in fractions):
         raise FaithlabError(f"fractions must be numbers in (0, 1], got {fractions}")
+    if not parts:
+        raise FaithlabError(f"parts is empty; choose some of {', '.join(PARTS)}")
     for part in parts:
         check_choice("faithfulness part", part, PARTS)
     if curve_steps is not None and (isinstance(curve_steps, bool) or not isinstance(curve_steps, int)
@@ -155,7 +183,7 @@ def _plan(
     """Every keep-mask the example needs. Masks are written over its content tokens, in position order."""
     positions = [g[0] for g in groups]
     n = len(positions)
-    plan = _Plan([np.ones((1, n), dtype=bool)], {})
+    plan = _Plan([], {})
     parts = settings["parts"]
     if "loo" in parts:
         plan.add("loo", ~np.eye(n, dtype=bool))
@@ -206,8 +234,8 @@ def _rows(
             values += _curve_values(counts / max(1, len(positions)), morf, lerf, predicted)
         if "loo" in settings["parts"]:
             loo = base[target] - block("loo", len(positions))[:, target]
-            spearman, kendall = _correlations(explanation.scores[positions], loo)
-            values += [("loo_spearman", spearman, {}), ("loo_kendall", kendall, {})]
+            scores = explanation.scores[positions]
+            values += [(f"loo_{kind}", rank_correlation(scores, loo, kind), {}) for kind in ("spearman", "kendall")]
         record = dict(settings, target=target)
         out += [Row(row, name, metric, float(v), dict(record), details) for metric, v, details in values]
     return out
@@ -229,13 +257,4 @@ def _curve_values(
 def _area(x: np.ndarray, y: np.ndarray) -> float:
     """Trapezoid area under y(x); a single point (no content token) has no curve."""
     return float(np.trapezoid(y, x)) if len(x) > 1 else float("nan")
-
-
-def _correlations(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    """Spearman and Kendall tau-b; NaN for fewer than two tokens or a constant side (no ranking to compare)."""
-    if len(a) < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
-        return float("nan"), float("nan")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConstantInputWarning)
-        return float(spearmanr(a, b).statistic), float(kendalltau(a, b).statistic)
 

@@ -10,7 +10,10 @@ Perturbation metrics need one concrete order instead: `descending_order` breaks 
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+from scipy.stats import ConstantInputWarning, kendalltau, spearmanr
 
 from faithlab.errors import FaithlabError
 
@@ -66,3 +69,15 @@ def covering_fraction(scores: np.ndarray, relevant: np.ndarray, ties: str = "ave
     group, r = int(tied.sum()), int((relevant & tied).sum())
     last = before + group if check_ties(ties) == "pessimistic" else before + r * (group + 1) / (r + 1)
     return last / len(scores)
+
+
+def rank_correlation(a: np.ndarray, b: np.ndarray, kind: str = "spearman") -> float:
+    """Spearman's rho or Kendall's tau-b (ties get average ranks); NaN for fewer than two items or a constant side,
+    where there is no ranking to compare."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if len(a) < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return float("nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConstantInputWarning)
+        result = spearmanr(a, b) if kind == "spearman" else kendalltau(a, b)
+    return float(result.statistic)

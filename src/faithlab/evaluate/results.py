@@ -54,21 +54,26 @@ def by_method(explanations: Explanations) -> dict[str, list[Explanation]]:
     return out
 
 
-def aggregate(rows: Iterable[Row], resamples: int = 1000, level: float = 0.95, seed: int = 0) -> list[dict[str, Any]]:
-    """Mean and bootstrap interval per (method, metric), best method first within each metric.
+def aggregate(
+    rows: Iterable[Row], by: Sequence[str] = (), resamples: int = 1000, level: float = 0.95, seed: int = 0
+) -> list[dict[str, Any]]:
+    """Mean and bootstrap interval per (metric, method, and the `by` settings, e.g. 'layer'), best method first
+    within each metric (and setting).
 
     Each dict carries the metric's metadata (`higher_is_better`, `range`, `citation`) for reports to colour by.
     """
-    groups: dict[tuple[str, str], list[float]] = {}
+    groups: dict[tuple[Any, ...], list[float]] = {}
     for row in rows:
-        groups.setdefault((row.metric, row.method), []).append(row.value)
+        key = (row.metric, *(_hashable(row.settings.get(name)) for name in by), row.method)
+        groups.setdefault(key, []).append(row.value)
     out = []
-    for (metric_name, method), values in groups.items():
+    for (metric_name, *values_by, method), values in groups.items():
         metric = get_metric(metric_name)
         summary = summarize(values, resamples, level, seed)
         out.append(
             {
                 "metric": metric_name,
+                **dict(zip(by, values_by, strict=True)),
                 "method": method,
                 **asdict(summary),
                 "higher_is_better": metric.higher_is_better,
@@ -76,8 +81,16 @@ def aggregate(rows: Iterable[Row], resamples: int = 1000, level: float = 0.95, s
                 "citation": metric.citation,
             }
         )
-    out.sort(key=lambda r: (r["metric"], _sort_key(r["mean"], r["higher_is_better"])))
+    first_seen: dict[tuple[Any, ...], int] = {}
+    for r in out:  # settings groups keep the order they first appear in (layers stay in step order)
+        first_seen.setdefault(tuple(_hashable(r[name]) for name in by), len(first_seen))
+    out.sort(key=lambda r: (r["metric"], first_seen[tuple(_hashable(r[name]) for name in by)],
+                            _sort_key(r["mean"], r["higher_is_better"])))
     return out
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
 
 
 def _sort_key(mean: float, higher_is_better: bool) -> float:

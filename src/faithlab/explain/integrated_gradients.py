@@ -10,6 +10,8 @@ With `n_steps="auto"` the number of Gauss–Legendre nodes starts small and doub
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import torch
 
@@ -24,8 +26,9 @@ AUTO_START_STEPS = 4
 DEFAULT_TARGET_DELTA = 0.01
 
 
+@lru_cache(maxsize=32)
 def quadrature(method: str, n_steps: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Nodes α and weights on [0, 1], float64, for `n_steps` evaluations of the gradient.
+    """Nodes α and weights on [0, 1], float64, for `n_steps` evaluations of the gradient (cached: do not mutate).
 
     'gauss_legendre' maps numpy's Legendre nodes from [−1, 1]; 'riemann_trapezoid' is the trapezoid rule on n evenly
     spaced nodes, whose weights sum to 1 (Captum's trapezoid uses 1/n instead of 1/(n − 1) and sums to (n − 1)/n).
@@ -45,6 +48,8 @@ class IntegratedGradients(Explainer):
     baseline: 'pad' (default), 'mask' or 'unk' put that token at every content position, 'zero' puts a zero
     embedding there; special tokens are kept, so they get exactly 0. 'pad' is the usual choice for BERT-style IG
     (Captum's tutorials) and exists in every family, while a mask token exists only in masked-LM vocabularies.
+    'zero' is ill-conditioned for T5: its RMS norm sees the bare word embedding, so f changes sharply near α = 0
+    and needs many more steps (use n_steps='auto', or watch `relative_delta`).
     n_steps: gradient evaluations per row, or 'auto' (doubling Gauss–Legendre nodes from 4 up to `max_steps` until
     |delta| ≤ `target_delta` · |f(x) − f(x')|, default target 0.01). method: 'gauss_legendre' or 'riemann_trapezoid'.
     output: differentiate the target 'logit' (default) or 'probability'.
@@ -100,7 +105,7 @@ class IntegratedGradients(Explainer):
             batch, baselines, targets
         )
         auto = self.settings["n_steps"] == "auto"
-        n_steps = min(AUTO_START_STEPS, self.settings["max_steps"]) if auto else self.settings["n_steps"]
+        n_steps = AUTO_START_STEPS if auto else self.settings["n_steps"]
         scores = torch.zeros(batch.input_ids.shape, dtype=torch.float32, device=inputs.device)
         steps_used = torch.zeros(len(batch), dtype=torch.long)
         pending = torch.arange(len(batch), device=inputs.device)

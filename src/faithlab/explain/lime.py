@@ -6,7 +6,8 @@ number of features drawn uniformly from 1..n and then which ones uniformly. Each
 sqrt(exp(−d²/width²)) of its cosine distance d = 1 − sqrt(|z|/n) to the original; `kernel_width=0.25` on d equals
 lime's default of 25 on 100·d (lime's kernel includes the square root). A weighted ridge regression on the binary
 masks (`alpha=1.0` and an unpenalised intercept, as lime's sklearn Ridge) gives one coefficient per token: the score.
-Unlike lime, every token keeps its coefficient (no selection of the top 10 features). `replacement="delete"` mirrors lime's default of removing words.
+Unlike lime, every token keeps its coefficient (no selection of the top 10 features). `replacement="delete"` mirrors
+lime's default of removing words.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def lime_masks(n_features: int, n_samples: int, seed: int) -> np.ndarray:
 
 def lime_weights(masks: np.ndarray, kernel_width: float) -> np.ndarray:
     """sqrt(exp(−d²/width²)) with d the cosine distance between each mask and the all-ones mask."""
-    distance = 1.0 - np.sqrt(masks.sum(axis=1) / masks.shape[1])
+    distance = 1.0 - np.sqrt(masks.sum(axis=1) / max(1, masks.shape[1]))
     return np.sqrt(np.exp(-(distance**2) / kernel_width**2))
 
 
@@ -55,7 +56,7 @@ def weighted_r2(y: np.ndarray, prediction: np.ndarray, weights: np.ndarray) -> f
     residual = weights @ (y - prediction) ** 2
     spread = weights @ (y - weights @ y / weights.sum()) ** 2
     if spread <= 0:
-        return 1.0 if residual <= 0 else 0.0
+        return 1.0 if np.allclose(y, prediction) else 0.0
     return float(1.0 - residual / spread)
 
 
@@ -82,8 +83,14 @@ class Lime(PerturbationExplainer):
         self.alpha = check_positive("alpha", alpha, allow_zero=True)
         self.seed = check_int("seed", seed, 0)
         super().__init__(
-            classifier, replacement=replacement, output=output, contrast=contrast, n_samples=n_samples,
-            kernel_width=kernel_width, alpha=alpha, seed=seed,
+            classifier,
+            replacement=replacement,
+            output=output,
+            contrast=contrast,
+            n_samples=n_samples,
+            kernel_width=kernel_width,
+            alpha=alpha,
+            seed=seed,
         )
 
     def attribute(self, batch: Batch, targets: torch.Tensor) -> Attributions:

@@ -98,12 +98,13 @@ def score_masks(
 
     pending: list[tuple[torch.Tensor, torch.Tensor | None]] = []
     computed: list[torch.Tensor] = []
-    evaluated = 0
+    evaluated = width = 0
 
     def flush() -> None:
-        nonlocal evaluated
+        nonlocal evaluated, width
         computed.append(_run(classifier, pending, pad_id))
         evaluated += len(pending)
+        width = 0
         pending.clear()
 
     indices = []
@@ -115,9 +116,10 @@ def score_masks(
             if key not in seen:
                 seen[key] = len(batch) + evaluated + len(pending)
                 n = int(lengths[k])
-                pending.append((ids[k, :n], None if tt is None else tt[k, :n]))
-                if len(pending) * max(len(p[0]) for p in pending) >= classifier.max_batch_tokens:
+                if pending and (len(pending) + 1) * max(width, n) > classifier.max_batch_tokens:
                     flush()
+                width = max(width, n)
+                pending.append((ids[k, :n], None if tt is None else tt[k, :n]))
             index.append(seen[key])
         indices.append(torch.as_tensor(index, dtype=torch.long))
     if pending:

@@ -126,7 +126,7 @@ def is_mean_pooled(model: PreTrainedModel) -> bool:
 
 
 def to_mean_pooled(model: PreTrainedModel) -> PreTrainedModel:
-    """The same encoder weights under a mean-pooled head; the head (and BERT's pooler) is dropped, a new one is drawn."""
+    """The same encoder weights under a new mean-pooled head (the old head, and BERT's pooler, are dropped)."""
     model_type = model.config.model_type
     if model_type not in _BY_MODEL_TYPE:
         raise FaithlabError(

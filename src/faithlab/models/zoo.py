@@ -209,3 +209,12 @@ def build_classifier_folder(
 
 def count_parameters(model: torch.nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+def tokenizer_scheme(family: str) -> str:
+    """The name of the tokenization scheme `build_tokenizer` trains for a family."""
+    schemes = {"bert": "WordPiece", "distilbert": "WordPiece", "roberta": "byte-level BPE", "gpt2": "byte-level BPE",
+               "t5": "Unigram"}
+    if family not in schemes:
+        raise FaithlabError(f"unknown zoo family '{family}'; choose one of {', '.join(ZOO_FAMILIES)}")
+    return schemes[family]

@@ -17,7 +17,7 @@ import jinja2
 
 import faithlab
 from faithlab.explain.explanation import Explanation
-from faithlab.report.grouping import MAX_TEXTS, group_by_text, is_head_warning, is_truncation
+from faithlab.report.grouping import MAX_TEXTS, TextGroup, group_by_text, is_head_warning, is_truncation
 from faithlab.report.tokens import needs_light_text, score_rgb, shown_tokens
 
 _ENV = jinja2.Environment(
@@ -51,12 +51,16 @@ def render_html(
 
 
 def write_html(
-    explanations: Iterable[Explanation], path: str | os.PathLike, **options: Any
+    explanations: Iterable[Explanation],
+    path: str | os.PathLike,
+    *,
+    title: str = "faithlab explanations",
+    max_texts: int = MAX_TEXTS,
 ) -> Path:
     """Render and write the report; returns its path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_html(explanations, **options), encoding="utf-8")
+    path.write_text(render_html(explanations, title=title, max_texts=max_texts), encoding="utf-8")
     return path
 
 

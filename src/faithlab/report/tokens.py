@@ -41,7 +41,7 @@ def shown_tokens(explanation: Explanation) -> list[ShownToken]:
         elif pieces[word] == 1:
             text = e.word_text(word) or token
         else:
-            text = _strip_marks(token) or token
+            text = _strip_marks(token) or "␣"  # a lone word-start marker stands for the space itself
         space = t > 0 and (word is None or word != previous)
         out.append(ShownToken(text, float(e.scores[t]), float(scaled[t]), space, word is None))
         previous = word

@@ -1,0 +1,248 @@
+"""`faithlab bench`: models × data sets × methods × metrics, written row by row to SQLite, resumable.
+
+Work is cut into units (a chunk of examples explained by every method and scored by the per-example metrics; the
+randomization test; the adversarial attack). A unit's rows are stored in one transaction together with its "done"
+mark, so a killed run loses at most the unit in flight and a re-run skips every finished unit.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from faithlab.bench.config import BUILTIN, BenchConfig, DatasetSpec, ModelSpec
+from faithlab.bench.store import ResultStore
+from faithlab.data import (
+    Example,
+    plant_feature,
+    read_eraser,
+    read_esnli_csv,
+    read_esnli_jsonl,
+    read_hatexplain,
+    read_mnli,
+    read_sst2,
+    read_table,
+)
+from faithlab.errors import FaithlabError
+from faithlab.evaluate import (
+    ATTACKABLE,
+    Row,
+    evaluate_attack,
+    evaluate_faithfulness,
+    evaluate_ground_truth,
+    evaluate_plausibility,
+    evaluate_randomization,
+)
+from faithlab.explain import explain_many, get_explainer
+from faithlab.models import Classifier, load_classifier
+from faithlab.train.config import TrainConfig
+from faithlab.train.task_data import load_splits
+from faithlab.train.trainer import train
+from faithlab.train.zoo_train import train_zoo, zoo_data
+
+RATIONALE_KINDS = ("esnli", "movies", "hatexplain")
+
+
+@dataclass
+class Unit:
+    """One resumable piece of work for a (model, data set)."""
+
+    name: str
+    run: Callable[[], list[dict[str, Any]]]
+
+
+def run_benchmark(
+    config: BenchConfig, out_dir: str | Path, *, progress: bool = True, max_units: int | None = None
+) -> Path:
+    """Run (or resume) every unit of the config; returns the SQLite path. `max_units` stops early (for tests)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(asdict(config), indent=2))
+    done_now = 0
+    with ResultStore(out / "results.sqlite") as store, _progress(progress) as bar:
+        task = bar.add_task("benchmark", total=None)
+        models_info = _read_json(out / "models.json")
+        for model_spec in config.models:
+            classifier, info = obtain_classifier(model_spec, out, config.seed, progress)
+            models_info[model_spec.name] = info
+            (out / "models.json").write_text(json.dumps(models_info, indent=2))
+            for dataset_spec in config.datasets:
+                examples = load_examples(dataset_spec, config.seed, config.examples)
+                units = plan_units(config, classifier, dataset_spec, examples)
+                done = store.done_units(model_spec.name, dataset_spec.name)
+                total = (bar.tasks[task].total or 0) + len(units)
+                bar.update(task, total=total, advance=sum(u.name in done for u in units))
+                for unit in units:
+                    if unit.name in done:
+                        continue
+                    if max_units is not None and done_now >= max_units:
+                        return out / "results.sqlite"
+                    bar.update(task, description=f"{model_spec.name} · {dataset_spec.name} · {unit.name}")
+                    start = time.perf_counter()
+                    rows = unit.run()
+                    store.write_unit(model_spec.name, dataset_spec.name, unit.name, rows,
+                                     time.perf_counter() - start)
+                    done_now += 1
+                    bar.advance(task)
+        store.export(out)
+    return out / "results.sqlite"
+
+
+def plan_units(
+    config: BenchConfig, classifier: Classifier, dataset: DatasetSpec, examples: list[Example]
+) -> list[Unit]:
+    units = []
+    per_example = [m for m in config.metrics if m in ("ground_truth", "plausibility", "faithfulness", "curves", "loo")]
+    if per_example:
+        for start in range(0, len(examples), config.chunk_size):
+            chunk = examples[start : start + config.chunk_size]
+            name = f"examples:{start}-{start + len(chunk)}"
+            units.append(Unit(name, _bind(_example_unit, config, classifier, dataset, chunk, start)))
+    if "randomization" in config.metrics:
+        chunk = examples[: config.randomization_examples]
+        units.append(Unit("randomization", _bind(_randomization_unit, config, classifier, chunk)))
+    if "adversarial" in config.metrics:
+        chunk = examples[: config.adversarial_examples]
+        units.append(Unit("adversarial", _bind(_adversarial_unit, config, classifier, chunk)))
+    return units
+
+
+def _bind(function: Callable[..., list[dict[str, Any]]], *args: Any) -> Callable[[], list[dict[str, Any]]]:
+    return lambda: function(*args)
+
+
+def _example_unit(
+    config: BenchConfig, classifier: Classifier, dataset: DatasetSpec, chunk: list[Example], offset: int
+) -> list[dict[str, Any]]:
+    texts, pairs = [e.text for e in chunk], _pairs(chunk)
+    explanations = explain_many(classifier, texts, config.methods, pairs)
+    seconds = {method: [e.seconds for e in items] for method, items in explanations.items()}
+    rows: list[Row] = []
+    if "ground_truth" in config.metrics and dataset.kind == "planted":
+        rows += evaluate_ground_truth(explanations, [e.rationale for e in chunk])
+    if "plausibility" in config.metrics and dataset.kind in RATIONALE_KINDS:
+        pair_masks = [e.pair_rationale for e in chunk] if pairs is not None else None
+        rows += evaluate_plausibility(explanations, [e.rationale for e in chunk], pair_masks)
+    parts = [p for p, group in (("eraser", "faithfulness"), ("curves", "curves"), ("loo", "loo"))
+             if group in config.metrics]
+    if parts:
+        rows += evaluate_faithfulness(classifier, explanations, fractions=config.fractions,
+                                      replacement=config.replacement, parts=parts)
+    return [_record(row, offset, seconds.get(row.method)) for row in rows]
+
+
+def _randomization_unit(config: BenchConfig, classifier: Classifier, chunk: list[Example]) -> list[dict[str, Any]]:
+    explainers = [get_explainer(name, classifier, **settings) for name, settings in config.methods]
+    rows = evaluate_randomization(explainers, [e.text for e in chunk], _pairs(chunk), seed=config.seed)
+    return [_record(row, 0, None, variant=f"{row.settings['mode']}:{row.settings['layer']}") for row in rows]
+
+
+def _adversarial_unit(config: BenchConfig, classifier: Classifier, chunk: list[Example]) -> list[dict[str, Any]]:
+    records = []
+    options = dict(config.adversarial)
+    chosen = options.pop("methods", None)
+    for name, settings in config.methods:
+        if name not in ATTACKABLE or (chosen is not None and name not in chosen):
+            continue
+        explainer = get_explainer(name, classifier, **settings)
+        for objective in ("unconstrained", "constrained"):
+            rows = evaluate_attack(explainer, [e.text for e in chunk], _pairs(chunk), objective=objective, **options)
+            records += [_record(row, 0, None, variant=objective) for row in rows]
+    return records
+
+
+def _record(row: Row, offset: int, seconds: list[float] | None, variant: str = "") -> dict[str, Any]:
+    return {
+        "method": row.method,
+        "metric": row.metric,
+        "variant": variant,
+        "example": offset + row.example,
+        "value": row.value,
+        "settings": row.settings,
+        "details": row.details,
+        "seconds": seconds[row.example] if seconds and row.example < len(seconds) else 0.0,
+    }
+
+
+def _pairs(chunk: list[Example]) -> list[str | None] | None:
+    return [e.pair for e in chunk] if any(e.pair is not None for e in chunk) else None
+
+
+# ----- inputs ------------------------------------------------------------------------------------------------------
+def load_examples(spec: DatasetSpec, seed: int, limit: int) -> list[Example]:
+    """The first `spec.n` (or `limit`) examples of a data set; planted data get their label word here."""
+    if spec.kind == "planted" and spec.path == BUILTIN:
+        # the same held-out split a zoo model trained on the built-in sentences never saw
+        examples = load_splits(zoo_data(), seed).test.examples
+        return list(examples[: min(spec.n or limit, limit)])
+    path = Path(spec.path)
+    if not path.exists():
+        raise FaithlabError(f"data set '{spec.name}': {path} does not exist")
+    options = dict(spec.options)
+    kind = spec.kind
+    if kind == "planted":
+        texts = read_sst2(path).texts if path.suffix == ".tsv" else read_table(path, options.pop("text_column")).texts
+        dataset = plant_feature(texts, seed=seed, **options)
+    elif kind == "sst2":
+        dataset = read_sst2(path)
+    elif kind == "mnli":
+        dataset = read_mnli(path, **options)
+    elif kind == "esnli":
+        dataset = read_esnli_jsonl(path) if path.suffix in (".jsonl", ".json") else read_esnli_csv(path, **options)
+    elif kind == "movies":
+        dataset = read_eraser(path, **options)
+    elif kind == "hatexplain":
+        dataset = read_hatexplain(path, **options)
+    else:
+        dataset = read_table(path, **options)
+    n = min(spec.n or limit, limit)
+    return list(dataset.examples[:n])
+
+
+def obtain_classifier(spec: ModelSpec, out: Path, seed: int, progress: bool) -> tuple[Classifier, dict[str, Any]]:
+    """Load a model, training it first (resumably, inside the run folder) when the spec asks for that."""
+    info: dict[str, Any] = {"name": spec.name}
+    if spec.zoo is not None:
+        zoo = dict(spec.zoo)
+        family, size = zoo["family"], zoo.get("size", "xs")
+        data = zoo_data(data=zoo.get("task_data"), limit=zoo.get("train_size", 4000))
+        overrides = {"seed": seed, "progress": progress, **spec.train}
+        if "epochs" in zoo:
+            overrides["epochs"] = zoo["epochs"]
+        table = train_zoo(data, out / "zoo", families=[family], sizes=[size], overrides=overrides)
+        folder = out / "zoo" / "runs" / f"{family}-{size}" / "best"
+        info |= {"family": family, "size": size, **table.iloc[-1].to_dict()}
+    elif spec.train:
+        config = TrainConfig.from_dict({"seed": seed, "progress": progress, **spec.train, "model": spec.path,
+                                        "output_dir": str(out / "models" / spec.name)})
+        result = train(config, resume=True)
+        folder = result.best_dir
+        info |= {"test_accuracy": result.metrics["accuracy"], "train_seconds": round(result.train_seconds, 1)}
+    else:
+        folder = spec.path
+    classifier = load_classifier(folder)
+    info |= {"path": str(folder), "family": info.get("family", classifier.adapter.family),
+             "parameters": sum(p.numel() for p in classifier.model.parameters()),
+             "head_trained": classifier.head_trained}
+    return classifier, _plain(info)
+
+
+def _plain(info: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(info, default=lambda v: v.item() if hasattr(v, "item") else str(v)))
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _progress(enabled: bool) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("left"), TimeRemainingColumn(), disable=not enabled, transient=False,
+    )

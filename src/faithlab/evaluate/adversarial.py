@@ -1,0 +1,313 @@
+"""Adversarial attack on explanations: the top-k attack of Ghorbani et al. 2019 ("Interpretation of Neural Networks
+Is Fragile", AAAI), on the word embeddings of a text classifier.
+
+A perturbation δ of the content tokens' word embeddings, ‖δ‖∞ ≤ ε, is optimised by signed-gradient steps (the L∞
+steepest ascent) to move the explanation while the predicted class stays the same:
+- 'unconstrained': maximise D = M(x) − M(x + δ), the drop of the original top-k tokens' share of |score| mass;
+- 'constrained': maximise α·D − β·(p(x) − p(x + δ))², p = the target probability.
+In both, a step that changes the predicted class is rejected (δ goes back and that text's step size halves), so every
+reported δ keeps the prediction. The step size halves every `halve_every` steps; a text stops once δ moved less than
+`tolerance` (max-abs) for `patience` steps in a row. The best accepted δ (highest objective) is reported.
+Importance is |score| (Ghorbani et al.'s saliency maps are non-negative); top-k: k = floor(k_fraction × content
+tokens), at least 1. The gradient of the explanation comes from double back-propagation (create_graph) through the
+method: gradient, gradient_abs, grad_x_input, ig (fixed n_steps) and lrp. LRP's rules freeze every non-linear step,
+so its relevance is linear in its input between rule changes and the attack sees only the first-order term.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+
+from faithlab.errors import FaithlabError
+from faithlab.evaluate.ranking import rank_correlation
+from faithlab.evaluate.results import Row
+from faithlab.explain.base import Explainer, expand_targets
+from faithlab.explain.gradients import target_outputs
+from faithlab.explain.integrated_gradients import quadrature
+from faithlab.explain.lrp import conservative_propagation
+from faithlab.models import Batch
+from faithlab.models.classifier import Target
+
+OBJECTIVES = ("unconstrained", "constrained")
+GRADIENT_METHODS = ("gradient", "gradient_abs", "grad_x_input")
+ATTACKABLE = (*GRADIENT_METHODS, "ig", "lrp")
+
+# (explainer, word embeddings (rows, width, dim), the rows' inputs, targets) -> (scores (rows, width), logits)
+class RowInputs:
+    """The model inputs of some rows of a batch (ids, mask, segments) and, for IG, their baseline embeddings."""
+
+    def __init__(self, batch: Batch, rows: torch.Tensor, baseline: torch.Tensor | None):
+        self.ids = batch.input_ids[rows]
+        self.mask = batch.attention_mask[rows]
+        self.segments = None if batch.token_type_ids is None else batch.token_type_ids[rows]
+        self.baseline = None if baseline is None else baseline[rows]
+
+
+# (explainer, word embeddings (rows, width, dim), the rows' inputs, targets) -> (scores (rows, width), logits)
+Saliency = Callable[[Explainer, torch.Tensor, RowInputs, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+
+
+def top_k_count(n_tokens: int, k_fraction: float) -> int:
+    """k = floor(k_fraction × n), at least 1 (and at most n)."""
+    return min(n_tokens, max(1, math.floor(round(k_fraction * n_tokens, 9))))
+
+
+def differentiable_scores(
+    explainer: Explainer, embeddings: torch.Tensor, rows: RowInputs, targets: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The explainer's scores as a differentiable function of the word embeddings, and the logits there."""
+    return _SALIENCY[explainer.name](explainer, embeddings, rows, targets)
+
+
+def _gradient_scores(
+    explainer: Explainer, embeddings: torch.Tensor, rows: RowInputs, targets: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    logits = explainer.classifier.logits_from_embeddings(embeddings, rows.ids, rows.mask, rows.segments)
+    outputs = target_outputs(logits, targets, explainer.settings["output"])
+    (grads,) = torch.autograd.grad(outputs.sum(), embeddings, create_graph=True)
+    return explainer.reduce(grads, embeddings), logits
+
+
+def _ig_scores(
+    explainer: Explainer, embeddings: torch.Tensor, rows: RowInputs, targets: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    classifier, settings = explainer.classifier, explainer.settings
+    alphas, weights = (t.to(embeddings) for t in quadrature(settings["method"], settings["n_steps"]))
+    n_rows, n_steps = embeddings.shape[0], len(alphas)
+    diff = embeddings - rows.baseline
+    path = (rows.baseline[:, None] + alphas[None, :, None, None] * diff[:, None]).flatten(0, 1)
+    ids, mask, targets_ = (t.repeat_interleave(n_steps, dim=0) for t in (rows.ids, rows.mask, targets))
+    segments = None if rows.segments is None else rows.segments.repeat_interleave(n_steps, dim=0)
+    path_logits = classifier.logits_from_embeddings(path, ids, mask, segments)
+    outputs = target_outputs(path_logits, targets_, settings["output"])
+    (grads,) = torch.autograd.grad(outputs.sum(), path, create_graph=True)
+    integral = (grads.view(n_rows, n_steps, *grads.shape[1:]) * weights[None, :, None, None]).sum(dim=1)
+    logits = classifier.logits_from_embeddings(embeddings, rows.ids, rows.mask, rows.segments)
+    return (diff * integral).sum(dim=-1), logits
+
+
+def _lrp_scores(
+    explainer: Explainer, embeddings: torch.Tensor, rows: RowInputs, targets: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """LRP relevance = gradient (under the LRP rules) × summed input embedding. The rules' capture detaches that
+    input, so a hook placed before it keeps the attached copy, through which δ reaches the relevance."""
+    classifier = explainer.classifier
+    attached: list[torch.Tensor] = []
+
+    def keep(_module: torch.nn.Module, args: tuple) -> None:
+        if not attached:
+            attached.append(args[0])
+
+    handle = classifier.adapter.embedding_sum(classifier.model).register_forward_pre_hook(keep, prepend=True)
+    try:
+        with conservative_propagation(classifier) as capture:
+            logits = classifier.logits_from_embeddings(embeddings, rows.ids, rows.mask, rows.segments)
+            target_logits = logits.gather(1, targets[:, None]).squeeze(1)
+            (grads,) = torch.autograd.grad(target_logits.sum(), capture.leaf, create_graph=True)
+    finally:
+        handle.remove()
+    return (grads * attached[0]).sum(dim=-1) * rows.mask, logits
+
+
+_SALIENCY: dict[str, Saliency] = {
+    **dict.fromkeys(GRADIENT_METHODS, _gradient_scores),
+    "ig": _ig_scores,
+    "lrp": _lrp_scores,
+}
+
+
+def topk_mass(scores: torch.Tensor, top: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
+    """Share of each row's |score| mass (content tokens) held by its `top` tokens, (rows,)."""
+    magnitude = scores.abs() * content
+    return (magnitude * top).sum(dim=-1) / magnitude.sum(dim=-1).clamp_min(1e-12)
+
+
+def evaluate_attack(
+    explainer: Explainer,
+    texts: Sequence[str],
+    pairs: Sequence[str | None] | None = None,
+    target: Target = None,
+    *,
+    objective: str = "unconstrained",
+    epsilon: float = 2.0,
+    k_fraction: float = 0.15,
+    steps: int = 500,
+    lr: float = 0.1,
+    halve_every: int = 200,
+    tolerance: float = 1e-5,
+    patience: int = 20,
+    alpha: float = 1.0,
+    beta: float = 10.0,
+) -> list[Row]:
+    """Rows of attack_rank_change, attack_spearman, attack_topk_mass_change and attack_probability_change per text.
+
+    β = 10 makes a probability change of 0.1 cost as much as a 0.1 drop of top-k mass gains (constrained only).
+    """
+    settings = _check(explainer, objective, epsilon, k_fraction, steps, lr, halve_every, tolerance, patience)
+    if objective == "constrained":
+        settings.update(alpha=float(alpha), beta=float(beta))
+    classifier = explainer.classifier
+    batch, targets = expand_targets(classifier, classifier.encode(texts, pairs), target)
+    state = _Attack(explainer, batch, targets, settings)
+    for step in range(steps):
+        if step and step % halve_every == 0:
+            state.step_size /= 2
+        if not state.active.any():
+            break
+        state.advance()
+    return state.rows()
+
+
+def _check(
+    explainer: Explainer,
+    objective: str,
+    epsilon: float,
+    k_fraction: float,
+    steps: int,
+    lr: float,
+    halve_every: int,
+    tolerance: float,
+    patience: int,
+) -> dict[str, object]:
+    if explainer.name not in ATTACKABLE:
+        raise FaithlabError(
+            f"method '{explainer.name}' cannot be attacked: the attack differentiates the explanation; "
+            f"attackable methods: {', '.join(ATTACKABLE)}"
+        )
+    if explainer.name == "ig" and not isinstance(explainer.settings["n_steps"], int):
+        raise FaithlabError("the attack needs IG with a fixed n_steps (an integer), not n_steps='auto'")
+    if objective not in OBJECTIVES:
+        raise FaithlabError(f"unknown attack objective '{objective}'; choose one of {', '.join(OBJECTIVES)}")
+    for name, value, low in (("epsilon", epsilon, 0.0), ("lr", lr, 0.0)):
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > low:
+            raise FaithlabError(f"{name} must be a number > {low}, got {value!r}")
+    if not isinstance(tolerance, (int, float)) or tolerance < 0:
+        raise FaithlabError(f"tolerance must be a number >= 0, got {tolerance!r}")
+    if not isinstance(k_fraction, (int, float)) or not 0 < k_fraction <= 1:
+        raise FaithlabError(f"k_fraction must lie in (0, 1], got {k_fraction!r}")
+    for name, value in (("steps", steps), ("halve_every", halve_every), ("patience", patience)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise FaithlabError(f"{name} must be an integer >= 1, got {value!r}")
+    return {"objective": objective, "epsilon": float(epsilon), "k_fraction": float(k_fraction), "steps": steps,
+            "lr": float(lr), "halve_every": halve_every, "tolerance": float(tolerance), "patience": patience}
+
+
+class _Attack:
+    """The optimisation state of every text: δ, the last accepted and the best δ, step size, convergence count."""
+
+    def __init__(self, explainer: Explainer, batch: Batch, targets: torch.Tensor, settings: dict[str, object]):
+        self.explainer, self.batch, self.targets, self.settings = explainer, batch, targets, settings
+        classifier = explainer.classifier
+        with torch.no_grad():
+            self.words = classifier.word_embeddings(batch.input_ids).detach()
+        self.content = batch.content_mask
+        # IG's baseline comes from the explainer itself, so the attacked scores are the explainer's own
+        self.baseline = explainer._baseline(batch, self.words) if explainer.name == "ig" else None
+        n = len(batch)
+        everything = torch.arange(n)
+        self.original, logits = self._scores(everything, torch.zeros_like(self.words))
+        self.predicted = logits.argmax(dim=-1)
+        self.p0 = self._probability(everything, logits)
+        counts = self.content.sum(dim=1).tolist()
+        self.k = [top_k_count(c, settings["k_fraction"]) for c in counts]
+        self.top = torch.zeros_like(self.content)
+        for row, k in enumerate(self.k):
+            magnitude = (self.original[row].abs() * self.content[row]).masked_fill(~self.content[row], -1.0)
+            self.top[row, magnitude.argsort(descending=True, stable=True)[:k]] = True
+        self.mass0 = topk_mass(self.original, self.top, self.content)
+        self.delta = torch.zeros_like(self.words)
+        self.accepted, self.best, self.direction = (torch.zeros_like(self.words) for _ in range(3))
+        self.best_value = torch.zeros(n)  # the objective of δ = 0 is 0 under both objectives
+        self.step_size = torch.full((n,), settings["lr"])
+        self.still = torch.zeros(n, dtype=torch.long)
+        self.steps_run = torch.zeros(n, dtype=torch.long)
+        self.active = torch.ones(n, dtype=torch.bool)
+
+    def _inputs(self, rows: torch.Tensor) -> RowInputs:
+        return RowInputs(self.batch, rows, self.baseline)
+
+    def _chunks(self, rows: torch.Tensor) -> list[torch.Tensor]:
+        path = self.explainer.settings["n_steps"] if self.explainer.name == "ig" else 1
+        return [rows[c] for c in self.explainer.classifier.chunks(len(rows), self.batch.input_ids.shape[1] * path)]
+
+    def _scores(self, rows: torch.Tensor, delta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Scores and logits at words + δ of the given rows, without keeping any graph."""
+        parts = []
+        for chunk in self._chunks(rows):
+            with torch.enable_grad():
+                d = delta[chunk].clone().requires_grad_(True)
+                scores, logits = differentiable_scores(self.explainer, self.words[chunk] + d,
+                                                       self._inputs(chunk), self.targets[chunk])
+            parts.append((scores.detach().float(), logits.detach().float()))
+        return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
+
+    def _probability(self, rows: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(logits.float(), dim=-1).gather(1, self.targets[rows, None]).squeeze(1)
+
+    def _objective(self, rows: torch.Tensor, scores: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+        drop = self.mass0[rows] - topk_mass(scores, self.top[rows], self.content[rows])
+        if self.settings["objective"] == "unconstrained":
+            return drop
+        change = self.p0[rows] - self._probability(rows, logits)
+        return self.settings["alpha"] * drop - self.settings["beta"] * change**2
+
+    def advance(self) -> None:
+        """One signed-gradient step for every active text."""
+        for rows in self._chunks(self.active.nonzero().flatten()):
+            with torch.enable_grad():
+                d = self.delta[rows].clone().requires_grad_(True)
+                scores, logits = differentiable_scores(self.explainer, self.words[rows] + d,
+                                                       self._inputs(rows), self.targets[rows])
+                value = self._objective(rows, scores, logits)
+                (grad,) = torch.autograd.grad(value.sum(), d)
+            self._update(rows, value.detach(), logits.detach().argmax(dim=-1) == self.predicted[rows], grad)
+
+    def _update(self, rows: torch.Tensor, value: torch.Tensor, kept: torch.Tensor, grad: torch.Tensor) -> None:
+        """Accept δ where the prediction held (and keep the best), else go back and halve the step; then step."""
+        current = self.delta[rows]
+        accepted = rows[kept]
+        self.accepted[accepted] = current[kept]
+        self.direction[accepted] = grad[kept].sign()
+        better = kept & (value > self.best_value[rows])
+        self.best[rows[better]] = current[better]
+        self.best_value[rows[better]] = value[better]
+        self.step_size[rows[~kept]] /= 2
+        epsilon = self.settings["epsilon"]
+        step = self.step_size[rows, None, None] * self.direction[rows]
+        new = (self.accepted[rows] + step).clamp(-epsilon, epsilon) * self.content[rows, :, None]
+        moved = (new - current).abs().flatten(1).amax(dim=1)
+        self.still[rows] = torch.where(moved < self.settings["tolerance"], self.still[rows] + 1, 0)
+        self.delta[rows] = new
+        self.steps_run[rows] += 1
+        self.active[rows] = self.still[rows] < self.settings["patience"]
+
+    def rows(self) -> list[Row]:
+        everything = torch.arange(len(self.batch))
+        attacked, logits = self._scores(everything, self.best)
+        mass = topk_mass(attacked, self.top, self.content)
+        probability = self._probability(everything, logits)
+        out = []
+        for row, k in enumerate(self.k):
+            content = self.content[row]
+            before, after = self.original[row][content].abs().numpy(), attacked[row][content].abs().numpy()
+            still_top = np.intersect1d(np.argsort(-before, kind="stable")[:k], np.argsort(-after, kind="stable")[:k])
+            details = {
+                "k": k,
+                "linf": float(self.best[row].abs().max()),
+                "steps": int(self.steps_run[row]),
+                "label_kept": bool(logits[row].argmax() == self.predicted[row]),
+            }
+            values = {
+                "attack_rank_change": 1 - len(still_top) / k,
+                "attack_spearman": rank_correlation(before, after),
+                "attack_topk_mass_change": float(self.mass0[row] - mass[row]),
+                "attack_probability_change": float(abs(self.p0[row] - probability[row])),
+            }
+            settings = dict(self.settings, method_settings=dict(self.explainer.settings), target=int(self.targets[row]))
+            name = self.explainer.name
+            out += [Row(row, name, metric, float(v), dict(settings), details) for metric, v in values.items()]
+        return out

@@ -1,0 +1,97 @@
+"""The train / dev / test splits a `DataConfig` asks for, built with `faithlab.data` (leakage-safe splits)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+import numpy as np
+
+from faithlab.data import (
+    DataError,
+    Dataset,
+    Splits,
+    builtin_sentences,
+    make_splits,
+    plant_feature,
+    read_emotion,
+    read_mnli,
+    read_sst2,
+    read_table,
+    stratified_indices,
+)
+from faithlab.errors import FaithlabError
+from faithlab.train.config import DataConfig
+
+
+def load_splits(data: DataConfig, seed: int = 0) -> Splits:
+    """Read or plant the examples, hold out a stratified test set unless one is given, carve dev from train."""
+    try:
+        if data.task == "planted":
+            full = planted_dataset(data, seed)
+            test = None
+        else:
+            full = _limit(_read(data.train, data), data.limit, seed)
+            test = _read(data.test, data) if data.test else None
+        if not full.has_labels:
+            raise FaithlabError(f"'{data.train}' has unlabelled rows; training needs a label for every example")
+        if test is None:
+            keep, held_out = stratified_indices(full.labels, data.test_fraction, seed)
+            full, test = full.subset(keep, name=full.name), full.subset(held_out, name=f"{full.name}-test")
+        splits = make_splits(full, test=test, dev_fraction=data.dev_fraction, seed=seed)
+    except DataError as exc:
+        raise FaithlabError(str(exc)) from exc
+    for name in ("train", "dev", "test"):
+        if len(getattr(splits, name)) == 0:
+            raise FaithlabError(f"the {name} split is empty; give more examples (or larger fractions)")
+    return splits
+
+
+def planted_dataset(data: DataConfig, seed: int) -> Dataset:
+    """Texts with a random label each, announced by that label's word.
+
+    Texts already holding a label word are dropped, and so is any text nested in another (SST-2's train set holds
+    every phrase of each sentence): a phrase and its sentence with different labels would reward memorising
+    content, so that only the planted word decides the label.
+    """
+    texts = builtin_sentences() if data.train is None else _read(data.train, data).texts
+    pattern = re.compile(r"\b(" + "|".join(re.escape(w) for w in data.label_words) + r")\b", re.IGNORECASE)
+    order = np.random.default_rng(seed).permutation(len(texts))
+    chosen = _unnested((texts[i] for i in order if not pattern.search(texts[i])), data.limit)
+    words = dict(enumerate(data.label_words))
+    return plant_feature(chosen, label_words=words, position=data.position, seed=seed)
+
+
+def _unnested(texts: Iterable[str], limit: int | None) -> list[str]:
+    """The first `limit` texts (all when None) of which none is a word span of another, nor a repeat."""
+    kept: list[str] = []
+    kept_keys: set[str] = set()
+    kept_spans: set[str] = set()
+    for text in texts:
+        words = text.lower().split()
+        spans = {" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, len(words) + 1)}
+        if " ".join(words) in kept_spans or not kept_keys.isdisjoint(spans):
+            continue
+        kept.append(text)
+        kept_keys.add(" ".join(words))
+        kept_spans |= spans
+        if limit is not None and len(kept) == limit:
+            break
+    return kept
+
+
+def _read(path: str, data: DataConfig) -> Dataset:
+    if data.reader == "sst2":
+        return read_sst2(path)
+    if data.reader == "mnli":
+        return read_mnli(path)
+    if data.reader == "emotion":
+        return read_emotion(path)
+    label = data.label_column if data.task == "classify" else None
+    return read_table(path, data.text_column, data.pair_column, label, label_names=data.label_names)
+
+
+def _limit(dataset: Dataset, limit: int | None, seed: int) -> Dataset:
+    if limit is None or limit >= len(dataset):
+        return dataset
+    return dataset.subset(sorted(np.random.default_rng(seed).permutation(len(dataset))[:limit].tolist()))

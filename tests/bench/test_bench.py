@@ -1,0 +1,117 @@
+"""The benchmark runner: config checking, resumable storage, and a killed run that resumes to the same table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from faithlab.bench.config import parse_config
+from faithlab.bench.runner import run_benchmark
+from faithlab.bench.store import ResultStore
+from faithlab.bench.summary import recommend, summary_table, write_summary
+from faithlab.errors import FaithlabError
+
+SENTENCES = [
+    "the food was warm and the staff were kind",
+    "a slow film with a clever script",
+    "the shares fell after the report",
+    "my order arrived two days late",
+    "the battery lasts all day",
+    "this hotel is close to the station",
+]
+
+
+def _config(tmp_path: Path, folder: Path, **extra) -> dict:
+    data = tmp_path / "sentences.tsv"
+    data.write_text("sentence\tlabel\n" + "".join(f"{s}\t0\n" for s in SENTENCES))
+    return {
+        "models": [{"name": "tiny", "path": str(folder)}],
+        "datasets": [{"name": "planted", "kind": "planted", "path": str(data), "n": 6}],
+        "methods": ["grad_x_input", {"ig": {"n_steps": 8}}, "occlusion", "random"],
+        "metrics": ["ground_truth", "faithfulness", "loo", "randomization", "adversarial"],
+        "samples": {"examples": 6, "randomization": 2, "adversarial": 2},
+        "adversarial": {"steps": 5},
+        "chunk_size": 2,
+        "bootstrap": {"resamples": 50},
+        **extra,
+    }
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"modles": []}, "unknown key 'modles'"),
+        ({"metrics": ["faithfulness", "vibes"]}, r"metrics\[1\] = 'vibes'"),
+        ({"samples": {"example": 3}}, "samples: unknown key 'example'"),
+        ({"removal": {"replacement": "blank"}}, "removal.replacement"),
+        ({"seed": -1}, "seed"),
+    ],
+)
+def test_bad_config_names_the_bad_key(tmp_path: Path, tiny_folders, change, message) -> None:
+    raw = _config(tmp_path, tiny_folders["bert"]) | change
+    with pytest.raises(FaithlabError, match=message):
+        parse_config(raw)
+
+
+def test_bad_model_and_dataset_entries(tmp_path: Path, tiny_folders) -> None:
+    raw = _config(tmp_path, tiny_folders["bert"])
+    raw["models"] = [{"name": "m", "path": "x", "zoo": {"family": "bert"}}]
+    with pytest.raises(FaithlabError, match="exactly one of 'path'"):
+        parse_config(raw)
+    raw = _config(tmp_path, tiny_folders["bert"])
+    raw["datasets"][0]["kind"] = "imdb"
+    with pytest.raises(FaithlabError, match=r"datasets\[0\]\.kind"):
+        parse_config(raw)
+
+
+def _table(database: Path) -> pd.DataFrame:
+    with ResultStore(database) as store:
+        frame = store.frame()
+    return frame.drop(columns=["seconds"]).sort_values(["method", "metric", "variant", "example"]).reset_index(
+        drop=True)
+
+
+def test_killed_run_resumes_to_the_same_table(tmp_path: Path, tiny_folders) -> None:
+    config = parse_config(_config(tmp_path, tiny_folders["bert"]))
+    whole = run_benchmark(config, tmp_path / "whole", progress=False)
+    first = run_benchmark(config, tmp_path / "killed", progress=False, max_units=2)
+    partial = _table(first)
+    assert 0 < len(partial) < len(_table(whole))
+    resumed = run_benchmark(config, tmp_path / "killed", progress=False)
+    pd.testing.assert_frame_equal(_table(resumed), _table(whole), check_exact=False, atol=1e-6)
+    again = run_benchmark(config, tmp_path / "killed", progress=False)  # nothing left: no duplicates
+    assert len(_table(again)) == len(_table(whole))
+    frame = _table(whole)
+    assert {"gt_overlap", "comprehensiveness", "sufficiency", "loo_spearman", "randomization_spearman",
+            "attack_rank_change"} <= set(frame["metric"])
+    assert not frame.duplicated(["method", "metric", "variant", "example"]).any()
+    assert (tmp_path / "whole" / "results.csv").is_file()
+
+
+def test_summary_and_recommendation(tmp_path: Path, tiny_folders) -> None:
+    config = parse_config(_config(tmp_path, tiny_folders["bert"], metrics=["ground_truth", "faithfulness"]))
+    database = run_benchmark(config, tmp_path / "run", progress=False)
+    with ResultStore(database) as store:
+        frame = store.frame()
+    table = summary_table(frame, resamples=50)
+    assert ((table["low"] <= table["mean"] + 1e-12) & (table["mean"] <= table["high"] + 1e-12)).all()
+    paths = write_summary(frame, tmp_path / "run", {"tiny": {"family": "bert", "size": "xs"}}, resamples=50)
+    assert "Recommendation rule" in paths["markdown"].read_text()
+    rec = recommend(table)["tiny"]
+    assert rec["best"]["method"] != "random"
+
+
+def test_recommendation_rule_on_a_hand_made_table() -> None:
+    rows = []
+    means = {"good": (0.9, 0.5, 0.1), "cheap_tie": (0.9, 0.5, 0.1), "bad": (0.2, 0.1, 0.4), "random": (0.3, 0.2, 0.3)}
+    seconds = {"good": 2.0, "cheap_tie": 1.0, "bad": 0.1, "random": 0.0}
+    for method, values in means.items():
+        for metric, value in zip(("gt_overlap", "comprehensiveness", "sufficiency"), values, strict=True):
+            rows.append({"model": "m", "dataset": "d", "metric": metric, "variant": "", "method": method,
+                         "mean": value, "low": value, "high": value, "n": 1, "seconds": seconds[method],
+                         "higher_is_better": metric != "sufficiency"})
+    rec = recommend(pd.DataFrame(rows))["m"]
+    assert rec["best"]["method"] == "cheap_tie"  # same ranks as 'good', cheaper
+    assert rec["runner_up"]["method"] == "good"  # 'bad' never beats random, so it is not eligible

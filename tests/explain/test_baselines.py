@@ -1,0 +1,118 @@
+"""Random scores (seeded, per text) and the ensemble (mean of L1-normalised members, sharing their work)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from faithlab.errors import FaithlabError
+from faithlab.explain import EXPLAINERS, explain_many, get_explainer
+from faithlab.explain.base import explain_batch
+from faithlab.explain.baselines import DEFAULT_MEMBERS
+from faithlab.explain.lrp import Lrp
+from faithlab.models import Classifier
+
+TEXTS = ["the movie was great and fun to watch", "not bad", "i loved every minute of it !", "a dull film"]
+MEMBERS = ["attention_sum", "rollout", "lrp", "random"]
+
+
+@pytest.fixture
+def bert(tiny_classifiers: dict[str, Classifier]) -> Classifier:
+    return tiny_classifiers["bert"]
+
+
+def _scores(explanations) -> list[np.ndarray]:
+    return [e.scores for e in explanations]
+
+
+def test_random_is_reproducible_and_changes_with_the_seed(bert: Classifier) -> None:
+    first = _scores(get_explainer("random", bert, seed=3).explain(TEXTS))
+    again = _scores(get_explainer("random", bert, seed=3).explain(TEXTS))
+    other = _scores(get_explainer("random", bert, seed=4).explain(TEXTS))
+    for a, b, c in zip(first, again, other, strict=True):
+        np.testing.assert_array_equal(a, b)
+        assert not np.allclose(a, c)
+
+
+def test_random_scores_a_text_the_same_in_any_batch(classifier: Classifier) -> None:
+    explainer = get_explainer("random", classifier, seed=7)
+    together = explainer.explain(TEXTS)
+    reordered = explainer.explain(TEXTS[::-1])[::-1]
+    for joint, shuffled, text in zip(together, reordered, TEXTS, strict=True):
+        np.testing.assert_array_equal(joint.scores, explainer.explain([text])[0].scores)
+        np.testing.assert_array_equal(joint.scores, shuffled.scores)
+
+
+def test_random_fills_content_tokens_only(bert: Classifier) -> None:
+    for distribution in ("uniform", "normal"):
+        for explanation in get_explainer("random", bert, distribution=distribution).explain(TEXTS):
+            content = explanation.content
+            special = np.setdiff1d(np.arange(len(explanation.tokens)), content)
+            assert np.all(explanation.scores[special] == 0)
+            assert np.all(explanation.scores[content] != 0)
+            if distribution == "uniform":
+                assert np.all(np.abs(explanation.scores) < 1)
+
+
+def test_random_rejects_bad_settings(bert: Classifier) -> None:
+    with pytest.raises(FaithlabError, match="gaussian"):
+        get_explainer("random", bert, distribution="gaussian")
+    with pytest.raises(FaithlabError, match=r"1\.5"):
+        get_explainer("random", bert, seed=1.5)
+
+
+def test_ensemble_is_the_mean_of_l1_normalised_members(classifier: Classifier) -> None:
+    member_settings = {"random": {"seed": 11}}
+    ensemble = get_explainer("ensemble", classifier, methods=MEMBERS, member_settings=member_settings)
+    combined = ensemble.explain(TEXTS, target=0)
+    members = [
+        get_explainer(name, classifier, **member_settings.get(name, {})).explain(TEXTS, target=0) for name in MEMBERS
+    ]
+    for row, explanation in enumerate(combined):
+        expected = np.mean([m[row].normalized("l1") for m in members], axis=0)
+        np.testing.assert_allclose(explanation.scores, expected, rtol=1e-5, atol=1e-7)
+        assert explanation.extras["members"] == MEMBERS
+        assert np.abs(explanation.scores).sum() <= 1 + 1e-6
+
+
+def test_ensemble_reuses_work_already_done_on_the_batch(bert: Classifier, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+    original = Lrp.attribute
+
+    def counted(self: Lrp, batch, targets: torch.Tensor):
+        calls.append(len(batch))
+        return original(self, batch, targets)
+
+    monkeypatch.setattr(Lrp, "attribute", counted)
+    results = explain_many(bert, TEXTS, ["lrp", ("ensemble", {"methods": ["lrp", "rollout"]})])
+    assert calls == [len(TEXTS)], "lrp must run once for both requests"
+    batch = bert.encode(TEXTS)
+    explain_batch(get_explainer("ensemble", bert, methods=["lrp", "rollout"]), batch)
+    explain_batch(get_explainer("lrp", bert), batch)
+    assert len(calls) == 2, "lrp after the ensemble on the same batch must come from the cache"
+    assert all(len(e.scores) for e in results["ensemble"])
+
+
+def test_ensemble_rejects_bad_settings(bert: Classifier) -> None:
+    with pytest.raises(FaithlabError, match="nonsense"):
+        get_explainer("ensemble", bert, methods=["rollout", "nonsense"])
+    with pytest.raises(FaithlabError, match="twice"):
+        get_explainer("ensemble", bert, methods=["rollout", "rollout"])
+    with pytest.raises(FaithlabError, match="ensemble"):
+        get_explainer("ensemble", bert, methods=["rollout", "ensemble"])
+    with pytest.raises(FaithlabError, match="lrp"):
+        get_explainer("ensemble", bert, methods=["rollout"], member_settings={"lrp": {}})
+    with pytest.raises(FaithlabError, match="non-empty"):
+        get_explainer("ensemble", bert, methods=[])
+
+
+def test_default_ensemble_runs_once_its_members_exist(bert: Classifier) -> None:
+    missing = [name for name in DEFAULT_MEMBERS if name not in EXPLAINERS]
+    if missing:
+        pytest.skip(f"members not registered yet: {', '.join(missing)}")
+    settings = {"ig": {"n_steps": 4}, "lime": {"n_samples": 16}, "kernel_shap": {"n_samples": 16}}
+    explanations = get_explainer("ensemble", bert, member_settings=settings).explain(TEXTS[:2])
+    for explanation in explanations:
+        assert explanation.extras["members"] == list(DEFAULT_MEMBERS)
+        assert np.all(np.isfinite(explanation.scores))

@@ -1,0 +1,136 @@
+"""Integrated gradients: completeness, Captum's numbers, adaptive steps, batch invariance, settings checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from captum.attr import LayerIntegratedGradients
+
+from faithlab.errors import FaithlabError
+from faithlab.explain import get_explainer
+from faithlab.explain.base import expand_targets
+from faithlab.explain.integrated_gradients import quadrature
+from faithlab.models import Classifier
+
+TEXTS = ["the movie was great fun", "not bad", "terrible acting but great music"]
+BATCH_TEXTS = [*TEXTS, "fine", "i loved every minute of it !", "a dull film", "the plot is clever", "a woman"]
+
+
+def _attribute(classifier: Classifier, texts: list[str], **settings: object) -> tuple[torch.Tensor, list[dict]]:
+    batch, targets = expand_targets(classifier, classifier.encode(texts), None)
+    result = get_explainer("ig", classifier, **settings).attribute(batch, targets)
+    return result.scores, result.extras
+
+
+@pytest.mark.parametrize("method", ["gauss_legendre", "riemann_trapezoid"])
+def test_quadrature_weights_integrate_polynomials(method: str) -> None:
+    for n in (2, 5, 50):
+        alphas, weights = quadrature(method, n)
+        assert float(weights.sum()) == pytest.approx(1.0, abs=1e-12)
+        assert alphas.min() >= 0 and alphas.max() <= 1
+        exact_degree = 2 * n - 1 if method == "gauss_legendre" else 1
+        for degree in range(exact_degree + 1):
+            assert float((weights * alphas**degree).sum()) == pytest.approx(1 / (degree + 1), abs=1e-12)
+
+
+def test_completeness_error_shrinks_with_steps(classifier: Classifier) -> None:
+    coarse = np.array([e["convergence_delta"] for e in _attribute(classifier, TEXTS, n_steps=1)[1]])
+    scores, extras = _attribute(classifier, TEXTS, n_steps=300)
+    fine = np.array([e["convergence_delta"] for e in extras])
+    assert np.abs(fine).sum() < np.abs(coarse).sum()
+    assert max(e["relative_delta"] for e in extras) < 1e-2
+    assert all(e["n_steps"] == 300 for e in extras)
+    # the reported delta is Σ scores − (f(x) − f(baseline)), recomputed here from the model
+    batch, targets = expand_targets(classifier, classifier.encode(TEXTS), None)
+    # (the baseline changes only the word embeddings: positions still come from the real ids, as for RoBERTa's
+    # pad-aware position ids, so f(baseline) is taken with the embeddings replaced, not from the baseline ids)
+    baseline_ids = batch.input_ids.masked_fill(batch.content_mask, classifier.replacement_id("pad"))
+    args = (batch.input_ids, batch.attention_mask, batch.token_type_ids)
+    with torch.no_grad():
+        f_input = classifier.logits_from_embeddings(classifier.word_embeddings(batch.input_ids), *args)
+        f_base = classifier.logits_from_embeddings(classifier.word_embeddings(baseline_ids), *args)
+    rows = torch.arange(len(TEXTS))
+    gap = (f_input - f_base)[rows, targets]
+    torch.testing.assert_close(scores.sum(dim=1) - gap, torch.tensor(fine, dtype=torch.float32), rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("method", ["gauss_legendre", "riemann_trapezoid"])
+def test_equals_captum_layer_integrated_gradients(classifier: Classifier, method: str) -> None:
+    n_steps = 16
+    batch, targets = expand_targets(classifier, classifier.encode(TEXTS), None)
+    ours = get_explainer("ig", classifier, n_steps=n_steps, method=method).attribute(batch, targets).scores
+    baseline_ids = batch.input_ids.masked_fill(batch.content_mask, classifier.replacement_id("pad"))
+    captum = LayerIntegratedGradients(
+        lambda ids, mask, tt: classifier.forward(ids, mask, tt).logits, classifier.model.get_input_embeddings()
+    )
+    theirs = captum.attribute(
+        batch.input_ids,
+        baselines=baseline_ids,
+        target=targets,
+        additional_forward_args=(batch.attention_mask, batch.token_type_ids),
+        n_steps=n_steps,
+        method="gausslegendre" if method == "gauss_legendre" else "riemann_trapezoid",
+    ).sum(dim=-1)
+    if method == "riemann_trapezoid":
+        # Captum's trapezoid weights are 1/n (ends halved) and sum to (n − 1)/n; faithlab's are 1/(n − 1).
+        theirs = theirs * n_steps / (n_steps - 1)
+    scale = float(theirs.abs().max())
+    assert scale > 0
+    assert float((ours - theirs).abs().max()) <= 1e-4 * scale
+
+
+def test_auto_steps_double_until_the_target_delta(classifier: Classifier) -> None:
+    _, extras = _attribute(classifier, TEXTS, n_steps="auto", target_delta=0.01)
+    for row in extras:
+        assert row["n_steps"] in (4, 8, 16, 32, 64, 128, 256, 512)
+        assert row["converged"] == (row["relative_delta"] <= 0.01 + 1e-6)
+        assert row["converged"] or row["n_steps"] == 512
+    _, capped = _attribute(classifier, TEXTS, n_steps="auto", target_delta=1e-12, max_steps=8)
+    assert all(row["n_steps"] == 8 or row["converged"] for row in capped)
+    assert any(row["n_steps"] == 8 for row in capped)
+
+
+@pytest.mark.parametrize(("family", "baseline"), [("gpt2", "zero"), ("bert", "mask")])
+def test_zero_and_mask_baselines_are_complete(
+    tiny_classifiers: dict[str, Classifier], family: str, baseline: str
+) -> None:
+    classifier = tiny_classifiers[family]
+    batch, targets = expand_targets(classifier, classifier.encode(TEXTS), None)
+    result = get_explainer("ig", classifier, baseline=baseline, n_steps=64).attribute(batch, targets)
+    assert max(e["relative_delta"] for e in result.extras) < 1e-2
+    assert torch.all(result.scores[~batch.content_mask] == 0)  # special tokens are kept in the baseline
+
+
+def test_explaining_together_equals_one_by_one(classifier: Classifier, monkeypatch: pytest.MonkeyPatch) -> None:
+    explainer = get_explainer("ig", classifier, n_steps=8)
+    alone = [explainer.explain([text])[0] for text in BATCH_TEXTS]
+    monkeypatch.setattr(classifier, "max_batch_tokens", 5 * classifier.encode(BATCH_TEXTS).input_ids.shape[1])
+    together = explainer.explain(BATCH_TEXTS)  # rows × steps paths, in chunks of five
+    for single, batched in zip(alone, together, strict=True):
+        np.testing.assert_allclose(batched.scores, single.scores, rtol=1e-5, atol=1e-5)
+        assert batched.extras["convergence_delta"] == pytest.approx(single.extras["convergence_delta"], abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"baseline": "random"}, "random"),
+        ({"n_steps": 0}, "n_steps"),
+        ({"n_steps": -3}, "n_steps"),
+        ({"n_steps": 2.5}, "n_steps"),
+        ({"n_steps": "many"}, "many"),
+        ({"method": "simpson"}, "simpson"),
+        ({"method": "riemann_trapezoid", "n_steps": 1}, "n_steps"),
+        ({"n_steps": 50, "target_delta": 0.01}, "target_delta"),
+        ({"n_steps": "auto", "target_delta": 0}, "target_delta"),
+        ({"n_steps": "auto", "max_steps": 2}, "max_steps"),
+        ({"output": "softmax"}, "softmax"),
+        ({"steps": 10}, "bad settings"),
+    ],
+)
+def test_bad_settings_are_refused(
+    tiny_classifiers: dict[str, Classifier], settings: dict[str, object], message: str
+) -> None:
+    with pytest.raises(FaithlabError, match=message):
+        get_explainer("ig", tiny_classifiers["bert"], **settings)

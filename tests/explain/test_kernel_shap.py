@@ -1,0 +1,147 @@
+"""KernelSHAP: exact Shapley values against a brute-force loop, efficiency, and the accuracy of sampling."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from faithlab.explain import get_explainer
+from faithlab.explain.kernel_shap import all_coalitions, kernel_samples
+from faithlab.models import Classifier
+from faithlab.models.adapters import ModelOutput
+
+TWELVE = "the movie was great and fun to watch , not bad ."  # 12 BERT tokens
+
+
+def coalition_values(classifier: Classifier, text: str, coalitions: list[set[int]], replacement: str) -> torch.Tensor:
+    """Logits of the text with only the content tokens of each coalition (by content index) left, the inputs built
+    by hand and right-padded into one call (single texts: segment ids all 0)."""
+    batch = classifier.encode([text])
+    ids = batch.input_ids[0].tolist()
+    content = [p for p in range(len(ids)) if batch.content_mask[0, p]]
+    pad = classifier.replacement_id("pad")
+    rows = []
+    for kept in coalitions:
+        removed = {p for f, p in enumerate(content) if f not in kept}
+        if replacement == "delete":
+            rows.append([i for p, i in enumerate(ids) if p not in removed] or [pad])
+        else:
+            rows.append([classifier.replacement_id(replacement) if p in removed else i for p, i in enumerate(ids)])
+    width = max(len(r) for r in rows)
+    padded = torch.tensor([r + [pad] * (width - len(r)) for r in rows])
+    attention = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows])
+    tt = None if batch.token_type_ids is None else torch.zeros_like(padded)
+    return classifier.logits(padded, attention, tt)
+
+
+def brute_force_shapley(classifier: Classifier, text: str, replacement: str, target: int) -> np.ndarray:
+    n = int(classifier.encode([text]).content_mask.sum())
+    coalitions = [frozenset(s) for size in range(n + 1) for s in itertools.combinations(range(n), size)]
+    logits = coalition_values(classifier, text, coalitions, replacement)
+    value = {coalition: float(logits[k, target]) for k, coalition in enumerate(coalitions)}
+    phi = np.zeros(n)
+    for i in range(n):
+        for coalition, v in value.items():
+            if i not in coalition:
+                weight = math.factorial(len(coalition)) * math.factorial(n - len(coalition) - 1) / math.factorial(n)
+                phi[i] += weight * (value[coalition | {i}] - v)
+    return phi
+
+
+def test_exact_mode_equals_brute_force_shapley_values(classifier: Classifier) -> None:
+    (explanation,) = get_explainer("kernel_shap", classifier).explain(["not bad"], target=1)
+    assert explanation.extras["exact"]
+    expected = brute_force_shapley(classifier, "not bad", "mask", 1)
+    assert 2 <= len(expected) <= 8
+    np.testing.assert_allclose(explanation.scores[explanation.content], expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("family_name", ["bert", "gpt2"])
+def test_exact_mode_with_deletion_equals_brute_force(tiny_classifiers: dict[str, Classifier], family_name) -> None:
+    classifier = tiny_classifiers[family_name]
+    (explanation,) = get_explainer("kernel_shap", classifier, replacement="delete").explain(["not bad"], target=0)
+    assert explanation.extras["exact"]
+    expected = brute_force_shapley(classifier, "not bad", "delete", 0)
+    np.testing.assert_allclose(explanation.scores[explanation.content], expected, atol=1e-5)
+
+
+def test_efficiency_and_baseline(tiny_classifiers: dict[str, Classifier]) -> None:
+    classifier = tiny_classifiers["bert"]
+    texts = ["not bad", TWELVE]
+    for explanation in get_explainer("kernel_shap", classifier, n_samples=300).explain(texts):
+        extras = explanation.extras
+        every = set(range(len(explanation.content)))
+        empty, full = coalition_values(classifier, explanation.text, [set(), every], "mask")[
+            :, explanation.target
+        ].tolist()
+        assert extras["base_value"] == pytest.approx(empty, abs=1e-5)
+        assert extras["full_value"] == pytest.approx(full, abs=1e-5)
+        assert explanation.scores.sum() == pytest.approx(full - empty, abs=1e-5)
+    assert [e.extras["exact"] for e in get_explainer("kernel_shap", classifier, n_samples=300).explain(texts)] == [
+        True,
+        False,
+    ]
+
+
+class InteractingClassifier(Classifier):
+    """A planted model whose tokens interact at every order: logit(positive) = exp(s) with s = Σ w[id] over real
+    tokens (w = 0 for the mask token), logit(negative) = 0; cheap enough to brute-force 2^12 coalitions. (Quadratic
+    or single-kink functions of s are too easy: paired sampling recovers them almost exactly.)"""
+
+    def __init__(self, base: Classifier):
+        super().__init__(base.model, base.tokenizer, "planted-interactions")
+        self.weights = torch.randn(len(base.tokenizer), generator=torch.Generator().manual_seed(5)) * 0.7
+        self.weights[self.replacement_id("mask")] = 0.0
+
+    def forward(self, input_ids, attention_mask, token_type_ids=None, *, output_attentions=False) -> ModelOutput:
+        s = (self.weights[input_ids] * attention_mask).sum(dim=1)
+        return ModelOutput(torch.stack([torch.zeros_like(s), torch.exp(s)], dim=-1), None)
+
+
+def test_sampling_is_close_to_exact_and_efficient(tiny_classifiers: dict[str, Classifier]) -> None:
+    classifier = InteractingClassifier(tiny_classifiers["bert"])
+    exact = brute_force_shapley(classifier, TWELVE, "mask", 1)
+    leave_one_out = get_explainer("occlusion", classifier, output="logit", replacement="mask").explain(
+        [TWELVE], target=1
+    )
+    scale = np.abs(exact).max()
+    assert np.abs(leave_one_out[0].scores[leave_one_out[0].content] - exact).max() > 0.3 * scale  # not additive
+    for seed in range(3):
+        (sampled,) = get_explainer("kernel_shap", classifier, n_samples=2048, seed=seed).explain([TWELVE], target=1)
+        assert len(sampled.content) == 12 and not sampled.extras["exact"]
+        assert sampled.extras["n_evaluations"] <= 2048
+        assert sampled.scores.sum() == pytest.approx(exact.sum(), abs=1e-5)
+        assert np.abs(sampled.scores[sampled.content] - exact).max() < 0.03 * scale  # measured: 0.007 to 0.010
+
+
+def test_seed_decides_the_samples(tiny_classifiers: dict[str, Classifier]) -> None:
+    classifier = tiny_classifiers["bert"]
+    runs = [get_explainer("kernel_shap", classifier, n_samples=200, seed=s).explain([TWELVE])[0] for s in (1, 1, 2)]
+    np.testing.assert_array_equal(runs[0].scores, runs[1].scores)
+    assert not np.array_equal(runs[0].scores, runs[2].scores)
+
+
+def test_all_coalitions_enumerates_every_subset_once() -> None:
+    masks = all_coalitions(4)
+    assert masks.shape == (16, 4)
+    assert len({m.tobytes() for m in masks}) == 16
+    assert not masks[0].any() and masks[-1].all()
+
+
+def test_kernel_samples_enumerate_small_sizes_and_pair_the_rest() -> None:
+    n, budget = 10, 300
+    masks, weights = kernel_samples(n, budget, np.random.default_rng(0))
+    assert len(masks) <= budget and len({m.tobytes() for m in masks}) == len(masks)
+    assert weights.sum() == pytest.approx(1.0)
+    sizes = masks.sum(axis=1)
+    for s in (1, 2, 8, 9):  # C(10,1)+C(10,2) coalitions and their complements fit the budget: all present
+        assert (sizes == s).sum() == math.comb(n, s)
+    # sizes 1 and 9 together carry their exact share of the Shapley kernel
+    kernel = np.array([(n - 1) / (s * (n - s)) for s in range(1, n)])
+    assert weights[(sizes == 1) | (sizes == 9)].sum() == pytest.approx((kernel[0] + kernel[-1]) / kernel.sum())
+    sampled = {m.tobytes() for m in masks[(sizes > 2) & (sizes < 8)]}
+    assert sum((~np.frombuffer(key, dtype=bool)).tobytes() in sampled for key in sampled) >= 0.9 * len(sampled)

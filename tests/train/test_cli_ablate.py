@@ -1,0 +1,65 @@
+"""The `train`, `ablate` and `zoo` commands, run through typer on tiny models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import typer
+import yaml
+from typer.testing import CliRunner
+
+from faithlab.data import builtin_sentences
+from faithlab.models.zoo import Size, build_classifier_folder
+from faithlab.train.cli import app, register
+
+TINY = Size(layers=1, hidden=32, heads=2, vocab=300)
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def tiny_roberta(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_classifier_folder("roberta", [*builtin_sentences(), "positive negative"],
+                                   tmp_path_factory.mktemp("tiny") / "roberta", size=TINY, vocab_size=TINY.vocab)
+
+
+def test_register_mounts_the_commands():
+    main = typer.Typer()
+    register(main)
+    result = runner.invoke(main, ["--help"])
+    assert result.exit_code == 0
+    assert all(name in result.output for name in ("train", "ablate", "zoo"))
+
+
+def test_train_command_from_flags(tiny_roberta: Path, tmp_path: Path):
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["train", "-m", str(tiny_roberta), "-o", str(out), "--epochs", "1", "--limit", "60",
+                                 "--lr", "1e-3", "--set", "batch_size=16", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "accuracy" in result.output and (out / "best" / "model.safetensors").is_file()
+    saved = yaml.safe_load((out / "config.yaml").read_text())
+    assert (saved["batch_size"], saved["learning_rate"], saved["data"]["limit"]) == (16, 1e-3, 60)
+
+
+def test_bad_flag_value_exits_with_code_2(tmp_path: Path):
+    result = runner.invoke(app, ["train", "--pooling", "max", "-o", str(tmp_path / "x")])
+    assert result.exit_code == 2
+    assert "pooling" in result.output
+
+
+def test_ablate_writes_accuracy_deltas(tiny_roberta: Path, tmp_path: Path):
+    spec = tmp_path / "ablation.yaml"
+    spec.write_text(yaml.safe_dump({
+        "base": {"model": str(tiny_roberta), "output_dir": str(tmp_path / "abl"), "epochs": 1, "batch_size": 16,
+                 "learning_rate": 1e-3, "progress": False, "data": {"limit": 60}},
+        "variations": {"no-dropout": {"dropout": 0.0}},
+    }))
+    result = runner.invoke(app, ["ablate", str(spec), "--vary", "mean:pooling=mean"])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(tmp_path / "abl" / "ablation.csv")
+    assert table["variation"].tolist() == ["base", "no-dropout", "mean"]
+    expected = table["test_accuracy"] - table["test_accuracy"][0]
+    assert table["delta_accuracy"].tolist() == pytest.approx(expected.tolist())
+    assert (tmp_path / "abl" / "mean" / "best" / "config.json").is_file()
+    assert "| variation |" in (tmp_path / "abl" / "ablation.md").read_text()
