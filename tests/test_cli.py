@@ -176,7 +176,7 @@ def test_demo_runs_every_method_and_says_the_head_is_untrained(tiny_classifiers,
     untrained = Classifier(tiny.model, tiny.tokenizer, "tiny-bert", head_trained=False)
     monkeypatch.setattr(jobs, "load_classifier", lambda *args, **kwargs: untrained)
     out = tmp_path / "demo"
-    result = invoke("demo", "--out", out, "--sample", 2)
+    result = invoke("demo", "--out", out, "--sample", 2, "--untrained")
     assert result.exit_code == 0, result.output
     assert "UNTRAINED" in result.stdout
     assert {r["method"] for r in records(out)} == set(EXPLAINERS)
@@ -196,3 +196,17 @@ def test_ci_runs_exactly_the_readme_test_command():
     readme = (REPO / "README.md").read_text(encoding="utf-8").splitlines()
     command = next(line.strip() for line in readme if "pytest" in line and line.strip().startswith("python3 -m venv"))
     assert command in (REPO / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_method_settings_from_the_command_line(tiny_folders, tmp_path):
+    out = tmp_path / "set"
+    result = invoke("explain", "--model", tiny_folders["bert"], "--methods", "ig", "--set", "ig.n_steps=7",
+                    "--out", out, "a fine film")
+    assert result.exit_code == 0, result.output
+    assert [r["settings"]["n_steps"] for r in records(out)] == [7]
+    bad = invoke("explain", "--model", tiny_folders["bert"], "--methods", "ig", "--set", "ig.n_steps=0", "x y")
+    assert bad.exit_code == 2 and "n_steps" in bad.stderr
+    wrong = invoke("explain", "--model", tiny_folders["bert"], "--methods", "ig", "--set", "lime.n_samples=9", "x")
+    assert wrong.exit_code == 2 and "lime" in wrong.stderr
+    malformed = invoke("explain", "--model", tiny_folders["bert"], "--methods", "ig", "--set", "n_steps", "x")
+    assert malformed.exit_code == 2 and "method.key=value" in malformed.stderr

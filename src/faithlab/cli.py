@@ -91,6 +91,9 @@ def explain(
     chunk_size: Annotated[int, typer.Option(help="Texts explained (and written) together.")] = 16,
     new_head: Annotated[bool, typer.Option(help="Attach an untrained head to a model that has none.")] = False,
     top: Annotated[int, typer.Option(help="Top tokens shown per method in the terminal.")] = 5,
+    setting: Annotated[
+        list[str] | None, typer.Option("--set", help="A method setting as method.key=value (repeatable).")
+    ] = None,
 ) -> None:
     """Explain texts with one or more methods: print them, or write JSONL + HTML to --out (resumable)."""
     console = Console()
@@ -105,14 +108,21 @@ def explain(
         else:
             inputs = jobs.check_texts(texts or [])
         names = jobs.resolve_methods(methods)
+        settings = jobs.parse_settings(setting or [])
         with _reading(f"model '{model}'"):
             classifier = load_classifier(model, new_head=new_head, max_batch_tokens=max_batch_tokens)
         target = jobs.resolve_target(classifier, target)
         if out is None:
-            results = explain_many(classifier, inputs.texts, names, inputs.pairs, target)
+            unknown = [m for m in settings if m not in names]
+            if unknown:
+                raise FaithlabError(f"settings given for method '{unknown[0]}', which is not among {names}")
+            requested = [(name, settings.get(name, {})) for name in names]
+            results = explain_many(classifier, inputs.texts, requested, inputs.pairs, target)
             print_explanations((e for rows in results.values() for e in rows), console, k=top)
             return
-        summary = jobs.run_explain_job(classifier, inputs, names, out, target=target, chunk_size=chunk_size)
+        summary = jobs.run_explain_job(
+            classifier, inputs, names, out, target=target, chunk_size=chunk_size, settings=settings
+        )
         if input_file is None:
             print_explanations(iter_jsonl(Path(out) / jobs.JSONL_NAME), console, k=top)
         _print_summary(summary, console)
@@ -121,16 +131,18 @@ def explain(
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for the report.")] = Path("runs/demo"),
-    sample: Annotated[int, typer.Option(help="Number of built-in sentences.")] = 12,
+    sample: Annotated[int, typer.Option(help="Number of held-out (or built-in) sentences to explain.")] = 12,
     seed: Annotated[int, typer.Option(help="Seed of the sentence sample and of the untrained head.")] = 0,
+    untrained: Annotated[bool, typer.Option(help="Skip fine-tuning: explain with an untrained head.")] = False,
 ) -> None:
-    """Every method on built-in sentences with the minilm model (untrained head): report.html in --out."""
+    """Fine-tune minilm on the planted task (built-in sentences), explain held-out ones with every method."""
     console = Console()
     with _user_errors():
         if sample < 1:
             raise FaithlabError(f"--sample must be >= 1, got {sample}")
-        console.print(f"Note: {jobs.DEMO_NOTE}", style="bold yellow", markup=False, highlight=False)
-        summary = jobs.run_demo(out, n=sample, seed=seed)
+        note = jobs.DEMO_NOTE if untrained else jobs.DEMO_TRAINED_NOTE
+        console.print(f"Note: {note}", style="bold yellow", markup=False, highlight=False)
+        summary = jobs.run_demo(out, n=sample, seed=seed, untrained=untrained, console=console)
         _print_summary(summary, console)
 
 

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
+import yaml
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -36,9 +37,14 @@ REPORT_TEXTS = 200
 DEMO_MODEL = "minilm"
 DEMO_LABELS = ("negative", "positive")
 DEMO_NOTE = (
-    "The demo model 'minilm' (all-MiniLM-L6-v2) is a sentence encoder, not a classifier: faithlab attaches an "
+    "With --untrained, the demo model 'minilm' (all-MiniLM-L6-v2, a sentence encoder, not a classifier) gets an "
     "UNTRAINED classification head (labels negative/positive). The explanations show what a random head responds "
     "to: they exercise every method end to end, but the predicted labels mean nothing."
+)
+DEMO_TRAINED_NOTE = (
+    "The demo fine-tunes 'minilm' on the planted-feature task: each built-in sentence gets a random label and the "
+    "word 'positive' or 'negative' announcing it, so the planted word alone decides the label and a faithful "
+    "explanation puts it on top."
 )
 
 
@@ -120,6 +126,18 @@ def resolve_target(classifier: Classifier, target: str | int | None) -> str:
     return classifier.labels[classifier.label_index(target)]
 
 
+def parse_settings(items: Sequence[str]) -> dict[str, dict]:
+    """Method settings from `method.key=value` strings (values read as YAML: 100, 0.5, true, mask)."""
+    settings: dict[str, dict] = {}
+    for item in items:
+        name, _, value = item.partition("=")
+        method, _, key = name.strip().partition(".")
+        if not _ or not key or not method:
+            raise FaithlabError(f"write a setting as method.key=value (e.g. ig.n_steps=100), got {item!r}")
+        settings.setdefault(method.lower(), {})[key] = yaml.safe_load(value)
+    return settings
+
+
 def text_hash(text: str, pair: str | None) -> str:
     return hashlib.sha256(json.dumps([text, pair]).encode()).hexdigest()[:16]
 
@@ -136,17 +154,26 @@ def run_explain_job(
     progress: bool = True,
     report_texts: int = REPORT_TEXTS,
     title: str | None = None,
+    settings: dict[str, dict] | None = None,
 ) -> JobSummary:
-    """Explain every input with every method into `out_dir`, resuming from what an earlier run wrote there."""
+    """Explain every input with every method into `out_dir`, resuming from what an earlier run wrote there.
+
+    `settings` maps a method name to its settings (e.g. {"ig": {"n_steps": 100}}); a resumed run must use the same.
+    """
     if chunk_size < 1:
         raise FaithlabError(f"chunk size must be >= 1, got {chunk_size}")
     if not inputs.texts:
         raise FaithlabError("no texts to explain")
     methods = resolve_methods(methods)
+    settings = settings or {}
+    for name in settings:
+        if name not in methods:
+            raise FaithlabError(f"settings given for method '{name}', which is not among the methods {methods}")
     target = resolve_target(classifier, target)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    _check_manifest(out / MANIFEST_NAME, {"model": classifier.name, "target": target, "labels": classifier.labels})
+    manifest = {"model": classifier.name, "target": target, "labels": classifier.labels}
+    _check_manifest(out / MANIFEST_NAME, manifest | ({"settings": settings} if settings else {}))
     jsonl = out / JSONL_NAME
     hashes = [text_hash(t, p) for t, p in zip(inputs.texts, inputs.pairs or [None] * len(inputs.texts), strict=True)]
     written = _written(jsonl, hashes)
@@ -161,7 +188,8 @@ def run_explain_job(
         for chunk in _chunks(pending, chunk_size):
             records = []
             for todo, rows in _by_missing(chunk, missing).items():
-                records += _explain_rows(classifier, inputs, rows, todo, target, hashes, written)
+                requested = [(m, settings.get(m, {})) for m in todo]
+                records += _explain_rows(classifier, inputs, rows, requested, target, hashes, written)
             records.sort(key=lambda rec: (rec["meta"]["row"], methods.index(rec["method"])))
             lines += append_records(records, jsonl)
             bar.advance(task, len(chunk))
@@ -191,20 +219,33 @@ def run_demo(
     out_dir: str | Path,
     *,
     classifier: Classifier | None = None,
+    untrained: bool = False,
     n: int = 12,
     seed: int = 0,
     console: Console | None = None,
     progress: bool = True,
 ) -> JobSummary:
-    """Every registered method on `n` built-in sentences, on `minilm` with an untrained head unless given a model."""
+    """The main job: fine-tune `minilm` on the planted-feature task over the built-in sentences (resumable, in
+    `out_dir/model`), then explain `n` held-out sentences with every method. `untrained=True` skips the training
+    and explains a sample of sentences with an untrained head instead (a fast smoke run)."""
     if not EXPLAINERS:
         raise FaithlabError("no explanation methods are registered")
-    if classifier is None:
+    inputs = demo_inputs(n, seed)
+    if classifier is None and untrained:
         torch.manual_seed(seed)  # the untrained head's weights
         classifier = load_classifier(DEMO_MODEL, labels=list(DEMO_LABELS))
+    elif classifier is None:
+        from faithlab.train.demo import demo_heldout, train_demo_model  # training is only needed here
+
+        start = time.perf_counter()
+        classifier = load_classifier(train_demo_model(Path(out_dir) / "model", progress=progress))
+        if console is not None:
+            console.print(f"demo model trained (or reused) in {time.perf_counter() - start:.0f} s")
+        heldout = demo_heldout().texts
+        inputs = Inputs(random.Random(seed).sample(heldout, min(n, len(heldout))), source="held-out test split")
     title = f"faithlab demo: {classifier.name}" + ("" if classifier.head_trained else " (untrained head)")
     return run_explain_job(
-        classifier, demo_inputs(n, seed), list(EXPLAINERS), out_dir, console=console, progress=progress, title=title
+        classifier, inputs, list(EXPLAINERS), out_dir, console=console, progress=progress, title=title
     )
 
 
@@ -268,7 +309,7 @@ def _explain_rows(
     classifier: Classifier,
     inputs: Inputs,
     rows: list[int],
-    methods: tuple[str, ...],
+    methods: list[tuple[str, dict]],
     target: str,
     hashes: list[str],
     written: Written,
@@ -277,7 +318,7 @@ def _explain_rows(
     texts = [inputs.texts[r] for r in rows]
     pairs = None if inputs.pairs is None else [inputs.pairs[r] for r in rows]
     records = []
-    for method, explanations in explain_many(classifier, texts, list(methods), pairs, target).items():
+    for method, explanations in explain_many(classifier, texts, methods, pairs, target).items():
         per_row = len(explanations) // len(rows)
         for i, explanation in enumerate(explanations):
             row = rows[i // per_row]

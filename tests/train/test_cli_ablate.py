@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pandas as pd
@@ -63,3 +64,18 @@ def test_ablate_writes_accuracy_deltas(tiny_roberta: Path, tmp_path: Path):
     assert table["delta_accuracy"].tolist() == pytest.approx(expected.tolist())
     assert (tmp_path / "abl" / "mean" / "best" / "config.json").is_file()
     assert "| variation |" in (tmp_path / "abl" / "ablation.md").read_text()
+
+
+def test_train_command_on_labelled_pairs(tiny_roberta: Path, tmp_path: Path):
+    sentences = builtin_sentences()[:60]
+    rows = [f"{a}\t{b}\t{['yes', 'no', 'maybe'][i % 3]}" for i, (a, b) in enumerate(itertools.pairwise(sentences))]
+    table = tmp_path / "pairs.tsv"
+    table.write_text("premise\thypothesis\tgold\n" + "\n".join(rows) + "\n")
+    out = tmp_path / "pairs"
+    result = runner.invoke(app, ["train", "-m", str(tiny_roberta), "-o", str(out), "--task", "classify", "--data",
+                                 str(table), "--text-column", "premise", "--pair-column", "hypothesis",
+                                 "--label-column", "gold", "--epochs", "1", "--quiet"])
+    assert result.exit_code == 0, result.output
+    predictions = pd.read_csv(out / "predictions.csv")
+    assert {"pair", "p_maybe", "p_no", "p_yes"} <= set(predictions.columns)
+    assert "f1_binary" not in result.output  # three classes: no binary F1

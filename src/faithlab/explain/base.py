@@ -75,12 +75,17 @@ def get_explainer(name: str, classifier: Classifier, **settings: Any) -> Explain
 
 def cached_attribute(explainer: Explainer, batch: Batch, targets: torch.Tensor) -> Attributions:
     """`attribute`, computed once per batch, method, settings and targets (ensembles reuse their members' work)."""
+    return _timed_attribute(explainer, batch, targets)[0]
+
+
+def _timed_attribute(explainer: Explainer, batch: Batch, targets: torch.Tensor) -> tuple[Attributions, float]:
+    """The cached attributions and the seconds their first computation took."""
     key = ("attributions", explainer.name, explainer.settings_key(), tuple(targets.tolist()))
     if key not in batch.cache:
         start = time.perf_counter()
         result = explainer.attribute(batch, targets)
         batch.cache[key] = (result, time.perf_counter() - start)
-    return batch.cache[key][0]
+    return batch.cache[key]
 
 
 def expand_targets(classifier: Classifier, batch: Batch, target: Target) -> tuple[Batch, torch.Tensor]:
@@ -99,10 +104,11 @@ def expand_targets(classifier: Classifier, batch: Batch, target: Target) -> tupl
 def explain_batch(explainer: Explainer, batch: Batch, target: Target = None) -> list[Explanation]:
     """Run one explainer on an encoded batch and package the results."""
     classifier = explainer.classifier
-    start = time.perf_counter()
     rows, targets = expand_targets(classifier, batch, target)
-    result = cached_attribute(explainer, rows, targets)
-    seconds = (time.perf_counter() - start) / max(1, len(rows))
+    # the cost of this method's own computation, also when an ensemble computed it earlier in the same run;
+    # passes shared with another method (prediction, one backward for several gradient methods) count once
+    result, seconds = _timed_attribute(explainer, rows, targets)
+    seconds /= max(1, len(rows))
     return package(explainer, rows, targets, result, seconds)
 
 

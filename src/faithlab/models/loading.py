@@ -85,6 +85,7 @@ def load_classifier(
             use_safetensors=use_safetensors,
             trust_remote_code=False,
             output_loading_info=True,
+            ignore_mismatched_sizes=labels is not None and len(labels) != config.num_labels,  # a new head
             **overrides,
         )
     except OSError as exc:
@@ -96,7 +97,8 @@ def load_classifier(
             f"'{name_or_path}' cannot be loaded as a classifier (do the weights match config.json?): "
             f"{_first_line(exc)}"
         ) from exc
-    head_trained = not any(_is_head_key(key) for key in info.get("missing_keys", []))
+    fresh = {*info.get("missing_keys", []), *(key for key, *_ in info.get("mismatched_keys", []))}
+    head_trained = not any(_is_head_key(key) for key in fresh)
     _check_tokenizer(model, tokenizer, str(name_or_path))
     _ensure_pad_token(model, tokenizer)
     return Classifier(

@@ -13,6 +13,8 @@ from transformers import T5Config
 from transformers.modeling_outputs import SequenceClassifierOutput
 from transformers.models.t5.modeling_t5 import T5PreTrainedModel, T5Stack
 
+from faithlab.models.mean_pooled import masked_mean
+
 ARCHITECTURE = "T5EncoderForSequenceClassification"
 
 
@@ -62,13 +64,7 @@ class T5EncoderForSequenceClassification(T5PreTrainedModel):
             output_hidden_states=output_hidden_states,
             return_dict=True,
         )
-        hidden = encoded.last_hidden_state
-        if attention_mask is None:
-            pooled = hidden.mean(dim=1)
-        else:
-            weights = attention_mask.to(hidden.dtype).unsqueeze(-1)
-            pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
-        logits = self.classifier(self.dropout(pooled))
+        logits = self.classifier(self.dropout(masked_mean(encoded.last_hidden_state, attention_mask)))
         loss = None
         if labels is not None:
             loss = nn.functional.cross_entropy(logits.view(-1, self.num_labels), labels.view(-1))
