@@ -31,7 +31,7 @@ class Classifier:
         *,
         head_trained: bool = True,
         max_length: int | None = None,
-        max_batch_tokens: int = 16384,
+        max_batch_tokens: int = 4096,
     ):
         if not tokenizer.is_fast:
             raise FaithlabError(f"model '{name}': faithlab needs a fast (Rust) tokenizer with offsets and word ids")

@@ -40,7 +40,7 @@ def load_classifier(
     new_head: bool = False,
     use_safetensors: bool = True,
     max_length: int | None = None,
-    max_batch_tokens: int = 16384,
+    max_batch_tokens: int = 4096,
     device: str = "cpu",
 ) -> Classifier:
     """Load a sequence classifier and its tokenizer.

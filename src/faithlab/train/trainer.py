@@ -149,10 +149,9 @@ def _fit(
                 callback(state)
         bar.close()
         _end_epoch(classifier, dev_data, config, state, run, scheduler.get_last_lr()[0])
+        state.finished = state.finished or state.epoch == config.epochs
         checkpoint.save_last(classifier, optimizer, scheduler, state, run / "last")
         model.train()
-    state.finished = True
-    checkpoint.save_last(classifier, optimizer, scheduler, state, run / "last")
 
 
 def _end_epoch(
