@@ -15,8 +15,8 @@ Sections (each prints a table; all go to the results file with the command, mach
 
 Timing: time.perf_counter, one warm-up call first, medians of per-sentence times.
 
-    python benchmarks/bench_explain.py            # full run (~20 minutes on 2 idle cores)
-    python benchmarks/bench_explain.py --quick    # smoke run on 5 sentences
+    python benchmarks/bench_explain.py --dataset-sentences 10   # the recorded run (~30 min on the shared 2 cores)
+    python benchmarks/bench_explain.py --quick                  # smoke run on 5 sentences (~13 min)
 """
 
 from __future__ import annotations
@@ -390,7 +390,7 @@ class Report:
             text += [note, ""]
         text.append("| " + " | ".join(header) + " |")
         text.append("|" + "|".join("---" for _ in header) + "|")
-        text += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+        text += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
         text.append("")
         self.lines += text
         print("\n".join(text), flush=True)
@@ -401,6 +401,11 @@ class Report:
 
     def check(self, what: str, ok: bool, detail: str) -> None:
         self.checks.append((what, ok, detail))
+
+
+def cell(value: Any) -> str:
+    """A markdown table cell: pipes inside it are escaped."""
+    return str(value).replace("|", "\\|")
 
 
 def ratio(a: float, b: float) -> str:
@@ -813,7 +818,7 @@ def write_results(out: Path, command: str, elapsed: float, env_lines: list[str],
                   finished: bool) -> None:
     """Write the results so far (after every section, so a cut-off run keeps what it measured)."""
     checks = ["| target | met | measured |", "|---|---|---|"]
-    checks += [f"| {what} | {'yes' if ok else '**no**'} | {detail} |" for what, ok, detail in report.checks]
+    checks += [f"| {cell(what)} | {'yes' if ok else '**no**'} | {cell(detail)} |" for what, ok, detail in report.checks]
     state = f"in {elapsed / 60:.1f} minutes" if finished else f"(partial: still running after {elapsed / 60:.1f} min)"
     header = ["# faithlab explainer benchmark", "", f"Produced by `{command}` (from the repository root, bench venv; "
               f"see benchmarks/README.md) {state}.", "", *env_lines, ""]
@@ -881,8 +886,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         ig_accuracy(clf, cases[: 2 * k], report)
         save()
         short = [make_case(clf, t) for t in short_sentences(clf, k, 8, 10)]
-        # the 20k-sample references are the costliest part: take the shortest of the benchmark sentences
-        longer = sorted(cases, key=lambda c: c.n_content)[:k]
+        # longer than the exact-enumeration sentences (> 12 tokens); the 20k-sample references are the costliest
+        # part, so take the shortest such benchmark sentences
+        longer = sorted([c for c in cases if c.n_content > 12], key=lambda c: c.n_content)[:k] or cases[:k]
         shap_accuracy(clf, short, longer[:1], ladder, args.reference_samples, report)
         save()
         lime_accuracy(clf, longer[:1], ladder, args.reference_samples, report)
