@@ -30,3 +30,17 @@ def test_family_trains_and_reloads(tiny_folders: dict[str, Path], family: str, t
 def test_unavailable_pooling_is_refused(tiny_folders: dict[str, Path], family: str, pooling: str, tmp_path: Path):
     with pytest.raises(FaithlabError, match="pooling"):
         train(one_epoch(tiny_folders[family], tmp_path / family, pooling=pooling))
+
+
+def test_zoo_trains_and_tabulates(tmp_path: Path):
+    from faithlab.train import train_zoo
+    from faithlab.train.zoo_train import zoo_data
+
+    table = train_zoo(zoo_data(limit=60), tmp_path, families=["t5"], sizes=["xs"],
+                      overrides={"epochs": 1, "progress": False, "data.position": "start"})
+    row = table.iloc[0]
+    assert (row["family"], row["size"], row["tokenizer"], row["layers"]) == ("t5", "xs", "Unigram", 2)
+    assert 0.0 <= row["test_accuracy"] <= 1.0 and row["parameters"] > 0
+    assert (tmp_path / "zoo.csv").is_file() and (tmp_path / "runs" / "t5-xs" / "best" / "config.json").is_file()
+    with pytest.raises(FaithlabError, match="unknown zoo size"):
+        train_zoo(zoo_data(limit=60), tmp_path, sizes=["xxl"])

@@ -1,4 +1,13 @@
-"""`TrainConfig`: every fine-tuning setting, read from YAML or flags, validated before any work starts."""
+"""`TrainConfig`: every fine-tuning setting, read from YAML or flags, validated before any work starts.
+
+A YAML config holds any of the `TrainConfig` fields, with the data settings under `data`:
+
+    model: minilm
+    output_dir: runs/sst2
+    epochs: 3
+    pooling: mean
+    data: {task: classify, train: ../shared/data/sst2/train.tsv, test: ../shared/data/sst2/dev.tsv, reader: sst2}
+"""
 
 from __future__ import annotations
 

@@ -23,14 +23,15 @@ from faithlab.train.task_data import load_splits
 from faithlab.train.trainer import train
 
 # From-scratch training wants larger learning rates than fine-tuning, the smaller the model the larger. With these,
-# every model settles the planted task within 4 epochs; patience 1 stops those that get there sooner.
+# every model settles the planted task within 4 epochs; patience 2 (dev accuracy ties are common near 100%) stops
+# those that get there sooner.
 ZOO_SETTINGS: dict[str, Any] = {
     "epochs": 4,
     "batch_size": 32,
     "warmup_ratio": 0.1,
-    "max_length": 64,
+    "max_length": 128,  # SST-2's longest sentences exceed 64 tokens: a planted word past the cut is lost
     "monitor": "dev_accuracy",
-    "patience": 1,
+    "patience": 2,
 }
 ZOO_LEARNING_RATES = {"xs": 2e-3, "s": 1e-3, "m": 5e-4, "l": 3e-4}
 ZOO_LIMIT = 3000
