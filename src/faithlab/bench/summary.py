@@ -148,9 +148,7 @@ def plot_sizes(table: pd.DataFrame, models: dict[str, Any], plots: Path) -> dict
         ax.set_ylabel(metric)
         ax.legend(fontsize=7, ncol=2)
         path = plots / f"size_{metric}.png"
-        fig.tight_layout()
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
+        _save(fig, path)
         out[f"size_{metric}"] = path
     return out
 
@@ -169,9 +167,7 @@ def plot_architectures(table: pd.DataFrame, models: dict[str, Any], plots: Path)
         ax.set_ylabel(metric)
         ax.legend(fontsize=7)
         path = plots / f"architectures_{metric}.png"
-        ax.figure.tight_layout()
-        ax.figure.savefig(path, dpi=110)
-        plt.close(ax.figure)
+        _save(ax.figure, path)
         out[f"architectures_{metric}"] = path
     return out
 
@@ -191,9 +187,7 @@ def plot_randomization(table: pd.DataFrame, plots: Path) -> dict[str, Path]:
         ax.axhline(0, color="grey", lw=0.5)
         ax.legend(fontsize=7, ncol=2)
         path = plots / f"randomization_{model}.png"
-        fig.tight_layout()
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
+        _save(fig, path)
         out[f"randomization_{model}"] = path
     return out
 
@@ -206,8 +200,12 @@ def plot_adversarial(table: pd.DataFrame, plots: Path) -> dict[str, Path]:
         ax = pivot.plot.bar(figsize=(6, 4))
         ax.set_ylabel("top-k rank change")
         path = plots / f"adversarial_{model}.png"
-        ax.figure.tight_layout()
-        ax.figure.savefig(path, dpi=110)
-        plt.close(ax.figure)
+        _save(ax.figure, path)
         out[f"adversarial_{model}"] = path
     return out
+
+
+def _save(fig: plt.Figure, path: Path) -> None:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
