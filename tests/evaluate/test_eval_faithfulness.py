@@ -75,11 +75,10 @@ def test_all_perturbations_of_all_methods_run_in_one_deduplicated_pass(
     original = classifier.logits
     monkeypatch.setattr(classifier, "logits", lambda ids, *a: calls.append(len(ids)) or original(ids, *a))
     rows = evaluate_faithfulness(classifier, explanations)
-    assert len(calls) == 2  # the unperturbed examples, then every perturbed input in one chunk
-    assert calls[0] == 2
+    assert len(calls) == 1  # the unperturbed examples and every perturbed input, in one chunk
     # per example: the original, its leave-one-out rows, and per method 5 + 5 fractions and two curves of n + 1
     asked = sum(1 + n + 2 * (10 + 2 * (n + 1)) for n in (len(e.content) for e in explanations["a"]))
-    assert calls[1] < asked / 2  # 'a' and 'b' rank TEXT alike, curves share their ends, small k coincide
+    assert 2 < calls[0] < asked / 2  # 'a' and 'b' rank TEXT alike, curves share their ends, small k coincide
     by_key = {(r.method, r.example, r.metric): r.value for r in rows}
     for metric in ("comprehensiveness", "sufficiency", "auc_morf", "auc_lerf", "loo_spearman"):
         assert by_key[("a", 0, metric)] == by_key[("b", 0, metric)]

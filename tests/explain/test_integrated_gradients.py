@@ -80,15 +80,15 @@ def test_equals_captum_layer_integrated_gradients(classifier: Classifier, method
     assert float((ours - theirs).abs().max()) <= 1e-4 * scale
 
 
-def test_auto_steps_double_until_the_target_delta(classifier: Classifier) -> None:
+def test_auto_steps_grow_until_the_target_delta(classifier: Classifier) -> None:
     _, extras = _attribute(classifier, TEXTS, n_steps="auto", target_delta=0.01)
     for row in extras:
-        assert row["n_steps"] in (4, 8, 16, 32, 64, 128, 256, 512)
+        assert row["n_steps"] in (7, 15, 31, 63, 127, 255, 511)
         assert row["converged"] == (row["relative_delta"] <= 0.01 + 1e-6)
-        assert row["converged"] or row["n_steps"] == 512
-    _, capped = _attribute(classifier, TEXTS, n_steps="auto", target_delta=1e-12, max_steps=8)
-    assert all(row["n_steps"] == 8 or row["converged"] for row in capped)
-    assert any(row["n_steps"] == 8 for row in capped)
+        assert row["converged"] or row["n_steps"] == 511
+    _, capped = _attribute(classifier, TEXTS, n_steps="auto", target_delta=1e-12, max_steps=20)
+    assert all(row["n_steps"] == 15 or row["converged"] for row in capped)
+    assert any(row["n_steps"] == 15 for row in capped)
 
 
 @pytest.mark.parametrize(("family", "baseline"), [("gpt2", "zero"), ("bert", "mask")])
@@ -134,3 +134,54 @@ def test_bad_settings_are_refused(
 ) -> None:
     with pytest.raises(FaithlabError, match=message):
         get_explainer("ig", tiny_classifiers["bert"], **settings)
+
+
+def test_fused_first_pass_equals_the_separate_passes(classifier: Classifier) -> None:
+    """explain() folds prediction and f(baseline) into the path pass; the result equals attribute() on its own."""
+    explainer = get_explainer("ig", classifier, n_steps=6)
+    fused = explainer.explain(TEXTS)
+    batch = classifier.encode(TEXTS)
+    targets = classifier.probabilities(batch).argmax(dim=1)
+    plain = explainer.attribute(batch, targets)
+    for row, explanation in enumerate(fused):
+        assert explanation.target == int(targets[row])
+        n = len(explanation.tokens)
+        np.testing.assert_allclose(explanation.scores, plain.scores[row, :n].numpy(), rtol=1e-5, atol=1e-6)
+        assert explanation.extras["convergence_delta"] == pytest.approx(
+            plain.extras[row]["convergence_delta"], rel=1e-4, abs=1e-6
+        )
+
+
+def test_rows_with_different_node_counts_share_a_pass(classifier: Classifier) -> None:
+    explainer = get_explainer("ig", classifier, n_steps=5)
+    batch = classifier.encode(TEXTS)
+    targets = classifier.probabilities(batch).argmax(dim=1)
+    inputs, baselines = explainer._endpoints(batch)
+    steps = [3 + 2 * i for i in range(len(batch))]
+    nodes = [quadrature("gauss_legendre", n)[0] for n in steps]
+    together = explainer._paths(batch, inputs, baselines, torch.arange(len(batch)), nodes, targets=targets)[0]
+    for row, n in enumerate(steps):
+        weights = quadrature("gauss_legendre", n)[1].float()
+        alone = get_explainer("ig", classifier, n_steps=n).attribute(batch, targets).scores[row]
+        torch.testing.assert_close((weights[:, None] * together[row]).sum(dim=0), alone, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("method", ["gauss_legendre", "fejer", "riemann_trapezoid"])
+def test_quadrature_integrates_polynomials(method: str) -> None:
+    n = 9
+    alphas, weights = quadrature(method, n)
+    exact_degree = {"gauss_legendre": 2 * n - 1, "fejer": n - 1, "riemann_trapezoid": 1}[method]
+    for degree in range(exact_degree + 1):
+        assert float((weights * alphas**degree).sum()) == pytest.approx(1 / (degree + 1), abs=1e-12)
+
+
+def test_fejer_levels_are_nested_and_auto_reuses_their_nodes(classifier: Classifier) -> None:
+    coarse, fine = quadrature("fejer", 7)[0], quadrature("fejer", 15)[0]
+    torch.testing.assert_close(fine[1::2], coarse, rtol=0, atol=1e-14)
+    _, extras = _attribute(classifier, TEXTS, n_steps="auto", target_delta=1e-3)
+    for row in extras:
+        assert row["n_steps"] in (7, 15, 31, 63, 127, 255, 511)
+        assert row["evaluations"] == row["n_steps"]
+    _, doubled = _attribute(classifier, TEXTS, n_steps="auto", method="gauss_legendre", target_delta=1e-3)
+    for row in doubled:
+        assert row["evaluations"] == 2 * row["n_steps"] - 4  # 4 + 8 + ... + n

@@ -58,8 +58,18 @@ class BenchConfig:
     source: str = ""
 
 
-TOP_KEYS = {"models", "datasets", "methods", "metrics", "seed", "samples", "chunk_size", "removal", "bootstrap",
-            "adversarial"}
+TOP_KEYS = {
+    "models",
+    "datasets",
+    "methods",
+    "metrics",
+    "seed",
+    "samples",
+    "chunk_size",
+    "removal",
+    "bootstrap",
+    "adversarial",
+}
 MODEL_KEYS = {"name", "path", "zoo", "train"}
 DATASET_KEYS = {"name", "kind", "path", "n", "options"}
 SAMPLE_KEYS = {"examples", "randomization", "adversarial"}
@@ -140,6 +150,12 @@ def _model(raw: Any, where: str, base: Path) -> ModelSpec:
         if zoo.get("task_data"):
             zoo["task_data"] = str((base / zoo["task_data"]).resolve())
     train = _mapping(entry.get("train", {}), f"{where}.train", None)
+    if isinstance(train.get("data"), dict):
+        data = dict(train["data"])
+        for key in ("train", "test"):
+            if data.get(key) and not Path(data[key]).is_absolute():
+                data[key] = str((base / data[key]).resolve())
+        train["data"] = data
     return ModelSpec(name=str(entry["name"]), path=path, zoo=zoo, train=train)
 
 

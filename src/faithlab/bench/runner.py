@@ -40,6 +40,7 @@ from faithlab.evaluate import (
     evaluate_randomization,
 )
 from faithlab.explain import explain_many, get_explainer
+from faithlab.explain.base import share_settings
 from faithlab.models import Classifier, load_classifier
 from faithlab.train.config import TrainConfig
 from faithlab.train.task_data import load_splits
@@ -47,6 +48,7 @@ from faithlab.train.trainer import train
 from faithlab.train.zoo_train import train_zoo, zoo_data
 
 RATIONALE_KINDS = ("esnli", "movies", "hatexplain")
+ATTACK_IG_STEPS = 16  # IG nodes in the attack when the config leaves n_steps to "auto"
 
 
 @dataclass
@@ -86,8 +88,7 @@ def run_benchmark(
                     bar.update(task, description=f"{model_spec.name} · {dataset_spec.name} · {unit.name}")
                     start = time.perf_counter()
                     rows = unit.run()
-                    store.write_unit(model_spec.name, dataset_spec.name, unit.name, rows,
-                                     time.perf_counter() - start)
+                    store.write_unit(model_spec.name, dataset_spec.name, unit.name, rows, time.perf_counter() - start)
                     done_now += 1
                     bar.advance(task)
         store.export(out)
@@ -129,16 +130,18 @@ def _example_unit(
     if "plausibility" in config.metrics and dataset.kind in RATIONALE_KINDS:
         pair_masks = [e.pair_rationale for e in chunk] if pairs is not None else None
         rows += evaluate_plausibility(explanations, [e.rationale for e in chunk], pair_masks)
-    parts = [p for p, group in (("eraser", "faithfulness"), ("curves", "curves"), ("loo", "loo"))
-             if group in config.metrics]
+    parts = [
+        p for p, group in (("eraser", "faithfulness"), ("curves", "curves"), ("loo", "loo")) if group in config.metrics
+    ]
     if parts:
-        rows += evaluate_faithfulness(classifier, explanations, fractions=config.fractions,
-                                      replacement=config.replacement, parts=parts)
+        rows += evaluate_faithfulness(
+            classifier, explanations, fractions=config.fractions, replacement=config.replacement, parts=parts
+        )
     return [_record(row, offset, seconds.get(row.method)) for row in rows]
 
 
 def _randomization_unit(config: BenchConfig, classifier: Classifier, chunk: list[Example]) -> list[dict[str, Any]]:
-    explainers = [get_explainer(name, classifier, **settings) for name, settings in config.methods]
+    explainers = [get_explainer(name, classifier, **settings) for name, settings in share_settings(config.methods)]
     rows = evaluate_randomization(explainers, [e.text for e in chunk], _pairs(chunk), seed=config.seed)
     return [_record(row, 0, None, variant=f"{row.settings['mode']}:{row.settings['layer']}") for row in rows]
 
@@ -147,9 +150,11 @@ def _adversarial_unit(config: BenchConfig, classifier: Classifier, chunk: list[E
     records = []
     options = dict(config.adversarial)
     chosen = options.pop("methods", None)
-    for name, settings in config.methods:
+    for name, settings in share_settings(config.methods):
         if name not in ATTACKABLE or (chosen is not None and name not in chosen):
             continue
+        if name == "ig" and settings.get("n_steps", "auto") == "auto":
+            settings = {**settings, "n_steps": ATTACK_IG_STEPS}  # the attack differentiates a fixed path
         explainer = get_explainer(name, classifier, **settings)
         for objective in ("unconstrained", "constrained"):
             rows = evaluate_attack(explainer, [e.text for e in chunk], _pairs(chunk), objective=objective, **options)
@@ -219,17 +224,27 @@ def obtain_classifier(spec: ModelSpec, out: Path, seed: int, progress: bool) -> 
         folder = out / "zoo" / "runs" / f"{family}-{size}" / "best"
         info |= {"family": family, "size": size, **table.iloc[-1].to_dict()}
     elif spec.train:
-        config = TrainConfig.from_dict({"seed": seed, "progress": progress, **spec.train, "model": spec.path,
-                                        "output_dir": str(out / "models" / spec.name)})
+        config = TrainConfig.from_dict(
+            {
+                "seed": seed,
+                "progress": progress,
+                **spec.train,
+                "model": spec.path,
+                "output_dir": str(out / "models" / spec.name),
+            }
+        )
         result = train(config, resume=True)
         folder = result.best_dir
         info |= {"test_accuracy": result.metrics["accuracy"], "train_seconds": round(result.train_seconds, 1)}
     else:
         folder = spec.path
     classifier = load_classifier(folder)
-    info |= {"path": str(folder), "family": info.get("family", classifier.adapter.family),
-             "parameters": sum(p.numel() for p in classifier.model.parameters()),
-             "head_trained": classifier.head_trained}
+    info |= {
+        "path": str(folder),
+        "family": info.get("family", classifier.adapter.family),
+        "parameters": sum(p.numel() for p in classifier.model.parameters()),
+        "head_trained": classifier.head_trained,
+    }
     return classifier, _plain(info)
 
 
@@ -243,6 +258,12 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 def _progress(enabled: bool) -> Progress:
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TextColumn("left"), TimeRemainingColumn(), disable=not enabled, transient=False,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+        disable=not enabled,
+        transient=False,
     )

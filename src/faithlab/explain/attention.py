@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import torch
 
 from faithlab.errors import FaithlabError
-from faithlab.explain.base import Attributions, Explainer, register
+from faithlab.explain.base import Attributions, Explainer, Target, register
 from faithlab.explain.explanation import Explanation
 from faithlab.models import Batch, Classifier
 
@@ -82,6 +82,10 @@ class _AttentionExplainer(Explainer):
 
     def scores(self, batch: Batch) -> torch.Tensor:
         raise NotImplementedError
+
+    def prepare(self, batch: Batch, target: Target) -> None:
+        """The attention pass also gives the prediction, so no separate prediction forward runs."""
+        self.classifier.attentions(batch)
 
     def attribute(self, batch: Batch, targets: torch.Tensor) -> Attributions:
         return Attributions(self.scores(batch))

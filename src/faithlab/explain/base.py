@@ -41,6 +41,13 @@ class Explainer:
     def attribute(self, batch: Batch, targets: torch.Tensor) -> Attributions:
         raise NotImplementedError
 
+    def prepare(self, batch: Batch, target: Target) -> None:
+        """Before targets are resolved: a method may fill the batch cache (logits included) from its own pass.
+
+        Gradient methods run the prediction forward with autograd on and go straight on to the backward, so the
+        prediction costs no separate pass. The default does nothing.
+        """
+
     def explain(
         self, texts: Sequence[str], pairs: Sequence[str | None] | None = None, target: Target = None
     ) -> list[Explanation]:
@@ -88,6 +95,14 @@ def _timed_attribute(explainer: Explainer, batch: Batch, targets: torch.Tensor) 
     return batch.cache[key]
 
 
+def single_targets(classifier: Classifier, target: Target, logits: torch.Tensor) -> torch.Tensor | None:
+    """Each row's one target class from its logits, or None when `target` gives a row several ("all")."""
+    per_row = classifier.resolve_targets(target, torch.softmax(logits.detach().float(), dim=-1))
+    if any(len(t) != 1 for t in per_row):
+        return None
+    return torch.tensor([t[0] for t in per_row], device=logits.device)
+
+
 def expand_targets(classifier: Classifier, batch: Batch, target: Target) -> tuple[Batch, torch.Tensor]:
     """The batch with one row per (text, target class) and the target of each row."""
     probabilities = classifier.probabilities(batch)
@@ -104,11 +119,14 @@ def expand_targets(classifier: Classifier, batch: Batch, target: Target) -> tupl
 def explain_batch(explainer: Explainer, batch: Batch, target: Target = None) -> list[Explanation]:
     """Run one explainer on an encoded batch and package the results."""
     classifier = explainer.classifier
+    start = time.perf_counter()
+    explainer.prepare(batch, target)
+    prepared = time.perf_counter() - start
     rows, targets = expand_targets(classifier, batch, target)
     # the cost of this method's own computation, also when an ensemble computed it earlier in the same run;
     # passes shared with another method (prediction, one backward for several gradient methods) count once
     result, seconds = _timed_attribute(explainer, rows, targets)
-    seconds /= max(1, len(rows))
+    seconds = (seconds + prepared) / max(1, len(rows))
     return package(explainer, rows, targets, result, seconds)
 
 
@@ -152,6 +170,21 @@ def package(
     return out
 
 
+def share_settings(methods: Sequence[str | tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
+    """(name, settings) per request; an ensemble's members take the settings of the same method requested alone."""
+    from faithlab.explain.baselines import DEFAULT_MEMBERS  # here: baselines imports this module
+
+    requests = [(m, {}) if isinstance(m, str) else (m[0].strip().lower(), dict(m[1] or {})) for m in methods]
+    own = {name: settings for name, settings in requests if name != "ensemble"}
+    for name, settings in requests:
+        members = settings.get("methods", DEFAULT_MEMBERS)
+        if name == "ensemble" and not isinstance(members, str):
+            inherited = {m: own[m] for m in members if own.get(m)}
+            if inherited:
+                settings["member_settings"] = inherited | dict(settings.get("member_settings") or {})
+    return requests
+
+
 def explain_many(
     classifier: Classifier,
     texts: Sequence[str],
@@ -159,10 +192,15 @@ def explain_many(
     pairs: Sequence[str | None] | None = None,
     target: Target = None,
 ) -> dict[str, list[Explanation]]:
-    """Several methods on the same texts, sharing one encoding and the passes the methods have in common."""
-    explainers = []
-    for method in methods:
-        name, settings = (method, {}) if isinstance(method, str) else method
-        explainers.append(get_explainer(name, classifier, **settings))
+    """Several methods on the same texts, sharing one encoding and the passes the methods have in common.
+
+    An ensemble member that is also requested on its own takes that request's settings (unless the ensemble's
+    `member_settings` say otherwise), so it is computed once. Two methods with the same name are an error.
+    """
+    explainers = [get_explainer(name, classifier, **settings) for name, settings in share_settings(methods)]
+    names = [e.name for e in explainers]
+    if len(set(names)) != len(names):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise FaithlabError(f"methods {', '.join(twice)} requested twice; give each ensemble its own label")
     batch = classifier.encode(texts, pairs)
     return {e.name: explain_batch(e, batch, target) for e in explainers}

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from typing import Any
 
 import torch
 
 from faithlab.errors import FaithlabError
-from faithlab.explain.base import Attributions, Explainer, cached_attribute, get_explainer, register
+from faithlab.explain.base import Attributions, Explainer, Target, cached_attribute, get_explainer, register
 from faithlab.models import Batch, Classifier
 
 DISTRIBUTIONS = ("uniform", "normal")
@@ -56,7 +57,8 @@ class Ensemble(Explainer):
     """Mean of the members' explanations, each L1-normalised over content tokens first.
 
     `methods` names the members; `member_settings` maps a member's name to its settings. Members run through the
-    batch cache, so a member also requested on its own (say in `explain_many`) is computed once.
+    batch cache, so a member also requested on its own (say in `explain_many`) is computed once. `label` names
+    the ensemble in results (e.g. "ensemble_top3"), so that several ensembles can be compared side by side.
     """
 
     name = "ensemble"
@@ -67,20 +69,29 @@ class Ensemble(Explainer):
         *,
         methods: Sequence[str] = DEFAULT_MEMBERS,
         member_settings: dict[str, dict[str, Any]] | None = None,
+        label: str | None = None,
     ):
+        if label is not None:
+            if not isinstance(label, str) or not re.fullmatch(r"ensemble[\w-]*", label):
+                raise FaithlabError(f"label must start with 'ensemble' (letters, digits, _ or -), got {label!r}")
+            self.name = label
         if isinstance(methods, str) or not methods:
             raise FaithlabError(f"methods must be a non-empty list of method names, got {methods!r}")
         names = [m.strip().lower() for m in methods]
         if len(set(names)) != len(names):
             raise FaithlabError(f"methods lists a method twice: {names}")
-        if self.name in names:
+        if any(n.startswith("ensemble") for n in names):
             raise FaithlabError("an ensemble cannot contain an ensemble")
         member_settings = {k.strip().lower(): dict(v) for k, v in (member_settings or {}).items()}
         strays = sorted(set(member_settings) - set(names))
         if strays:
             raise FaithlabError(f"member_settings names {', '.join(strays)}, which are not among the methods {names}")
         self.members = [get_explainer(n, classifier, **member_settings.get(n, {})) for n in names]
-        super().__init__(classifier, methods=names, member_settings=member_settings)
+        super().__init__(classifier, methods=names, member_settings=member_settings, label=label)
+
+    def prepare(self, batch: Batch, target: Target) -> None:
+        for member in self.members:
+            member.prepare(batch, target)
 
     def attribute(self, batch: Batch, targets: torch.Tensor) -> Attributions:
         content = batch.content_mask.float()

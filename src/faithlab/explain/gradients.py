@@ -3,15 +3,18 @@
 Saliency: Simonyan et al. 2014, "Deep Inside Convolutional Networks"; for text, Li et al. 2016, "Visualizing and
 Understanding Neural Models in NLP". Gradient × input: Shrikumar et al. 2016; Kindermans et al. 2016.
 All three read one gradient tensor, d target / d word embedding, computed by one backward per batch and target and
-shared through `batch.cache`, so asking for the three together costs one backward.
+shared through `batch.cache`, so asking for the three together costs one backward; the forward of that backward
+also gives the prediction, so no separate prediction pass is run.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from faithlab.errors import FaithlabError
-from faithlab.explain.base import Attributions, Explainer, register
+from faithlab.explain.base import Attributions, Explainer, Target, register, single_targets
 from faithlab.models import Batch, Classifier
 
 OUTPUTS = ("logit", "probability")
@@ -56,24 +59,46 @@ def embedding_gradients(
     """(gradients, word embeddings) of a batch, each (rows, width, dim); computed once per output and targets."""
     key = ("embedding_gradients", output, tuple(targets.tolist()))
     if key not in batch.cache:
-        with torch.no_grad():
-            embeddings = classifier.word_embeddings(batch.input_ids)
-        parts = []
-        for rows in classifier.chunks(len(batch), batch.input_ids.shape[1]):
-            tt = None if batch.token_type_ids is None else batch.token_type_ids[rows]
-            parts.append(
-                gradient_at(
-                    classifier,
-                    embeddings[rows],
-                    batch.input_ids[rows],
-                    batch.attention_mask[rows],
-                    tt,
-                    targets[rows],
-                    output,
-                )
-            )
-        batch.cache[key] = (torch.cat(parts), embeddings)
+        batch.cache[key] = _gradient_pass(classifier, batch, output, lambda _logits, rows: targets[rows])[:2]
     return batch.cache[key]
+
+
+def predict_with_gradients(classifier: Classifier, batch: Batch, target: Target, output: str) -> None:
+    """Prediction and embedding gradients from one forward: the forward runs with autograd on, each chunk's
+    targets are resolved from its own logits, and the backward follows. Fills the batch's logits and gradient
+    caches; does nothing when the logits are known already or a row has several targets."""
+    if "logits" in batch.cache:
+        return
+    result = _gradient_pass(classifier, batch, output, lambda logits, _rows: single_targets(classifier, target, logits))
+    if result is not None:
+        grads, embeddings, logits, targets = result
+        batch.cache["logits"] = logits
+        batch.cache[("embedding_gradients", output, tuple(targets.tolist()))] = (grads, embeddings)
+
+
+def _gradient_pass(
+    classifier: Classifier,
+    batch: Batch,
+    output: str,
+    choose: Callable[[torch.Tensor, slice], torch.Tensor | None],
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor] | None:
+    """(gradients, embeddings, logits, targets) chunk by chunk; `choose` gives a chunk's targets (None: give up)."""
+    with torch.no_grad():
+        embeddings = classifier.word_embeddings(batch.input_ids)
+    grads, logits, chosen = [], [], []
+    for rows in classifier.chunks(len(batch), batch.input_ids.shape[1]):
+        tt = None if batch.token_type_ids is None else batch.token_type_ids[rows]
+        with torch.enable_grad():
+            leaf = embeddings[rows].detach().requires_grad_(True)
+            out = classifier.logits_from_embeddings(leaf, batch.input_ids[rows], batch.attention_mask[rows], tt)
+            targets = choose(out, rows)
+            if targets is None:
+                return None
+            (grad,) = torch.autograd.grad(target_outputs(out, targets, output).sum(), leaf)
+        grads.append(grad)
+        logits.append(out.detach().float())
+        chosen.append(targets)
+    return torch.cat(grads), embeddings, torch.cat(logits), torch.cat(chosen)
 
 
 class _EmbeddingGradientExplainer(Explainer):
@@ -81,6 +106,9 @@ class _EmbeddingGradientExplainer(Explainer):
 
     def __init__(self, classifier: Classifier, *, output: str = "logit"):
         super().__init__(classifier, output=check_output(output))
+
+    def prepare(self, batch: Batch, target: Target) -> None:
+        predict_with_gradients(self.classifier, batch, target, self.settings["output"])
 
     def attribute(self, batch: Batch, targets: torch.Tensor) -> Attributions:
         grads, embeddings = embedding_gradients(self.classifier, batch, targets, self.settings["output"])

@@ -2,10 +2,14 @@
 
 score_t = Σ_d (x − x')_td · ∫₀¹ ∂f(x' + α(x − x')) / ∂x_td dα, with the integral replaced by a quadrature rule. By
 completeness Σ_t score_t = f(x) − f(x'); the per-row gap between the two is reported as the convergence delta.
-Every step of every text runs in one batched pass of (rows × steps) paths, chunked by `max_batch_tokens`.
+Every node of every text runs in one batched pass of (rows × nodes) path points, chunked by `max_batch_tokens`;
+the prediction and f(baseline) ride in the same pass, so IG costs its path points plus two rows per text.
 
-With `n_steps="auto"` the number of Gauss–Legendre nodes starts small and doubles, for the rows still above
-`target_delta` only, until each row's relative delta meets the target or `max_steps` is reached.
+With `n_steps="auto"` each row starts with a few nodes and rows still above `target_delta` move to the next level
+of the rule until each meets the target or would pass `max_steps`. The default auto rule is Fejér's second rule
+(Fejér 1933; Waldvogel 2006, "Fast construction of the Fejér and Clenshaw–Curtis quadrature rules"), whose levels
+7, 15, 31, ... are nested: every node of a level is reused by the next, so reaching level n costs n gradient
+evaluations in all, where doubling Gauss–Legendre from 4 costs 4 + 8 + ... + n.
 """
 
 from __future__ import annotations
@@ -16,26 +20,41 @@ import numpy as np
 import torch
 
 from faithlab.errors import FaithlabError
-from faithlab.explain.base import Attributions, Explainer, register
-from faithlab.explain.gradients import check_output, gradient_at, target_outputs
+from faithlab.explain.base import Attributions, Explainer, Target, register, single_targets
+from faithlab.explain.gradients import check_output, target_outputs
 from faithlab.models import Batch, Classifier
 
 BASELINES = ("pad", "mask", "unk", "zero")
-METHODS = ("gauss_legendre", "riemann_trapezoid")
-AUTO_START_STEPS = 4
+METHODS = ("gauss_legendre", "riemann_trapezoid", "fejer")
+AUTO_START_STEPS = {"gauss_legendre": 4, "riemann_trapezoid": 5, "fejer": 7}
 DEFAULT_TARGET_DELTA = 0.01
 
 
-@lru_cache(maxsize=32)
+def next_level(method: str, n_steps: int) -> int:
+    """The auto mode's next node count: nested for Fejér (2n + 1) and the trapezoid (2n − 1), doubled for G–L."""
+    return {"gauss_legendre": 2 * n_steps, "riemann_trapezoid": 2 * n_steps - 1, "fejer": 2 * n_steps + 1}[method]
+
+
+@lru_cache(maxsize=64)
 def quadrature(method: str, n_steps: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Nodes α and weights on [0, 1], float64, for `n_steps` evaluations of the gradient (cached: do not mutate).
 
     'gauss_legendre' maps numpy's Legendre nodes from [−1, 1]; 'riemann_trapezoid' is the trapezoid rule on n evenly
-    spaced nodes, whose weights sum to 1 (Captum's trapezoid uses 1/n instead of 1/(n − 1) and sums to (n − 1)/n).
+    spaced nodes, whose weights sum to 1 (Captum's trapezoid uses 1/n instead of 1/(n − 1) and sums to (n − 1)/n);
+    'fejer' is Fejér's second rule: the interior Chebyshev extrema cos(kπ/(n + 1)), with the weights that integrate
+    Chebyshev polynomials up to degree n − 1 exactly (solved from their moments, a well-conditioned system).
     """
     if method == "gauss_legendre":
         nodes, weights = np.polynomial.legendre.leggauss(n_steps)
         return torch.from_numpy((nodes + 1) / 2), torch.from_numpy(weights / 2)
+    if method == "fejer":
+        theta = np.arange(n_steps, 0, -1) * np.pi / (n_steps + 1)  # ascending nodes
+        degree = np.arange(n_steps)
+        moments = np.zeros(n_steps)
+        even = degree[degree % 2 == 0]
+        moments[even] = 2.0 / (1.0 - even.astype(float) ** 2)  # ∫ T_m over [−1, 1]; 0 for odd m
+        weights = np.linalg.solve(np.cos(np.outer(degree, theta)), moments)
+        return torch.from_numpy((np.cos(theta) + 1) / 2), torch.from_numpy(weights / 2)
     weights = torch.full((n_steps,), 1.0 / (n_steps - 1), dtype=torch.float64)
     weights[[0, -1]] /= 2
     return torch.linspace(0, 1, n_steps, dtype=torch.float64), weights
@@ -50,10 +69,12 @@ class IntegratedGradients(Explainer):
     (Captum's tutorials) and exists in every family, while a mask token exists only in masked-LM vocabularies.
     'zero' is ill-conditioned for T5: its RMS norm sees the bare word embedding, so f changes sharply near α = 0
     and needs many more steps (use n_steps='auto', or watch `relative_delta`).
-    n_steps: gradient evaluations per row, or 'auto' (doubling Gauss–Legendre nodes from 4 up to `max_steps` until
-    |delta| ≤ `target_delta` · |f(x) − f(x')|, default target 0.01). method: 'gauss_legendre' or 'riemann_trapezoid'.
+    n_steps: gradient evaluations per row, or 'auto' (levels of the rule up to `max_steps` nodes until
+    |delta| ≤ `target_delta` · |f(x) − f(x')|, default target 0.01). method: 'gauss_legendre' (default for a fixed
+    n_steps), 'fejer' (default for 'auto': nested levels) or 'riemann_trapezoid'.
     output: differentiate the target 'logit' (default) or 'probability'.
-    Extras per row: convergence_delta, relative_delta, n_steps (and converged, in auto mode).
+    Extras per row: convergence_delta, relative_delta, n_steps (nodes of the final rule), evaluations (gradient
+    evaluations spent, all levels included) and, in auto mode, converged.
     """
 
     name = "ig"
@@ -63,8 +84,8 @@ class IntegratedGradients(Explainer):
         classifier: Classifier,
         *,
         baseline: str = "pad",
-        n_steps: int | str = 50,
-        method: str = "gauss_legendre",
+        n_steps: int | str = "auto",
+        method: str | None = None,
         target_delta: float | None = None,
         max_steps: int = 512,
         output: str = "logit",
@@ -73,9 +94,10 @@ class IntegratedGradients(Explainer):
             raise FaithlabError(f"unknown IG baseline '{baseline}'; choose one of {', '.join(BASELINES)}")
         if baseline != "zero":
             classifier.replacement_id(baseline)
+        auto = n_steps == "auto"
+        method = ("fejer" if auto else "gauss_legendre") if method is None else method
         if method not in METHODS:
             raise FaithlabError(f"unknown IG method '{method}'; choose one of {', '.join(METHODS)}")
-        auto = n_steps == "auto"
         if not auto:
             n_steps = _check_int("n_steps", n_steps, 2 if method == "riemann_trapezoid" else 1, " or 'auto'")
             if target_delta is not None:
@@ -85,7 +107,7 @@ class IntegratedGradients(Explainer):
             if isinstance(target_delta, bool) or not isinstance(target_delta, (int, float)) or not target_delta > 0:
                 raise FaithlabError(f"target_delta must be a number > 0, got {target_delta!r}")
             target_delta = float(target_delta)
-        max_steps = _check_int("max_steps", max_steps, AUTO_START_STEPS, "")
+        max_steps = _check_int("max_steps", max_steps, AUTO_START_STEPS[method], "")
         super().__init__(
             classifier,
             baseline=baseline,
@@ -96,31 +118,75 @@ class IntegratedGradients(Explainer):
             output=check_output(output),
         )
 
+    def prepare(self, batch: Batch, target: Target) -> None:
+        """Prediction, f(baseline) and the first level of path points from one pass: the input rows' logits give
+        the targets before the backward runs."""
+        if "logits" in batch.cache:
+            return
+        inputs, baselines = self._endpoints(batch)
+        nodes = [quadrature(self.settings["method"], self._first_steps())[0]] * len(batch)
+        result = self._paths(batch, inputs, baselines, torch.arange(len(batch)), nodes, target=target)
+        if result is not None:
+            contributions, base_out, logits, targets = result
+            batch.cache["logits"] = logits
+            batch.cache[self._key(targets)] = (contributions, base_out)
+
     def attribute(self, batch: Batch, targets: torch.Tensor) -> Attributions:
-        with torch.no_grad():
-            inputs = self.classifier.word_embeddings(batch.input_ids)
-        baselines = self._baseline(batch, inputs)
-        output = self.settings["output"]
-        gap = target_outputs(self.classifier.batch_logits(batch), targets, output) - self._outputs(
-            batch, baselines, targets
-        )
-        auto = self.settings["n_steps"] == "auto"
-        n_steps = AUTO_START_STEPS if auto else self.settings["n_steps"]
-        scores = torch.zeros(batch.input_ids.shape, dtype=torch.float32, device=inputs.device)
-        steps_used = torch.zeros(len(batch), dtype=torch.long)
-        pending = torch.arange(len(batch), device=inputs.device)
-        while True:
-            scores[pending] = self._path_integral(batch, inputs, baselines, targets, pending, n_steps)
-            steps_used[pending.cpu()] = n_steps
-            if not auto:
+        method, auto = self.settings["method"], self.settings["n_steps"] == "auto"
+        inputs, baselines = self._endpoints(batch)
+        rows = torch.arange(len(batch))
+        steps = [self._first_steps()] * len(batch)
+        first = batch.cache.pop(self._key(targets), None)
+        if first is None:
+            nodes = [quadrature(method, steps[0])[0]] * len(batch)
+            first = self._paths(batch, inputs, baselines, rows, nodes, targets=targets)[:2]
+        contributions, base_out = first
+        gap = (target_outputs(self.classifier.batch_logits(batch), targets, self.settings["output"]) - base_out).cpu()
+        # per row: α (rounded, as a key) -> that node's per-token contribution (diff · gradient), reused across levels
+        evaluated = [
+            dict(zip(_keys(quadrature(method, n)[0]), c, strict=True))
+            for n, c in zip(steps, contributions, strict=True)
+        ]
+        scores = torch.stack([self._combine(evaluated[r], steps[r]) for r in range(len(batch))])
+        while auto:
+            relative = (scores.sum(dim=1) - gap).abs() / gap.abs().clamp_min(1e-30)
+            pending = [
+                r
+                for r in range(len(batch))
+                if relative[r] > self.settings["target_delta"]
+                and next_level(method, steps[r]) <= self.settings["max_steps"]
+            ]
+            if not pending:
                 break
-            delta = scores[pending].sum(dim=1) - gap[pending]
-            pending = pending[delta.abs() > self.settings["target_delta"] * gap[pending].abs()]
-            if len(pending) == 0 or n_steps >= self.settings["max_steps"]:
-                break
-            n_steps = min(2 * n_steps, self.settings["max_steps"])
-        delta = (scores.sum(dim=1) - gap).cpu()
-        return Attributions(scores, self._extras(delta, gap.cpu(), steps_used, auto))
+            for r in pending:
+                steps[r] = next_level(method, steps[r])
+            fresh = [_new_nodes(quadrature(method, steps[r])[0], evaluated[r]) for r in pending]
+            found = self._paths(batch, inputs, baselines, torch.tensor(pending), fresh, targets=targets)[0]
+            for r, alphas, values in zip(pending, fresh, found, strict=True):
+                evaluated[r].update(zip(_keys(alphas), values, strict=True))
+                scores[r] = self._combine(evaluated[r], steps[r])
+        delta = scores.sum(dim=1) - gap
+        evaluations = [len(e) for e in evaluated]
+        return Attributions(scores.to(inputs.device), self._extras(delta, gap, steps, evaluations, auto))
+
+    def _combine(self, evaluated: dict[float, torch.Tensor], n_steps: int) -> torch.Tensor:
+        """One row's scores from its node contributions under the `n_steps`-node rule."""
+        alphas, weights = quadrature(self.settings["method"], n_steps)
+        return sum(w * evaluated[k] for k, w in zip(_keys(alphas), weights.tolist(), strict=True)).float()
+
+    def _key(self, targets: torch.Tensor) -> tuple:
+        return ("ig_first_pass", self.settings_key(), tuple(targets.tolist()))
+
+    def _first_steps(self) -> int:
+        n_steps = self.settings["n_steps"]
+        return AUTO_START_STEPS[self.settings["method"]] if n_steps == "auto" else n_steps
+
+    def _endpoints(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        if "ig_inputs" not in batch.cache:
+            with torch.no_grad():
+                batch.cache["ig_inputs"] = self.classifier.word_embeddings(batch.input_ids)
+        inputs = batch.cache["ig_inputs"]
+        return inputs, self._baseline(batch, inputs)
 
     def _baseline(self, batch: Batch, inputs: torch.Tensor) -> torch.Tensor:
         """Baseline word embeddings: the chosen token (or zeros) at content positions, special tokens kept."""
@@ -131,63 +197,90 @@ class IntegratedGradients(Explainer):
         with torch.no_grad():
             return torch.where(content, self.classifier.word_embeddings(ids), inputs)
 
-    def _outputs(self, batch: Batch, embeddings: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """The target output at given word embeddings, (rows,), without gradients."""
-        parts = []
-        with torch.inference_mode():
-            for rows in self.classifier.chunks(len(batch), batch.input_ids.shape[1]):
-                tt = None if batch.token_type_ids is None else batch.token_type_ids[rows]
-                logits = self.classifier.logits_from_embeddings(
-                    embeddings[rows], batch.input_ids[rows], batch.attention_mask[rows], tt
-                )
-                parts.append(target_outputs(logits, targets[rows], self.settings["output"]))
-        return torch.cat(parts)
-
-    def _path_integral(
+    def _paths(
         self,
         batch: Batch,
         inputs: torch.Tensor,
         baselines: torch.Tensor,
-        targets: torch.Tensor,
         rows: torch.Tensor,
-        n_steps: int,
-    ) -> torch.Tensor:
-        """IG scores of the given rows with `n_steps` nodes: all (row, step) paths batched, chunked by memory."""
+        nodes: list[torch.Tensor],
+        *,
+        targets: torch.Tensor | None = None,
+        target: Target = None,
+    ) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor, torch.Tensor] | None:
+        """Per-node contributions (diff · ∂f/∂x at each α of `nodes[i]`, per token) of the given rows, every
+        (row, node) point in one batched pass, chunked by memory.
+
+        Each row's baseline point rides along, so f(baseline) costs no pass of its own. Without `targets`, each
+        row's input point rides along too: its logits resolve `target` before the backward (None when `target`
+        asks for several classes per row). Returns (contributions: per row (nodes, batch width), f(baseline)
+        (rows,), logits (rows, classes), targets (rows,)), all on the CPU.
+        """
+        output, device = self.settings["output"], inputs.device
+        n = len(rows)
         width = int(batch.attention_mask[rows].sum(dim=1).max())  # trailing padding of these rows is never needed
-        alphas, weights = (t.to(inputs) for t in quadrature(self.settings["method"], n_steps))
+        # plan: (row, α, kind) with kind 0 = input point, 1 = baseline point, 2 = path point
+        ends = [(i, 1.0, 0) for i in range(n)] if targets is None else []
+        plan = ends + [(i, 0.0, 1) for i in range(n)] + [(i, a, 2) for i in range(n) for a in nodes[i].tolist()]
+        local = torch.tensor([p[0] for p in plan], dtype=torch.long)
+        alpha = torch.tensor([p[1] for p in plan], dtype=inputs.dtype, device=device)
+        kind = torch.tensor([p[2] for p in plan], dtype=torch.long)
+        row_targets = torch.full((n,), -1, dtype=torch.long) if targets is None else targets[rows].cpu()
         diff = (inputs - baselines)[rows, :width]
-        integral = torch.zeros_like(diff)
-        for chunk in self.classifier.chunks(len(rows) * n_steps, width):
-            flat = torch.arange(chunk.start, chunk.stop, device=inputs.device)
-            local, step = flat // n_steps, flat % n_steps
-            source = rows[local]
-            path = baselines[source, :width] + alphas[step, None, None] * diff[local]
+        contribution = torch.zeros(len(plan), batch.input_ids.shape[1], dtype=torch.float32)
+        base_out = torch.zeros(n, dtype=torch.float32)
+        logits = torch.zeros(n, len(self.classifier.labels), dtype=torch.float32)
+        for chunk in self.classifier.chunks(len(plan), width):
+            item, source, what = local[chunk], rows[local[chunk]], kind[chunk]
+            on_path = what == 2
+            path = baselines[source, :width] + alpha[chunk, None, None] * diff[item]
+            path = torch.where((what == 0).to(device)[:, None, None], inputs[source, :width], path)
             tt = None if batch.token_type_ids is None else batch.token_type_ids[source, :width]
-            grad = gradient_at(
-                self.classifier,
-                path,
-                batch.input_ids[source, :width],
-                batch.attention_mask[source, :width],
-                tt,
-                targets[source],
-                self.settings["output"],
-            )
-            integral.index_add_(0, local, grad * weights[step, None, None])
-        scores = torch.zeros(len(rows), batch.input_ids.shape[1], dtype=torch.float32, device=inputs.device)
-        scores[:, :width] = (diff * integral).sum(dim=-1).float()
-        return scores
+            with torch.set_grad_enabled(bool(on_path.any())):
+                leaf = path.detach().requires_grad_(bool(on_path.any()))
+                out = self.classifier.logits_from_embeddings(
+                    leaf, batch.input_ids[source, :width], batch.attention_mask[source, :width], tt
+                )
+                if (what == 0).any():
+                    chosen = single_targets(self.classifier, target, out[(what == 0).to(device)])
+                    if chosen is None:
+                        return None
+                    row_targets[item[what == 0]] = chosen.cpu()
+                    logits[item[what == 0]] = out[(what == 0).to(device)].detach().float().cpu()
+                values = target_outputs(out, row_targets[item].to(device), output)
+                if on_path.any():
+                    (grad,) = torch.autograd.grad(values[on_path.to(device)].sum(), leaf)
+                    per_token = (grad * diff[item]).sum(dim=-1).float().cpu()
+                    contribution[chunk, :width][on_path] = per_token[on_path]
+            base_out[item[what == 1]] = values[(what == 1).to(device)].detach().float().cpu()
+        per_row = list(torch.split(contribution[len(plan) - sum(len(a) for a in nodes) :], [len(a) for a in nodes]))
+        return per_row, base_out, logits, row_targets
 
     def _extras(
-        self, delta: torch.Tensor, gap: torch.Tensor, steps_used: torch.Tensor, auto: bool
+        self, delta: torch.Tensor, gap: torch.Tensor, steps: list[int], evaluations: list[int], auto: bool
     ) -> list[dict[str, float | int | bool]]:
         extras = []
-        for d, g, n in zip(delta.tolist(), gap.tolist(), steps_used.tolist(), strict=True):
+        for d, g, n, spent in zip(delta.tolist(), gap.tolist(), steps, evaluations, strict=True):
             relative = abs(d) / abs(g) if g != 0 else (0.0 if d == 0 else float("inf"))
-            row: dict[str, float | int | bool] = {"convergence_delta": d, "relative_delta": relative, "n_steps": n}
+            row: dict[str, float | int | bool] = {
+                "convergence_delta": d,
+                "relative_delta": relative,
+                "n_steps": n,
+                "evaluations": spent,
+            }
             if auto:
                 row["converged"] = abs(d) <= self.settings["target_delta"] * abs(g)
             extras.append(row)
         return extras
+
+
+def _keys(alphas: torch.Tensor) -> list[float]:
+    """Node positions as dictionary keys: rounded, so a node shared by two nested levels matches itself."""
+    return [round(a, 12) for a in alphas.tolist()]
+
+
+def _new_nodes(alphas: torch.Tensor, evaluated: dict[float, torch.Tensor]) -> torch.Tensor:
+    return alphas[torch.tensor([k not in evaluated for k in _keys(alphas)])]
 
 
 def _check_int(name: str, value: object, minimum: int, alternative: str) -> int:

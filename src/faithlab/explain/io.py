@@ -25,8 +25,23 @@ from faithlab.explain.explanation import Explanation
 _FIELDS = {f.name for f in dataclasses.fields(Explanation)}
 
 DATAFRAME_COLUMNS = [
-    "text_id", "text", "pair", "model", "method", "target", "target_name", "predicted", "target_probability",
-    "position", "token", "word_id", "word", "side", "special", "score", "normalized",
+    "text_id",
+    "text",
+    "pair",
+    "model",
+    "method",
+    "target",
+    "target_name",
+    "predicted",
+    "target_probability",
+    "position",
+    "token",
+    "word_id",
+    "word",
+    "side",
+    "special",
+    "score",
+    "normalized",
 ]
 
 

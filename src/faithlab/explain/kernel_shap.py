@@ -22,6 +22,7 @@ import torch
 
 from faithlab.explain.base import Attributions, register
 from faithlab.explain.perturbation import (
+    Groups,
     PerturbationExplainer,
     check_int,
     feature_groups,
@@ -133,6 +134,10 @@ class KernelShap(PerturbationExplainer):
 
     def budget(self, n: int) -> int:
         return 2 * n + 2048 if self.n_samples is None else self.n_samples
+
+    def perturbation_masks(self, batch: Batch) -> tuple[list[Groups], list[torch.Tensor]]:
+        groups = feature_groups(batch)
+        return groups, [torch.from_numpy(self._plan(len(g))[0]) for g in groups]
 
     def attribute(self, batch: Batch, targets: torch.Tensor) -> Attributions:
         groups = feature_groups(batch)

@@ -17,6 +17,7 @@ import torch
 
 from faithlab.explain.base import Attributions, register
 from faithlab.explain.perturbation import (
+    Groups,
     PerturbationExplainer,
     check_int,
     check_positive,
@@ -93,11 +94,15 @@ class Lime(PerturbationExplainer):
             seed=seed,
         )
 
-    def attribute(self, batch: Batch, targets: torch.Tensor) -> Attributions:
+    def perturbation_masks(self, batch: Batch) -> tuple[list[Groups], list[torch.Tensor]]:
         groups = feature_groups(batch)
         # a fresh generator per row: a text gets the same samples alone or in any batch
-        masks = [lime_masks(len(g), self.n_samples, self.seed) for g in groups]
-        values, _ = self.values(batch, targets, groups, [torch.from_numpy(m) for m in masks])
+        return groups, [torch.from_numpy(lime_masks(len(g), self.n_samples, self.seed)) for g in groups]
+
+    def attribute(self, batch: Batch, targets: torch.Tensor) -> Attributions:
+        groups, mask_tensors = self.perturbation_masks(batch)
+        masks = [m.numpy() for m in mask_tensors]
+        values, _ = self.values(batch, targets, groups, mask_tensors)
         scores = torch.zeros(batch.input_ids.shape, dtype=torch.float64)
         extras = []
         for row, row_groups in enumerate(groups):

@@ -17,7 +17,7 @@ rest, reported per text as `conservation_gap` = logit − Σ relevance.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import nn
@@ -25,7 +25,7 @@ from transformers.activations import ACT2CLS
 from transformers.models.t5.modeling_t5 import T5LayerNorm
 
 from faithlab.errors import FaithlabError
-from faithlab.explain.base import Attributions, Explainer, register
+from faithlab.explain.base import Attributions, Explainer, Target, register, single_targets
 from faithlab.models import Batch, Classifier
 from faithlab.models.attention import ATTENTION_NAME, constant_attention
 
@@ -144,17 +144,31 @@ def lrp_relevance(classifier: Classifier, batch: Batch, targets: torch.Tensor) -
     One backward per chunk of at most `max_batch_tokens` tokens; rows never mix, so summing the target logits of a
     chunk gives every row its own gradient.
     """
-    relevance, logits = [], []
+    result = _relevance_pass(classifier, batch, lambda _logits, rows: targets[rows])
+    assert result is not None
+    relevance, logits, chosen = result
+    return relevance, logits.gather(1, chosen[:, None]).squeeze(1)
+
+
+def _relevance_pass(
+    classifier: Classifier, batch: Batch, choose: Callable[[torch.Tensor, slice], torch.Tensor | None]
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+    """(relevance, all logits, targets) chunk by chunk; `choose` gives a chunk's targets (None: give up)."""
+    relevance, logits, chosen = [], [], []
     for rows in classifier.chunks(len(batch), batch.input_ids.shape[1]):
         segments = None if batch.token_type_ids is None else batch.token_type_ids[rows]
         mask = batch.attention_mask[rows]
         with torch.enable_grad(), conservative_propagation(classifier) as capture:
             out = classifier.forward(batch.input_ids[rows], mask, segments).logits
-            target_logits = out.gather(1, targets[rows, None]).squeeze(1)
+            targets = choose(out, rows)
+            if targets is None:
+                return None
+            target_logits = out.gather(1, targets[:, None]).squeeze(1)
             (gradient,) = torch.autograd.grad(target_logits.sum(), capture.leaf)
         relevance.append((gradient * capture.leaf).sum(dim=-1).detach().float() * mask)
-        logits.append(target_logits.detach().float())
-    return torch.cat(relevance), torch.cat(logits)
+        logits.append(out.detach().float())
+        chosen.append(targets)
+    return torch.cat(relevance), torch.cat(logits), torch.cat(chosen)
 
 
 @register
@@ -168,8 +182,21 @@ class Lrp(Explainer):
         check_lrp_support(classifier)
         super().__init__(classifier)
 
+    def prepare(self, batch: Batch, target: Target) -> None:
+        """The relevance pass also gives the prediction (conservative propagation changes gradients, not values)."""
+        if "logits" in batch.cache:
+            return
+        choose = lambda logits, _rows: single_targets(self.classifier, target, logits)  # noqa: E731
+        result = _relevance_pass(self.classifier, batch, choose)
+        if result is not None:
+            relevance, logits, targets = result
+            batch.cache["logits"] = logits
+            batch.cache[("lrp", tuple(targets.tolist()))] = (relevance, logits.gather(1, targets[:, None]).squeeze(1))
+
     def attribute(self, batch: Batch, targets: torch.Tensor) -> Attributions:
-        relevance, logits = lrp_relevance(self.classifier, batch, targets)
+        key = ("lrp", tuple(targets.tolist()))
+        cached = batch.cache.pop(key, None)
+        relevance, logits = cached if cached is not None else lrp_relevance(self.classifier, batch, targets)
         totals = relevance.sum(dim=1)
         extras = [
             {"relevance_sum": float(total), "logit": float(logit), "conservation_gap": float(logit - total)}

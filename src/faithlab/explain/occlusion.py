@@ -18,7 +18,7 @@ from typing import Any
 import torch
 
 from faithlab.explain.base import Attributions, register
-from faithlab.explain.perturbation import UNITS, PerturbationExplainer, check_choice, feature_groups
+from faithlab.explain.perturbation import UNITS, Groups, PerturbationExplainer, check_choice, feature_groups
 from faithlab.models import Batch, Classifier
 
 
@@ -44,9 +44,12 @@ class Occlusion(PerturbationExplainer):
         self.unit = check_choice("unit", unit, UNITS)
         super().__init__(classifier, replacement=replacement, output=output, contrast=contrast, unit=unit)
 
-    def attribute(self, batch: Batch, targets: torch.Tensor) -> Attributions:
+    def perturbation_masks(self, batch: Batch) -> tuple[list[Groups], list[torch.Tensor]]:
         groups = feature_groups(batch, self.unit)
-        masks = [~torch.eye(len(g), dtype=torch.bool) for g in groups]
+        return groups, [~torch.eye(len(g), dtype=torch.bool) for g in groups]
+
+    def attribute(self, batch: Batch, targets: torch.Tensor) -> Attributions:
+        groups, masks = self.perturbation_masks(batch)
         values, scored = self.values(batch, targets, groups, masks)
         base = self.classifier.batch_logits(batch).float().cpu()
         scores = torch.zeros(batch.input_ids.shape, dtype=torch.float64)

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from faithlab.errors import FaithlabError
-from faithlab.explain.base import Explainer
+from faithlab.explain.base import Explainer, Target
 from faithlab.models import Batch, Classifier
 
 REPLACEMENTS = ("mask", "pad", "unk", "delete")
@@ -84,29 +84,30 @@ class Scored:
 def score_masks(
     classifier: Classifier, batch: Batch, groups: list[Groups], masks: list[torch.Tensor], replacement: str
 ) -> Scored:
-    """Logits of every row under each of its masks (bool, n_masks × n_features), each distinct input run once."""
+    """Logits of every row under each of its masks (bool, n_masks × n_features), each distinct input run once.
+
+    Distinct inputs are sorted by length before they are cut into chunks, so rows of one chunk carry little
+    padding even when texts of very different lengths are explained together. When the batch's own logits are
+    not known yet, its unperturbed rows join the same pass and fill the batch cache (the prediction then costs
+    no pass of its own).
+    """
     if len(groups) != len(batch) or len(masks) != len(batch):
         raise FaithlabError(f"need feature groups and masks for each of the {len(batch)} rows")
     pad_id = classifier.replacement_id("pad")
     fill_id = pad_id if replacement == "delete" else classifier.replacement_id(replacement)
-    base = classifier.batch_logits(batch)
+    base_known = "logits" in batch.cache
     seen: dict[bytes, int] = {}
+    inputs: list[tuple[torch.Tensor, torch.Tensor | None]] = []  # distinct inputs, in order of first use
+    row_entries = []  # each row's unperturbed input (duplicated texts share one)
     for row in range(len(batch)):
         n = int(batch.lengths[row])
-        tt = None if batch.token_type_ids is None else batch.token_type_ids[row : row + 1, :n]
-        seen.setdefault(_key(batch.input_ids[row : row + 1, :n].cpu().numpy(), _np(tt), [n])[0], row)
-
-    pending: list[tuple[torch.Tensor, torch.Tensor | None]] = []
-    computed: list[torch.Tensor] = []
-    evaluated = width = 0
-
-    def flush() -> None:
-        nonlocal evaluated, width
-        computed.append(_run(classifier, pending, pad_id))
-        evaluated += len(pending)
-        width = 0
-        pending.clear()
-
+        tt = None if batch.token_type_ids is None else batch.token_type_ids[row, :n]
+        key = _key(batch.input_ids[row : row + 1, :n].cpu().numpy(), None if tt is None else _np(tt[None]), [n])[0]
+        if key not in seen:
+            seen[key] = len(inputs)
+            inputs.append((batch.input_ids[row, :n], tt))
+        row_entries.append(seen[key])
+    originals = set(row_entries)
     indices = []
     for row in range(len(batch)):
         ids, tt, lengths = perturb_row(batch, row, groups[row], masks[row], replacement, fill_id, pad_id)
@@ -114,18 +115,26 @@ def score_masks(
         index = []
         for k, key in enumerate(keys):
             if key not in seen:
-                seen[key] = len(batch) + evaluated + len(pending)
                 n = int(lengths[k])
-                if pending and (len(pending) + 1) * max(width, n) > classifier.max_batch_tokens:
-                    flush()
-                width = max(width, n)
-                pending.append((ids[k, :n], None if tt is None else tt[k, :n]))
+                seen[key] = len(inputs)
+                inputs.append((ids[k, :n], None if tt is None else tt[k, :n]))
             index.append(seen[key])
         indices.append(torch.as_tensor(index, dtype=torch.long))
-    if pending:
-        flush()
-    table = torch.cat([base.float().cpu(), *[c.cpu() for c in computed]])
-    return Scored([table[index] for index in indices], evaluated)
+    skip = originals if base_known else set()
+    todo = sorted((i for i in range(len(inputs)) if i not in skip), key=lambda i: -len(inputs[i][0]))
+    table = torch.zeros(len(inputs), len(classifier.labels), dtype=torch.float32)
+    start = 0
+    while start < len(todo):
+        width = len(inputs[todo[start]][0])  # the longest of the rest: todo is sorted by length, longest first
+        stop = min(len(todo), start + max(1, classifier.max_batch_tokens // max(1, width)))
+        chunk = todo[start:stop]
+        table[chunk] = _run(classifier, [inputs[i] for i in chunk], pad_id).float().cpu()
+        start = stop
+    if base_known:
+        table[row_entries] = classifier.batch_logits(batch).float().cpu()
+    else:
+        batch.cache["logits"] = table[row_entries].to(batch.input_ids.device)
+    return Scored([table[index] for index in indices], len(todo) - (0 if base_known else len(originals)))
 
 
 def perturb_row(
@@ -237,11 +246,26 @@ class PerturbationExplainer(Explainer):
             classifier.replacement_id(replacement)  # fails early when the model has no such token
         super().__init__(classifier, replacement=replacement, output=output, contrast=contrast, **settings)
 
+    def perturbation_masks(self, batch: Batch) -> tuple[list[Groups], list[torch.Tensor]]:
+        """Each row's feature groups and masks (the method's sampling plan; the same for a text in any batch)."""
+        raise NotImplementedError
+
+    def prepare(self, batch: Batch, target: Target) -> None:
+        """Score the masks before targets are known (they do not depend on them): the unperturbed rows join the
+        same pass, so the prediction costs no pass of its own."""
+        if "logits" in batch.cache:
+            return
+        groups, masks = self.perturbation_masks(batch)
+        scored = score_masks(self.classifier, batch, groups, masks, self.replacement)
+        batch.cache[("scored", self.name, self.settings_key())] = scored
+
     def values(
         self, batch: Batch, targets: torch.Tensor, groups: list[Groups], masks: list[torch.Tensor]
     ) -> tuple[list[torch.Tensor], Scored]:
         """The measured output (float64) of every row under each of its masks, and the raw scoring result."""
-        scored = score_masks(self.classifier, batch, groups, masks, self.replacement)
+        scored = batch.cache.pop(("scored", self.name, self.settings_key()), None)
+        if scored is None:
+            scored = score_masks(self.classifier, batch, groups, masks, self.replacement)
         base = self.classifier.batch_logits(batch)
         values = [self.measure(logits, int(targets[row]), base[row]) for row, logits in enumerate(scored.logits)]
         return values, scored
