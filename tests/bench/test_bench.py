@@ -66,6 +66,37 @@ def test_bad_model_and_dataset_entries(tmp_path: Path, tiny_folders) -> None:
         parse_config(raw)
 
 
+def test_a_model_can_restrict_the_metric_groups(tmp_path: Path, tiny_folders) -> None:
+    raw = _config(tmp_path, tiny_folders["bert"], methods=["grad_x_input", "random"])
+    raw["models"].append({"name": "cheap", "path": str(tiny_folders["bert"]), "metrics": ["ground_truth"]})
+    config = parse_config(raw)
+    assert config.for_model(config.models[0]).metrics == config.metrics
+    assert config.for_model(config.models[1]).metrics == ["ground_truth"]
+    database = run_benchmark(config, tmp_path / "run", progress=False)
+    with ResultStore(database) as store:
+        frame = store.frame()
+    cheap = frame[frame.model == "cheap"]
+    assert set(cheap.metric) == {"gt_overlap", "gt_mean_rank"}
+    assert "randomization_spearman" in set(frame[frame.model == "tiny"].metric)
+    raw["models"][1]["metrics"] = ["ground_truth", "vibes"]
+    with pytest.raises(FaithlabError, match=r"models\[1\]\.metrics: 'vibes'"):
+        parse_config(raw)
+
+
+def test_two_labelled_ensembles_sit_side_by_side(tmp_path: Path, tiny_folders) -> None:
+    methods = [{"ig": {"n_steps": 4}}, "occlusion", "grad_x_input",
+               {"ensemble": {"label": "ensemble_a", "methods": ["ig", "occlusion"]}},
+               {"ensemble": {"label": "ensemble_b", "methods": ["ig", "grad_x_input"]}}]
+    config = parse_config(_config(tmp_path, tiny_folders["bert"], methods=methods, metrics=["ground_truth"]))
+    with ResultStore(run_benchmark(config, tmp_path / "run", progress=False)) as store:
+        frame = store.frame()
+    assert {"ensemble_a", "ensemble_b"} <= set(frame.method)
+    same = parse_config(_config(tmp_path, tiny_folders["bert"], methods=["ensemble", "ensemble"],
+                                metrics=["ground_truth"]))
+    with pytest.raises(FaithlabError, match="requested twice"):
+        run_benchmark(same, tmp_path / "twice", progress=False)
+
+
 def _table(database: Path) -> pd.DataFrame:
     with ResultStore(database) as store:
         frame = store.frame()

@@ -116,3 +116,25 @@ def test_default_ensemble_runs_once_its_members_exist(bert: Classifier) -> None:
     for explanation in explanations:
         assert explanation.extras["members"] == list(DEFAULT_MEMBERS)
         assert np.all(np.isfinite(explanation.scores))
+
+
+def test_ensemble_members_take_the_settings_of_their_own_requests(bert: Classifier) -> None:
+    results = explain_many(
+        bert, TEXTS, [("ig", {"n_steps": 6}), ("occlusion", {}), ("ensemble", {"methods": ["ig", "occlusion"]})]
+    )
+    alone = explain_many(bert, TEXTS, [("ensemble", {"methods": ["ig", "occlusion"],
+                                                     "member_settings": {"ig": {"n_steps": 6}}})])
+    for shared, separate in zip(results["ensemble"], alone["ensemble"], strict=True):
+        np.testing.assert_allclose(shared.scores, separate.scores, rtol=1e-5, atol=1e-7)
+        assert shared.settings["member_settings"] == {"ig": {"n_steps": 6}}
+
+
+def test_labelled_ensembles_are_named_by_their_label(bert: Classifier) -> None:
+    labelled = ("ensemble", {"label": "ensemble_x", "methods": ["occlusion"]})
+    results = explain_many(bert, TEXTS[:2], ["occlusion", labelled])
+    assert set(results) == {"occlusion", "ensemble_x"}
+    assert results["ensemble_x"][0].method == "ensemble_x"
+    with pytest.raises(FaithlabError, match="label"):
+        get_explainer("ensemble", bert, label="mine")
+    with pytest.raises(FaithlabError, match="requested twice"):
+        explain_many(bert, TEXTS[:1], ["ensemble", "ensemble"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ class ModelSpec:
     path: str | None = None
     zoo: dict[str, Any] | None = None
     train: dict[str, Any] = field(default_factory=dict)
+    metrics: list[str] | None = None  # only these of the config's metric groups (e.g. costly tests on small models)
 
 
 @dataclass
@@ -57,6 +59,12 @@ class BenchConfig:
     adversarial: dict[str, Any] = field(default_factory=dict)
     source: str = ""
 
+    def for_model(self, model: ModelSpec) -> BenchConfig:
+        """This config with the metric groups a model entry restricts itself to."""
+        if model.metrics is None:
+            return self
+        return dataclasses.replace(self, metrics=[m for m in self.metrics if m in model.metrics])
+
 
 TOP_KEYS = {
     "models",
@@ -70,7 +78,7 @@ TOP_KEYS = {
     "bootstrap",
     "adversarial",
 }
-MODEL_KEYS = {"name", "path", "zoo", "train"}
+MODEL_KEYS = {"name", "path", "zoo", "train", "metrics"}
 DATASET_KEYS = {"name", "kind", "path", "n", "options"}
 SAMPLE_KEYS = {"examples", "randomization", "adversarial"}
 REMOVAL_KEYS = {"replacement", "fractions"}
@@ -156,7 +164,13 @@ def _model(raw: Any, where: str, base: Path) -> ModelSpec:
             if data.get(key) and not Path(data[key]).is_absolute():
                 data[key] = str((base / data[key]).resolve())
         train["data"] = data
-    return ModelSpec(name=str(entry["name"]), path=path, zoo=zoo, train=train)
+    metrics = entry.get("metrics")
+    if metrics is not None:
+        metrics = [str(m) for m in _list(metrics, f"{where}.metrics")]
+        for metric in metrics:
+            if metric not in METRIC_GROUPS:
+                raise FaithlabError(f"{where}.metrics: {metric!r} is unknown; choose from {', '.join(METRIC_GROUPS)}")
+    return ModelSpec(name=str(entry["name"]), path=path, zoo=zoo, train=train, metrics=metrics)
 
 
 def _dataset(raw: Any, where: str, base: Path) -> DatasetSpec:

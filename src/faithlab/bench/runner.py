@@ -76,7 +76,7 @@ def run_benchmark(
             (out / "models.json").write_text(json.dumps(models_info, indent=2))
             for dataset_spec in config.datasets:
                 examples = load_examples(dataset_spec, config.seed, config.examples)
-                units = plan_units(config, classifier, dataset_spec, examples)
+                units = plan_units(config.for_model(model_spec), classifier, dataset_spec, examples)
                 done = store.done_units(model_spec.name, dataset_spec.name)
                 total = (bar.tasks[task].total or 0) + len(units)
                 bar.update(task, total=total, advance=sum(u.name in done for u in units))

@@ -218,7 +218,8 @@ class IntegratedGradients(Explainer):
         """
         output, device = self.settings["output"], inputs.device
         n = len(rows)
-        width = int(batch.attention_mask[rows].sum(dim=1).max())  # trailing padding of these rows is never needed
+        lengths = batch.attention_mask[rows].sum(dim=1).cpu()  # trailing padding of a row is never needed
+        width = int(lengths.max())
         # plan: (row, α, kind) with kind 0 = input point, 1 = baseline point, 2 = path point
         ends = [(i, 1.0, 0) for i in range(n)] if targets is None else []
         plan = ends + [(i, 0.0, 1) for i in range(n)] + [(i, a, 2) for i in range(n) for a in nodes[i].tolist()]
@@ -230,10 +231,10 @@ class IntegratedGradients(Explainer):
         contribution = torch.zeros(len(plan), batch.input_ids.shape[1], dtype=torch.float32)
         base_out = torch.zeros(n, dtype=torch.float32)
         logits = torch.zeros(n, len(self.classifier.labels), dtype=torch.float32)
-        for chunk in self.classifier.chunks(len(plan), width):
+        for chunk, width in _length_chunks(lengths[local], self.classifier.max_batch_tokens):
             item, source, what = local[chunk], rows[local[chunk]], kind[chunk]
             on_path = what == 2
-            path = baselines[source, :width] + alpha[chunk, None, None] * diff[item]
+            path = baselines[source, :width] + alpha[chunk.to(device), None, None] * diff[item, :width]
             path = torch.where((what == 0).to(device)[:, None, None], inputs[source, :width], path)
             tt = None if batch.token_type_ids is None else batch.token_type_ids[source, :width]
             with torch.set_grad_enabled(bool(on_path.any())):
@@ -250,8 +251,8 @@ class IntegratedGradients(Explainer):
                 values = target_outputs(out, row_targets[item].to(device), output)
                 if on_path.any():
                     (grad,) = torch.autograd.grad(values[on_path.to(device)].sum(), leaf)
-                    per_token = (grad * diff[item]).sum(dim=-1).float().cpu()
-                    contribution[chunk, :width][on_path] = per_token[on_path]
+                    per_token = (grad * diff[item, :width]).sum(dim=-1).float().cpu()
+                    contribution[chunk[on_path], :width] = per_token[on_path]
             base_out[item[what == 1]] = values[(what == 1).to(device)].detach().float().cpu()
         per_row = list(torch.split(contribution[len(plan) - sum(len(a) for a in nodes) :], [len(a) for a in nodes]))
         return per_row, base_out, logits, row_targets
@@ -272,6 +273,20 @@ class IntegratedGradients(Explainer):
                 row["converged"] = abs(d) <= self.settings["target_delta"] * abs(g)
             extras.append(row)
         return extras
+
+
+def _length_chunks(lengths: torch.Tensor, max_tokens: int) -> list[tuple[torch.Tensor, int]]:
+    """Item indices grouped longest first into chunks of at most `max_tokens` (items × the chunk's longest length),
+    with each chunk's width, so short texts batched with long ones are not padded to the longest. The sort is
+    stable, so items of equal length keep their order (a row's input point stays ahead of its path points)."""
+    order = torch.sort(lengths, descending=True, stable=True).indices
+    chunks, start = [], 0
+    while start < len(order):
+        width = int(lengths[order[start]])
+        stop = min(len(order), start + max(1, max_tokens // max(1, width)))
+        chunks.append((order[start:stop], width))
+        start = stop
+    return chunks
 
 
 def _keys(alphas: torch.Tensor) -> list[float]:
