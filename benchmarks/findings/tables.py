@@ -16,7 +16,7 @@ import pandas as pd
 from faithlab.train.ablate import markdown_table
 
 MAIN = ["gt_overlap", "gt_mean_rank", "comprehensiveness", "sufficiency", "loo_spearman", "auc_morf", "morf_sharp"]
-PLAUSIBILITY = ["plaus_overlap", "plaus_mean_rank", "auprc", "token_f1", "token_iou"]
+PLAUSIBILITY = ["plausibility_overlap", "plausibility_mean_rank", "auprc", "token_f1", "token_iou"]
 
 
 def load(run: Path) -> pd.DataFrame:
@@ -24,8 +24,10 @@ def load(run: Path) -> pd.DataFrame:
         return pd.read_sql("SELECT model, dataset, method, metric, variant, example, value FROM results", db)
 
 
-def per_example_table(frame: pd.DataFrame) -> str:
+def per_example_table(frame: pd.DataFrame, first: int | None) -> str:
     rows = frame[frame.variant == ""]
+    if first is not None:
+        rows = rows[rows.example < first]
     out = []
     for (model, dataset), part in rows.groupby(["model", "dataset"], sort=False):
         table = part.pivot_table(index="method", columns="metric", values="value", aggfunc="mean")
@@ -61,10 +63,14 @@ def _md(table: pd.DataFrame) -> str:
     return markdown_table(flat.round(3))
 
 
-def main(runs: list[str]) -> None:
+def main(args: list[str]) -> None:
+    """Arguments: run folders; `--first N` keeps the first N examples of each model (equal sets across models)."""
+    first = int(args[args.index("--first") + 1]) if "--first" in args else None
+    runs = [a for i, a in enumerate(args) if a != "--first" and (i == 0 or args[i - 1] != "--first")]
     for run in map(Path, runs):
         frame = load(run)
-        print(f"\n## {run.name}\n{per_example_table(frame)}\n{randomization_table(frame)}\n{attack_table(frame)}")
+        print(f"\n## {run.name}\n{per_example_table(frame, first)}")
+        print(f"{randomization_table(frame)}\n{attack_table(frame)}")
 
 
 if __name__ == "__main__":

@@ -81,6 +81,9 @@ def test_a_model_can_restrict_the_metric_groups(tmp_path: Path, tiny_folders) ->
     raw["models"][1]["metrics"] = ["ground_truth", "vibes"]
     with pytest.raises(FaithlabError, match=r"models\[1\]\.metrics: 'vibes'"):
         parse_config(raw)
+    raw["models"][1] |= {"metrics": ["ground_truth"], "size": "xxl"}
+    with pytest.raises(FaithlabError, match=r"models\[1\]\.size = 'xxl'"):
+        parse_config(raw)
 
 
 def test_two_labelled_ensembles_sit_side_by_side(tmp_path: Path, tiny_folders) -> None:
@@ -132,6 +135,11 @@ def test_summary_and_recommendation(tmp_path: Path, tiny_folders) -> None:
     assert "Recommendation rule" in paths["markdown"].read_text()
     rec = recommend(table)["tiny"]
     assert rec["best"]["method"] != "random"
+    assert not any(key.startswith("size_") for key in paths)  # one size of one family: no size curve to draw
+    two_sizes = pd.concat([frame, frame.assign(model="tiny-s")])
+    models = {"tiny": {"family": "bert", "size": "xs"}, "tiny-s": {"family": "bert", "size": "s"}}
+    paths = write_summary(two_sizes, tmp_path / "run2", models, resamples=20)
+    assert paths["size_bert_gt_overlap"].is_file()
 
 
 def test_recommendation_rule_on_a_hand_made_table() -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from faithlab.errors import FaithlabError
+from faithlab.models.zoo import SIZES
 
 METRIC_GROUPS = (
     "ground_truth", "faithfulness", "curves", "loo", "plausibility", "randomization", "adversarial"
@@ -31,6 +32,7 @@ class ModelSpec:
     zoo: dict[str, Any] | None = None
     train: dict[str, Any] = field(default_factory=dict)
     metrics: list[str] | None = None  # only these of the config's metric groups (e.g. costly tests on small models)
+    size: str | None = None  # the zoo size of a folder model (xs, s, m, l), for the size plots
 
 
 @dataclass
@@ -78,7 +80,7 @@ TOP_KEYS = {
     "bootstrap",
     "adversarial",
 }
-MODEL_KEYS = {"name", "path", "zoo", "train", "metrics"}
+MODEL_KEYS = {"name", "path", "zoo", "train", "metrics", "size"}
 DATASET_KEYS = {"name", "kind", "path", "n", "options"}
 SAMPLE_KEYS = {"examples", "randomization", "adversarial"}
 REMOVAL_KEYS = {"replacement", "fractions"}
@@ -170,7 +172,10 @@ def _model(raw: Any, where: str, base: Path) -> ModelSpec:
         for metric in metrics:
             if metric not in METRIC_GROUPS:
                 raise FaithlabError(f"{where}.metrics: {metric!r} is unknown; choose from {', '.join(METRIC_GROUPS)}")
-    return ModelSpec(name=str(entry["name"]), path=path, zoo=zoo, train=train, metrics=metrics)
+    size = entry.get("size")
+    if size is not None and size not in SIZES:
+        raise FaithlabError(f"{where}.size = {size!r}; choose one of {', '.join(SIZES)}")
+    return ModelSpec(name=str(entry["name"]), path=path, zoo=zoo, train=train, metrics=metrics, size=size)
 
 
 def _dataset(raw: Any, where: str, base: Path) -> DatasetSpec:

@@ -238,6 +238,8 @@ def obtain_classifier(spec: ModelSpec, out: Path, seed: int, progress: bool) -> 
         info |= {"test_accuracy": result.metrics["accuracy"], "train_seconds": round(result.train_seconds, 1)}
     else:
         folder = spec.path
+    if spec.size is not None:
+        info["size"] = spec.size
     classifier = load_classifier(folder)
     info |= {
         "path": str(folder),

@@ -71,18 +71,22 @@ class ResultStore:
         rows = self.connection.execute("SELECT unit FROM units WHERE model=? AND dataset=?", (model, dataset))
         return {r[0] for r in rows}
 
-    def write_unit(
-        self, model: str, dataset: str, unit: str, rows: Iterable[dict[str, Any]], seconds: float
-    ) -> int:
+    def write_unit(self, model: str, dataset: str, unit: str, rows: Iterable[dict[str, Any]], seconds: float) -> int:
         """Store a unit's rows and mark it done, atomically. Returns the number of rows written."""
         now = time.time()
         records = [
             (
-                model, dataset, r["method"], r["metric"], r.get("variant", ""), int(r["example"]),
+                model,
+                dataset,
+                r["method"],
+                r["metric"],
+                r.get("variant", ""),
+                int(r["example"]),
                 None if r["value"] is None or r["value"] != r["value"] else float(r["value"]),
                 json.dumps(r.get("settings", {}), sort_keys=True, default=str),
                 json.dumps(r.get("details", {}), sort_keys=True, default=str),
-                float(r.get("seconds", 0.0)), now,
+                float(r.get("seconds", 0.0)),
+                now,
             )
             for r in rows
         ]

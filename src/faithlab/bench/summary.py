@@ -38,9 +38,17 @@ def summary_table(frame: pd.DataFrame, resamples: int = 1000, seed: int = 0) -> 
     for key, group in frame.groupby(["model", "dataset", "metric", "variant", "method"], sort=False):
         summary = summarize(group["value"].to_numpy(dtype=float), resamples=resamples, seed=seed)
         metric = get_metric(key[2])
-        rows.append(dict(zip(["model", "dataset", "metric", "variant", "method"], key, strict=True))
-                    | {"mean": summary.mean, "low": summary.low, "high": summary.high, "n": summary.n,
-                       "seconds": float(group["seconds"].mean()), "higher_is_better": metric.higher_is_better})
+        rows.append(
+            dict(zip(["model", "dataset", "metric", "variant", "method"], key, strict=True))
+            | {
+                "mean": summary.mean,
+                "low": summary.low,
+                "high": summary.high,
+                "n": summary.n,
+                "seconds": float(group["seconds"].mean()),
+                "higher_is_better": metric.higher_is_better,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -56,13 +64,18 @@ def recommend(table: pd.DataFrame) -> dict[str, dict[str, Any]]:
         cost = group.groupby("method")["seconds"].mean()
         eligible = means.index.drop("random", errors="ignore")
         if "random" in means.index:
-            beats = [m for m in eligible if all(_better(metric, means.loc[m, metric], means.loc["random", metric])
-                                                for metric in metrics)]
+            beats = [
+                m
+                for m in eligible
+                if all(_better(metric, means.loc[m, metric], means.loc["random", metric]) for metric in metrics)
+            ]
             eligible = pd.Index(beats) if beats else eligible
-        ranks = pd.DataFrame({
-            metric: (means.loc[eligible, metric] * (-1 if get_metric(metric).higher_is_better else 1)).rank()
-            for metric in metrics
-        })
+        ranks = pd.DataFrame(
+            {
+                metric: (means.loc[eligible, metric] * (-1 if get_metric(metric).higher_is_better else 1)).rank()
+                for metric in metrics
+            }
+        )
         order = sorted(eligible, key=lambda m: (ranks.loc[m].mean(), cost.get(m, np.inf)))
         out[model] = {
             "rule": RULE,
@@ -81,27 +94,42 @@ def _pick(order: list[str], i: int, ranks: pd.DataFrame, cost: pd.Series, means:
     if len(order) <= i:
         return None
     method = order[i]
-    return {"method": method, "average_rank": float(ranks.loc[method].mean()),
-            "seconds_per_explanation": float(cost.get(method, np.nan)),
-            "means": {k: float(v) for k, v in means.loc[method].items()}}
+    return {
+        "method": method,
+        "average_rank": float(ranks.loc[method].mean()),
+        "seconds_per_explanation": float(cost.get(method, np.nan)),
+        "means": {k: float(v) for k, v in means.loc[method].items()},
+    }
 
 
-def write_summary(results: pd.DataFrame, folder: str | Path, models: dict[str, Any] | None = None,
-                  resamples: int = 1000, seed: int = 0) -> dict[str, Path]:
+def write_summary(
+    results: pd.DataFrame,
+    folder: str | Path,
+    models: dict[str, Any] | None = None,
+    resamples: int = 1000,
+    seed: int = 0,
+) -> dict[str, Path]:
     """Write summary.csv, summary.md, recommendation.json and the plots; returns the paths."""
     folder = Path(folder)
     plots = folder / "plots"
     plots.mkdir(parents=True, exist_ok=True)
     table = summary_table(results, resamples, seed)
     recommendation = recommend(table)
-    paths = {"csv": folder / "summary.csv", "markdown": folder / "summary.md",
-             "recommendation": folder / "recommendation.json"}
+    paths = {
+        "csv": folder / "summary.csv",
+        "markdown": folder / "summary.md",
+        "recommendation": folder / "recommendation.json",
+    }
     table.to_csv(paths["csv"], index=False)
     paths["recommendation"].write_text(json.dumps(recommendation, indent=2))
     paths["markdown"].write_text(markdown_summary(table, recommendation))
     models = models or {}
-    for path in (plot_sizes(table, models, plots), plot_architectures(table, models, plots),
-                 plot_randomization(table, plots), plot_adversarial(table, plots)):
+    for path in (
+        plot_sizes(table, models, plots),
+        plot_architectures(table, models, plots),
+        plot_randomization(table, plots),
+        plot_adversarial(table, plots),
+    ):
         paths |= path
     return paths
 
@@ -110,8 +138,10 @@ def markdown_summary(table: pd.DataFrame, recommendation: dict[str, dict[str, An
     lines = ["# Benchmark summary", "", f"Recommendation rule: {RULE}.", ""]
     for model, rec in recommendation.items():
         best, second = rec["best"], rec["runner_up"]
-        line = f"- **{model}**: {best['method']} (average rank {best['average_rank']:.2f}, " \
-               f"{best['seconds_per_explanation']:.3f} s/explanation)"
+        line = (
+            f"- **{model}**: {best['method']} (average rank {best['average_rank']:.2f}, "
+            f"{best['seconds_per_explanation']:.3f} s/explanation)"
+        )
         if second:
             line += f"; runner-up {second['method']} ({second['seconds_per_explanation']:.3f} s)"
         lines.append(line)
@@ -131,25 +161,33 @@ def _cell(row: pd.Series) -> str:
 
 
 def plot_sizes(table: pd.DataFrame, models: dict[str, Any], plots: Path) -> dict[str, Path]:
-    """Metric vs model size within each family, one line per method (the thesis' size comparison)."""
+    """Metric vs model size, one figure per family with at least two sizes, one line per method (the thesis' size
+    comparison)."""
     out = {}
     sized = {name: info for name, info in models.items() if info.get("size") in SIZE_ORDER}
-    plain = table[(table["variant"] == "") & table["model"].isin(sized)]
-    for metric in ("gt_overlap", "comprehensiveness", "sufficiency"):
-        data = plain[plain["metric"] == metric]
-        if data.empty:
+    families: dict[str, list[str]] = {}
+    for name, info in sized.items():
+        families.setdefault(str(info.get("family", "?")), []).append(name)
+    for family, names in families.items():
+        if len({sized[n]["size"] for n in names}) < 2:
             continue
-        fig, ax = plt.subplots(figsize=(7, 4))
-        for method, group in data.groupby("method"):
-            group = group.assign(order=[SIZE_ORDER[sized[m]["size"]] for m in group["model"]]).sort_values("order")
-            ax.plot(group["order"], group["mean"], marker="o", label=method)
-        ax.set_xticks(list(SIZE_ORDER.values()), list(SIZE_ORDER))
-        ax.set_xlabel("model size")
-        ax.set_ylabel(metric)
-        ax.legend(fontsize=7, ncol=2)
-        path = plots / f"size_{metric}.png"
-        _save(fig, path)
-        out[f"size_{metric}"] = path
+        plain = table[(table["variant"] == "") & table["model"].isin(names)]
+        for metric in ("gt_overlap", "comprehensiveness", "sufficiency"):
+            data = plain[plain["metric"] == metric]
+            if data.empty:
+                continue
+            fig, ax = plt.subplots(figsize=(7, 4))
+            for method, group in data.groupby("method"):
+                order = [SIZE_ORDER[sized[m]["size"]] for m in group["model"]]
+                group = group.assign(order=order).sort_values("order")
+                ax.plot(group["order"], group["mean"], marker="o", label=method)
+            ax.set_xticks(list(SIZE_ORDER.values()), list(SIZE_ORDER))
+            ax.set_xlabel(f"{family} model size")
+            ax.set_ylabel(metric)
+            ax.legend(fontsize=7, ncol=2)
+            path = plots / f"size_{family}_{metric}.png"
+            _save(fig, path)
+            out[f"size_{family}_{metric}"] = path
     return out
 
 
