@@ -87,7 +87,9 @@ def explain(
     pair_col: Annotated[str | None, typer.Option(help="Column of the pair texts (e.g. NLI hypotheses).")] = None,
     out: Annotated[Path | None, typer.Option(help="Folder for explanations.jsonl, report.html, summary.json.")] = None,
     target: Annotated[str, typer.Option(help="predicted, all, a label name or a label index.")] = "predicted",
-    max_batch_tokens: Annotated[int, typer.Option(help="Largest batch (rows x tokens) of one model pass.")] = 4096,
+    max_batch_tokens: Annotated[
+        int, typer.Option(help="Largest batch (rows x tokens) of one model pass; passes with a backward use half.")
+    ] = 4096,
     chunk_size: Annotated[int, typer.Option(help="Texts explained (and written) together.")] = 16,
     new_head: Annotated[bool, typer.Option(help="Attach an untrained head to a model that has none.")] = False,
     top: Annotated[int, typer.Option(help="Top tokens shown per method in the terminal.")] = 5,

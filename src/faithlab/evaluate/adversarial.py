@@ -36,6 +36,7 @@ OBJECTIVES = ("unconstrained", "constrained")
 GRADIENT_METHODS = ("gradient", "gradient_abs", "grad_x_input")
 ATTACKABLE = (*GRADIENT_METHODS, "ig", "lrp")
 
+
 # (explainer, word embeddings (rows, width, dim), the rows' inputs, targets) -> (scores (rows, width), logits)
 class RowInputs:
     """The model inputs of some rows of a batch (ids, mask, segments) and, for IG, their baseline embeddings."""
@@ -192,8 +193,16 @@ def _check(
     for name, value in (("steps", steps), ("halve_every", halve_every), ("patience", patience)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise FaithlabError(f"{name} must be an integer >= 1, got {value!r}")
-    return {"objective": objective, "epsilon": float(epsilon), "k_fraction": float(k_fraction), "steps": steps,
-            "lr": float(lr), "halve_every": halve_every, "tolerance": float(tolerance), "patience": patience}
+    return {
+        "objective": objective,
+        "epsilon": float(epsilon),
+        "k_fraction": float(k_fraction),
+        "steps": steps,
+        "lr": float(lr),
+        "halve_every": halve_every,
+        "tolerance": float(tolerance),
+        "patience": patience,
+    }
 
 
 class _Attack:
@@ -232,7 +241,8 @@ class _Attack:
 
     def _chunks(self, rows: torch.Tensor) -> list[torch.Tensor]:
         path = self.explainer.settings["n_steps"] if self.explainer.name == "ig" else 1
-        return [rows[c] for c in self.explainer.classifier.chunks(len(rows), self.batch.input_ids.shape[1] * path)]
+        width = self.batch.input_ids.shape[1] * path
+        return [rows[c] for c in self.explainer.classifier.chunks(len(rows), width, backward=True)]
 
     def _scores(self, rows: torch.Tensor, delta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Scores and logits at words + δ of the given rows, without keeping any graph."""
@@ -240,8 +250,9 @@ class _Attack:
         for chunk in self._chunks(rows):
             with torch.enable_grad():
                 d = delta[chunk].clone().requires_grad_(True)
-                scores, logits = differentiable_scores(self.explainer, self.words[chunk] + d,
-                                                       self._inputs(chunk), self.targets[chunk])
+                scores, logits = differentiable_scores(
+                    self.explainer, self.words[chunk] + d, self._inputs(chunk), self.targets[chunk]
+                )
             parts.append((scores.detach().float(), logits.detach().float()))
         return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
 
@@ -260,8 +271,9 @@ class _Attack:
         for rows in self._chunks(self.active.nonzero().flatten()):
             with torch.enable_grad():
                 d = self.delta[rows].clone().requires_grad_(True)
-                scores, logits = differentiable_scores(self.explainer, self.words[rows] + d,
-                                                       self._inputs(rows), self.targets[rows])
+                scores, logits = differentiable_scores(
+                    self.explainer, self.words[rows] + d, self._inputs(rows), self.targets[rows]
+                )
                 value = self._objective(rows, scores, logits)
                 (grad,) = torch.autograd.grad(value.sum(), d)
             self._update(rows, value.detach(), logits.detach().argmax(dim=-1) == self.predicted[rows], grad)

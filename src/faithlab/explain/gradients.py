@@ -86,7 +86,7 @@ def _gradient_pass(
     with torch.no_grad():
         embeddings = classifier.word_embeddings(batch.input_ids)
     grads, logits, chosen = [], [], []
-    for rows in classifier.chunks(len(batch), batch.input_ids.shape[1]):
+    for rows in classifier.chunks(len(batch), batch.input_ids.shape[1], backward=True):
         tt = None if batch.token_type_ids is None else batch.token_type_ids[rows]
         with torch.enable_grad():
             leaf = embeddings[rows].detach().requires_grad_(True)

@@ -231,7 +231,7 @@ class IntegratedGradients(Explainer):
         contribution = torch.zeros(len(plan), batch.input_ids.shape[1], dtype=torch.float32)
         base_out = torch.zeros(n, dtype=torch.float32)
         logits = torch.zeros(n, len(self.classifier.labels), dtype=torch.float32)
-        for chunk, width in _length_chunks(lengths[local], self.classifier.max_batch_tokens):
+        for chunk, width in _length_chunks(lengths[local], self.classifier.max_backward_tokens):
             item, source, what = local[chunk], rows[local[chunk]], kind[chunk]
             on_path = what == 2
             path = baselines[source, :width] + alpha[chunk.to(device), None, None] * diff[item, :width]

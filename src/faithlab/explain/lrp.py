@@ -155,7 +155,7 @@ def _relevance_pass(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
     """(relevance, all logits, targets) chunk by chunk; `choose` gives a chunk's targets (None: give up)."""
     relevance, logits, chosen = [], [], []
-    for rows in classifier.chunks(len(batch), batch.input_ids.shape[1]):
+    for rows in classifier.chunks(len(batch), batch.input_ids.shape[1], backward=True):
         segments = None if batch.token_type_ids is None else batch.token_type_ids[rows]
         mask = batch.attention_mask[rows]
         with torch.enable_grad(), conservative_propagation(classifier) as capture:

@@ -187,9 +187,16 @@ class Classifier:
         finally:
             handle.remove()
 
-    def chunks(self, n_rows: int, width: int) -> Iterator[slice]:
-        """Row slices whose size keeps rows × width within `max_batch_tokens`."""
-        step = max(1, self.max_batch_tokens // max(1, width))
+    @property
+    def max_backward_tokens(self) -> int:
+        """Token budget of a pass that keeps its graph for a backward: half of `max_batch_tokens`, because the
+        activations saved for the backward about double what a forward holds at its peak."""
+        return max(1, self.max_batch_tokens // 2)
+
+    def chunks(self, n_rows: int, width: int, *, backward: bool = False) -> Iterator[slice]:
+        """Row slices whose rows × width stay within `max_batch_tokens` (`max_backward_tokens` with a backward)."""
+        budget = self.max_backward_tokens if backward else self.max_batch_tokens
+        step = max(1, budget // max(1, width))
         for start in range(0, n_rows, step):
             yield slice(start, min(n_rows, start + step))
 
