@@ -42,10 +42,9 @@ class Explainer:
         raise NotImplementedError
 
     def prepare(self, batch: Batch, target: Target) -> None:
-        """Before targets are resolved: a method may fill the batch cache (logits included) from its own pass.
-
-        Gradient methods run the prediction forward with autograd on and go straight on to the backward, so the
-        prediction costs no separate pass. The default does nothing.
+        """Called while the batch's logits are still unknown: a method may fill the batch cache (the logits
+        included) from its own pass, so that the prediction costs no pass of its own. Gradient methods run the
+        forward with autograd on and go straight on to the backward. The default does nothing.
         """
 
     def explain(
@@ -120,7 +119,8 @@ def explain_batch(explainer: Explainer, batch: Batch, target: Target = None) -> 
     """Run one explainer on an encoded batch and package the results."""
     classifier = explainer.classifier
     start = time.perf_counter()
-    explainer.prepare(batch, target)
+    if "logits" not in batch.cache:
+        explainer.prepare(batch, target)
     prepared = time.perf_counter() - start
     rows, targets = expand_targets(classifier, batch, target)
     # the cost of this method's own computation, also when an ensemble computed it earlier in the same run;

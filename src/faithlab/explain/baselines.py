@@ -90,8 +90,9 @@ class Ensemble(Explainer):
         super().__init__(classifier, methods=names, member_settings=member_settings, label=label)
 
     def prepare(self, batch: Batch, target: Target) -> None:
-        for member in self.members:
-            member.prepare(batch, target)
+        for member in self.members:  # the first member with a pass of its own gives the prediction
+            if "logits" not in batch.cache:
+                member.prepare(batch, target)
 
     def attribute(self, batch: Batch, targets: torch.Tensor) -> Attributions:
         content = batch.content_mask.float()

@@ -33,26 +33,6 @@ def target_outputs(logits: torch.Tensor, targets: torch.Tensor, output: str) -> 
     return values.gather(1, targets[:, None].to(values.device)).squeeze(1)
 
 
-def gradient_at(
-    classifier: Classifier,
-    embeddings: torch.Tensor,
-    input_ids: torch.Tensor,
-    attention_mask: torch.Tensor,
-    token_type_ids: torch.Tensor | None,
-    targets: torch.Tensor,
-    output: str,
-) -> torch.Tensor:
-    """d output[target] / d word embedding for every row, from one backward (no chunking).
-
-    Rows do not interact in an eval-mode model, so the gradient of the summed outputs holds each row's own gradient.
-    """
-    with torch.enable_grad():
-        leaf = embeddings.detach().requires_grad_(True)
-        logits = classifier.logits_from_embeddings(leaf, input_ids, attention_mask, token_type_ids)
-        (grad,) = torch.autograd.grad(target_outputs(logits, targets, output).sum(), leaf)
-    return grad
-
-
 def embedding_gradients(
     classifier: Classifier, batch: Batch, targets: torch.Tensor, output: str
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -66,9 +46,7 @@ def embedding_gradients(
 def predict_with_gradients(classifier: Classifier, batch: Batch, target: Target, output: str) -> None:
     """Prediction and embedding gradients from one forward: the forward runs with autograd on, each chunk's
     targets are resolved from its own logits, and the backward follows. Fills the batch's logits and gradient
-    caches; does nothing when the logits are known already or a row has several targets."""
-    if "logits" in batch.cache:
-        return
+    caches; does nothing when a row has several targets."""
     result = _gradient_pass(classifier, batch, output, lambda logits, _rows: single_targets(classifier, target, logits))
     if result is not None:
         grads, embeddings, logits, targets = result

@@ -121,8 +121,6 @@ class IntegratedGradients(Explainer):
     def prepare(self, batch: Batch, target: Target) -> None:
         """Prediction, f(baseline) and the first level of path points from one pass: the input rows' logits give
         the targets before the backward runs."""
-        if "logits" in batch.cache:
-            return
         inputs, baselines = self._endpoints(batch)
         nodes = [quadrature(self.settings["method"], self._first_steps())[0]] * len(batch)
         result = self._paths(batch, inputs, baselines, torch.arange(len(batch)), nodes, target=target)
@@ -182,11 +180,13 @@ class IntegratedGradients(Explainer):
         return AUTO_START_STEPS[self.settings["method"]] if n_steps == "auto" else n_steps
 
     def _endpoints(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-        if "ig_inputs" not in batch.cache:
+        """(input, baseline) word embeddings of the batch, made once per batch and baseline."""
+        key = ("ig_endpoints", self.settings["baseline"])
+        if key not in batch.cache:
             with torch.no_grad():
-                batch.cache["ig_inputs"] = self.classifier.word_embeddings(batch.input_ids)
-        inputs = batch.cache["ig_inputs"]
-        return inputs, self._baseline(batch, inputs)
+                inputs = self.classifier.word_embeddings(batch.input_ids)
+            batch.cache[key] = (inputs, self._baseline(batch, inputs))
+        return batch.cache[key]
 
     def _baseline(self, batch: Batch, inputs: torch.Tensor) -> torch.Tensor:
         """Baseline word embeddings: the chosen token (or zeros) at content positions, special tokens kept."""
@@ -231,28 +231,29 @@ class IntegratedGradients(Explainer):
         contribution = torch.zeros(len(plan), batch.input_ids.shape[1], dtype=torch.float32)
         base_out = torch.zeros(n, dtype=torch.float32)
         logits = torch.zeros(n, len(self.classifier.labels), dtype=torch.float32)
-        for chunk, width in _length_chunks(lengths[local], self.classifier.max_backward_tokens):
+        for chunk, chunk_width in self.classifier.length_chunks(lengths[local], backward=True):
             item, source, what = local[chunk], rows[local[chunk]], kind[chunk]
-            on_path = what == 2
-            path = baselines[source, :width] + alpha[chunk.to(device), None, None] * diff[item, :width]
-            path = torch.where((what == 0).to(device)[:, None, None], inputs[source, :width], path)
-            tt = None if batch.token_type_ids is None else batch.token_type_ids[source, :width]
+            on_path, is_input = what == 2, (what == 0).to(device)
+            cut = slice(0, chunk_width)
+            path = baselines[source, cut] + alpha[chunk.to(device), None, None] * diff[item, cut]
+            path = torch.where(is_input[:, None, None], inputs[source, cut], path)
+            tt = None if batch.token_type_ids is None else batch.token_type_ids[source, cut]
             with torch.set_grad_enabled(bool(on_path.any())):
                 leaf = path.detach().requires_grad_(bool(on_path.any()))
                 out = self.classifier.logits_from_embeddings(
-                    leaf, batch.input_ids[source, :width], batch.attention_mask[source, :width], tt
+                    leaf, batch.input_ids[source, cut], batch.attention_mask[source, cut], tt
                 )
-                if (what == 0).any():
-                    chosen = single_targets(self.classifier, target, out[(what == 0).to(device)])
+                if is_input.any():
+                    chosen = single_targets(self.classifier, target, out[is_input])
                     if chosen is None:
                         return None
                     row_targets[item[what == 0]] = chosen.cpu()
-                    logits[item[what == 0]] = out[(what == 0).to(device)].detach().float().cpu()
+                    logits[item[what == 0]] = out[is_input].detach().float().cpu()
                 values = target_outputs(out, row_targets[item].to(device), output)
                 if on_path.any():
                     (grad,) = torch.autograd.grad(values[on_path.to(device)].sum(), leaf)
-                    per_token = (grad * diff[item, :width]).sum(dim=-1).float().cpu()
-                    contribution[chunk[on_path], :width] = per_token[on_path]
+                    per_token = (grad * diff[item, cut]).sum(dim=-1).float().cpu()
+                    contribution[chunk[on_path], cut] = per_token[on_path]
             base_out[item[what == 1]] = values[(what == 1).to(device)].detach().float().cpu()
         per_row = list(torch.split(contribution[len(plan) - sum(len(a) for a in nodes) :], [len(a) for a in nodes]))
         return per_row, base_out, logits, row_targets
@@ -273,20 +274,6 @@ class IntegratedGradients(Explainer):
                 row["converged"] = abs(d) <= self.settings["target_delta"] * abs(g)
             extras.append(row)
         return extras
-
-
-def _length_chunks(lengths: torch.Tensor, max_tokens: int) -> list[tuple[torch.Tensor, int]]:
-    """Item indices grouped longest first into chunks of at most `max_tokens` (items × the chunk's longest length),
-    with each chunk's width, so short texts batched with long ones are not padded to the longest. The sort is
-    stable, so items of equal length keep their order (a row's input point stays ahead of its path points)."""
-    order = torch.sort(lengths, descending=True, stable=True).indices
-    chunks, start = [], 0
-    while start < len(order):
-        width = int(lengths[order[start]])
-        stop = min(len(order), start + max(1, max_tokens // max(1, width)))
-        chunks.append((order[start:stop], width))
-        start = stop
-    return chunks
 
 
 def _keys(alphas: torch.Tensor) -> list[float]:

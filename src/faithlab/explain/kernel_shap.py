@@ -128,6 +128,7 @@ class KernelShap(PerturbationExplainer):
     ):
         self.n_samples = None if n_samples is None else check_int("n_samples", n_samples, 2)
         self.seed = check_int("seed", seed, 0)
+        self._plans: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}  # by feature count; settings are fixed
         super().__init__(
             classifier, replacement=replacement, output=output, contrast=contrast, n_samples=n_samples, seed=seed
         )
@@ -140,9 +141,9 @@ class KernelShap(PerturbationExplainer):
         return groups, [torch.from_numpy(self._plan(len(g))[0]) for g in groups]
 
     def attribute(self, batch: Batch, targets: torch.Tensor) -> Attributions:
-        groups = feature_groups(batch)
+        groups, masks = self.planned_masks(batch)
         plans = [self._plan(len(g)) for g in groups]
-        values, _ = self.values(batch, targets, groups, [torch.from_numpy(masks) for masks, _ in plans])
+        values, _ = self.values(batch, targets, groups, masks)
         scores = torch.zeros(batch.input_ids.shape, dtype=torch.float64)
         extras = []
         for row, row_groups in enumerate(groups):
@@ -166,7 +167,12 @@ class KernelShap(PerturbationExplainer):
 
     def _plan(self, n: int) -> tuple[np.ndarray, np.ndarray | None]:
         """Masks to evaluate, from the empty coalition (first) to the full one (last), and the kernel weights of the
-        ones in between, or None when the masks are all 2^n coalitions and the values are exact."""
+        ones in between, or None when the masks are all 2^n coalitions and the values are exact. Made once per n."""
+        if n not in self._plans:
+            self._plans[n] = self._new_plan(n)
+        return self._plans[n]
+
+    def _new_plan(self, n: int) -> tuple[np.ndarray, np.ndarray | None]:
         if 2**n <= self.budget(n):
             return all_coalitions(n), None
         # a fresh generator per row: a text gets the same samples alone or in any batch

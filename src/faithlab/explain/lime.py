@@ -100,7 +100,7 @@ class Lime(PerturbationExplainer):
         return groups, [torch.from_numpy(lime_masks(len(g), self.n_samples, self.seed)) for g in groups]
 
     def attribute(self, batch: Batch, targets: torch.Tensor) -> Attributions:
-        groups, mask_tensors = self.perturbation_masks(batch)
+        groups, mask_tensors = self.planned_masks(batch)
         masks = [m.numpy() for m in mask_tensors]
         values, _ = self.values(batch, targets, groups, mask_tensors)
         scores = torch.zeros(batch.input_ids.shape, dtype=torch.float64)

@@ -184,8 +184,6 @@ class Lrp(Explainer):
 
     def prepare(self, batch: Batch, target: Target) -> None:
         """The relevance pass also gives the prediction (conservative propagation changes gradients, not values)."""
-        if "logits" in batch.cache:
-            return
         choose = lambda logits, _rows: single_targets(self.classifier, target, logits)  # noqa: E731
         result = _relevance_pass(self.classifier, batch, choose)
         if result is not None:

@@ -49,7 +49,7 @@ class Occlusion(PerturbationExplainer):
         return groups, [~torch.eye(len(g), dtype=torch.bool) for g in groups]
 
     def attribute(self, batch: Batch, targets: torch.Tensor) -> Attributions:
-        groups, masks = self.perturbation_masks(batch)
+        groups, masks = self.planned_masks(batch)
         values, scored = self.values(batch, targets, groups, masks)
         base = self.classifier.batch_logits(batch).float().cpu()
         scores = torch.zeros(batch.input_ids.shape, dtype=torch.float64)

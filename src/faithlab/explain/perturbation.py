@@ -121,15 +121,12 @@ def score_masks(
             index.append(seen[key])
         indices.append(torch.as_tensor(index, dtype=torch.long))
     skip = originals if base_known else set()
-    todo = sorted((i for i in range(len(inputs)) if i not in skip), key=lambda i: -len(inputs[i][0]))
+    todo = [i for i in range(len(inputs)) if i not in skip]
     table = torch.zeros(len(inputs), len(classifier.labels), dtype=torch.float32)
-    start = 0
-    while start < len(todo):
-        width = len(inputs[todo[start]][0])  # the longest of the rest: todo is sorted by length, longest first
-        stop = min(len(todo), start + max(1, classifier.max_batch_tokens // max(1, width)))
-        chunk = todo[start:stop]
+    lengths = torch.tensor([len(inputs[i][0]) for i in todo], dtype=torch.long)
+    for order, _width in classifier.length_chunks(lengths):
+        chunk = [todo[j] for j in order.tolist()]
         table[chunk] = _run(classifier, [inputs[i] for i in chunk], pad_id).float().cpu()
-        start = stop
     if base_known:
         table[row_entries] = classifier.batch_logits(batch).float().cpu()
     else:
@@ -250,12 +247,17 @@ class PerturbationExplainer(Explainer):
         """Each row's feature groups and masks (the method's sampling plan; the same for a text in any batch)."""
         raise NotImplementedError
 
+    def planned_masks(self, batch: Batch) -> tuple[list[Groups], list[torch.Tensor]]:
+        """`perturbation_masks`, made once per batch and shared by `prepare` and `attribute`."""
+        key = ("perturbation_masks", self.name, self.settings_key())
+        if key not in batch.cache:
+            batch.cache[key] = self.perturbation_masks(batch)
+        return batch.cache[key]
+
     def prepare(self, batch: Batch, target: Target) -> None:
         """Score the masks before targets are known (they do not depend on them): the unperturbed rows join the
         same pass, so the prediction costs no pass of its own."""
-        if "logits" in batch.cache:
-            return
-        groups, masks = self.perturbation_masks(batch)
+        groups, masks = self.planned_masks(batch)
         scored = score_masks(self.classifier, batch, groups, masks, self.replacement)
         batch.cache[("scored", self.name, self.settings_key())] = scored
 

@@ -200,6 +200,20 @@ class Classifier:
         for start in range(0, n_rows, step):
             yield slice(start, min(n_rows, start + step))
 
+    def length_chunks(self, lengths: torch.Tensor, *, backward: bool = False) -> list[tuple[torch.Tensor, int]]:
+        """Indices of rows of the given real lengths, longest first, cut into chunks whose rows × longest length
+        stay within the token budget, each with that width: short rows batched with long ones are not padded to
+        the longest. The sort is stable, so rows of equal length keep their order."""
+        budget = self.max_backward_tokens if backward else self.max_batch_tokens
+        order = torch.sort(lengths, descending=True, stable=True).indices
+        chunks, start = [], 0
+        while start < len(order):
+            width = int(lengths[order[start]])
+            stop = min(len(order), start + max(1, budget // max(1, width)))
+            chunks.append((order[start:stop], width))
+            start = stop
+        return chunks
+
     # ----- tokens and labels ----------------------------------------------------------------------------------
     def replacement_id(self, kind: str = "mask") -> int:
         """Token id used to hide a token: 'mask' (falls back to pad, then unk), 'pad' or 'unk'."""
