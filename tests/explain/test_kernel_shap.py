@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from faithlab.errors import FaithlabError
 from faithlab.explain import get_explainer
 from faithlab.explain.kernel_shap import all_coalitions, kernel_samples
 from faithlab.models import Classifier
@@ -145,3 +146,47 @@ def test_kernel_samples_enumerate_small_sizes_and_pair_the_rest() -> None:
     assert weights[(sizes == 1) | (sizes == 9)].sum() == pytest.approx((kernel[0] + kernel[-1]) / kernel.sum())
     sampled = {m.tobytes() for m in masks[(sizes > 2) & (sizes < 8)]}
     assert sum((~np.frombuffer(key, dtype=bool)).tobytes() in sampled for key in sampled) >= 0.9 * len(sampled)
+
+
+class AdditiveClassifier(InteractingClassifier):
+    """logit(positive) = s itself: an additive game, so any half of the samples gives the exact Shapley values."""
+
+    def forward(self, input_ids, attention_mask, token_type_ids=None, *, output_attentions=False) -> ModelOutput:
+        s = (self.weights[input_ids] * attention_mask).sum(dim=1)
+        return ModelOutput(torch.stack([torch.zeros_like(s), s], dim=-1), None)
+
+
+def test_auto_budget_stops_at_the_first_round_on_an_additive_game(tiny_classifiers: dict[str, Classifier]) -> None:
+    classifier = AdditiveClassifier(tiny_classifiers["bert"])
+    (explanation,) = get_explainer("kernel_shap", classifier).explain([TWELVE], target=1)
+    assert not explanation.extras["exact"] and explanation.settings["n_samples"] == "auto"
+    assert explanation.extras["n_evaluations"] == 2 + 2 * 12 + 128  # ∅, all, sizes 1 and 11, the first 64 pairs
+    assert explanation.extras["predicted_spearman"] == pytest.approx(1.0)
+    np.testing.assert_allclose(
+        explanation.scores[explanation.content], brute_force_shapley(classifier, TWELVE, "mask", 1), atol=1e-5
+    )
+
+
+def test_auto_budget_grows_until_stable_and_stays_batch_invariant(tiny_classifiers: dict[str, Classifier]) -> None:
+    classifier = InteractingClassifier(tiny_classifiers["bert"])
+    exact = brute_force_shapley(classifier, TWELVE, "mask", 1)
+    explainer = get_explainer("kernel_shap", classifier, target_spearman=0.97)
+    together = explainer.explain(["not bad", TWELVE, TWELVE + " really"], target=1)
+    (alone,) = get_explainer("kernel_shap", classifier, target_spearman=0.97).explain([TWELVE], target=1)
+    np.testing.assert_array_equal(together[1].scores, alone.scores)
+    extras = alone.extras
+    assert together[0].extras["exact"] and not extras["exact"]
+    # more than the first round, no more than the fixed budget, stable by the split-half prediction
+    assert 2 + 24 + 128 < extras["n_evaluations"] <= 2 * 12 + 2048
+    assert extras["predicted_spearman"] >= 0.97 + 0.03 or extras["n_evaluations"] > 1024
+    assert alone.scores.sum() == pytest.approx(exact.sum(), abs=1e-5)  # efficiency holds in every round
+    rho = np.corrcoef(np.argsort(np.argsort(alone.scores[alone.content])), np.argsort(np.argsort(exact)))[0, 1]
+    assert rho >= 0.95
+
+
+def test_auto_settings_are_checked(tiny_classifiers: dict[str, Classifier]) -> None:
+    for bad in (0, 1.0, -0.5, "high"):
+        with pytest.raises(FaithlabError, match="target_spearman"):
+            get_explainer("kernel_shap", tiny_classifiers["bert"], target_spearman=bad)
+    with pytest.raises(FaithlabError, match="n_samples"):
+        get_explainer("kernel_shap", tiny_classifiers["bert"], n_samples="lots")

@@ -1,4 +1,4 @@
-"""LIME: the sampling and kernel of the lime package, the weighted ridge surrogate, seeds."""
+"""LIME: the three samplings, the kernel of the lime package, the weighted ridge surrogate, seeds."""
 
 from __future__ import annotations
 
@@ -6,22 +6,53 @@ import numpy as np
 import pytest
 from sklearn.linear_model import Ridge
 
+from faithlab.errors import FaithlabError
 from faithlab.explain import get_explainer
-from faithlab.explain.lime import lime_masks, lime_weights, weighted_ridge
+from faithlab.explain.lime import balanced_masks, lime_masks, lime_weights, weighted_ridge
 from faithlab.models import Classifier
 
 
-def test_masks_start_with_the_original_and_remove_one_to_all_features() -> None:
-    masks = lime_masks(6, 3000, seed=0)
+def test_count_sampling_removes_a_uniform_number_of_features() -> None:
+    masks = lime_masks(6, 3000, seed=0, sampling="count")
     assert masks.shape == (3001, 6) and masks[0].all()
     removed = 6 - masks[1:].sum(axis=1)
     assert set(removed.tolist()) == {1, 2, 3, 4, 5, 6}
     assert np.bincount(removed)[1:].min() > 400  # the number removed is uniform: 500 expected each
-    assert np.array_equal(masks, lime_masks(6, 3000, seed=0))
+    assert np.array_equal(masks, lime_masks(6, 3000, seed=0, sampling="count"))
+
+
+@pytest.mark.parametrize("sampling", ["balanced", "bernoulli"])
+def test_coin_flip_samplings_keep_each_token_with_probability_one_half(sampling: str) -> None:
+    masks = lime_masks(7, 4096, seed=3, sampling=sampling)
+    assert masks.shape == (4097, 7) and masks[0].all()
+    np.testing.assert_allclose(masks[1:].mean(axis=0), 0.5, atol=0.03)
+    # every one of the 2^7 masks is drawn about equally often (uniform on the hypercube)
+    codes = masks[1:] @ (1 << np.arange(7))
+    counts = np.bincount(codes, minlength=128)
+    assert counts.min() > 10 and counts.max() < 55  # 32 expected each
+    assert np.array_equal(masks, lime_masks(7, 4096, seed=3, sampling=sampling))
+
+
+def test_balanced_blocks_are_orthogonal_fold_overs() -> None:
+    rng = np.random.default_rng(0)
+    n, order = 11, 16  # Hadamard order: the smallest power of two above n
+    masks = balanced_masks(n, 3 * 2 * order + 5, rng)
+    assert masks.shape == (3 * 2 * order + 5, n)
+    np.testing.assert_array_equal(masks[1::2], ~masks[0:-1:2])  # each row followed by its complement
+    signs = np.where(masks, 1, -1)
+    for block in range(3):
+        rows = signs[block * 2 * order : (block + 1) * 2 * order]
+        np.testing.assert_array_equal(rows.T @ rows, 2 * order * np.eye(n))  # columns balanced and orthogonal
+    assert not np.array_equal(masks[: 2 * order], masks[2 * order : 4 * order])  # blocks are randomised anew
+
+
+def test_unknown_sampling_is_a_clear_error(tiny_classifiers: dict[str, Classifier]) -> None:
+    with pytest.raises(FaithlabError, match="unknown sampling 'sobol'"):
+        get_explainer("lime", tiny_classifiers["bert"], sampling="sobol")
 
 
 def test_kernel_equals_lime_text_default() -> None:
-    masks = lime_masks(9, 200, seed=1)
+    masks = lime_masks(9, 200, seed=1, sampling="count")
     distance = 1 - masks.sum(axis=1) / np.sqrt(masks.sum(axis=1) * 9).clip(min=1e-12)  # cosine distance to ones
     distance[masks.sum(axis=1) == 0] = 1.0
     lime_default = np.sqrt(np.exp(-((distance * 100) ** 2) / 25**2))
@@ -40,9 +71,10 @@ def test_weighted_ridge_equals_sklearn() -> None:
     assert intercept == pytest.approx(reference.intercept_, abs=1e-10)
 
 
-def test_surrogate_recovers_a_planted_linear_function() -> None:
+@pytest.mark.parametrize("sampling", ["balanced", "bernoulli", "count"])
+def test_surrogate_recovers_a_planted_linear_function(sampling: str) -> None:
     rng = np.random.default_rng(1)
-    masks = lime_masks(10, 500, seed=2)
+    masks = lime_masks(10, 500, seed=2, sampling=sampling)
     planted = rng.normal(size=10)
     y = 0.3 + masks @ planted
     coef, intercept = weighted_ridge(masks.astype(float), y, lime_weights(masks, 0.25), alpha=1e-9)
@@ -50,13 +82,34 @@ def test_surrogate_recovers_a_planted_linear_function() -> None:
     assert intercept == pytest.approx(0.3, abs=1e-6)
 
 
+def test_balanced_design_has_less_error_than_coin_flips_at_equal_samples() -> None:
+    """Main effects plus two-token interactions: the fold-over cancels the interactions' pull on the coefficients,
+    so over many seeds the balanced design lands closer to the large-sample fit."""
+    rng = np.random.default_rng(7)
+    n = 12
+    main, pairs = rng.normal(size=n), rng.normal(scale=0.5, size=(n, n))
+
+    def fit(masks: np.ndarray) -> np.ndarray:
+        x = masks.astype(float)
+        y = x @ main + np.einsum("ri,ij,rj->r", x, np.triu(pairs, 1), x)
+        return weighted_ridge(x, y, lime_weights(masks, 0.25), alpha=1.0)[0]
+
+    limit = fit(lime_masks(n, 200_000, seed=99, sampling="bernoulli"))
+    errors = {
+        s: np.mean([np.abs(fit(lime_masks(n, 64, seed=k, sampling=s)) - limit).max() for k in range(30)])
+        for s in ("balanced", "bernoulli")
+    }
+    assert errors["balanced"] < 0.7 * errors["bernoulli"]
+
+
 def test_same_seed_same_scores(tiny_classifiers: dict[str, Classifier]) -> None:
     classifier = tiny_classifiers["bert"]
-    texts = ["a dull film", "the movie was great"]
+    # (a 3-token text is exempt from the seed: 80 balanced samples are ten copies of all 8 coalitions)
+    texts = ["a dull film", "the movie was great, though far too long and a bit loud"]
     runs = [get_explainer("lime", classifier, n_samples=80, seed=s).explain(texts) for s in (4, 4, 5)]
     for a, b, c in zip(*runs, strict=True):
         np.testing.assert_array_equal(a.scores, b.scores)
-        assert not np.array_equal(a.scores, c.scores)
+        assert np.array_equal(a.scores, c.scores) == (a.text == "a dull film")
         assert set(a.extras) == {"intercept", "r2", "local_prediction", "n_evaluations"}
         assert a.extras["local_prediction"] == pytest.approx(a.extras["intercept"] + a.scores.sum(), abs=1e-5)
 
