@@ -190,3 +190,21 @@ def test_auto_settings_are_checked(tiny_classifiers: dict[str, Classifier]) -> N
             get_explainer("kernel_shap", tiny_classifiers["bert"], target_spearman=bad)
     with pytest.raises(FaithlabError, match="n_samples"):
         get_explainer("kernel_shap", tiny_classifiers["bert"], n_samples="lots")
+
+
+def test_auto_budget_runs_on_every_family_with_pairs_and_deletion(tiny_classifiers: dict[str, Classifier]) -> None:
+    """The adaptive rounds on each family, for a text pair and with deletion: efficiency holds and the row
+    explained in a batch equals the row explained alone."""
+    premise, hypothesis = "the movie was great and fun to watch", "it was not bad at all , really"
+    for name, classifier in tiny_classifiers.items():
+        explainer = get_explainer("kernel_shap", classifier, replacement="delete")
+        together = explainer.explain([TWELVE, premise], pairs=["so it goes", hypothesis], target=0)
+        (alone,) = get_explainer("kernel_shap", classifier, replacement="delete").explain(
+            [premise], pairs=[hypothesis], target=0
+        )
+        explanation = together[1]
+        assert not explanation.extras["exact"], name
+        assert explanation.extras["n_evaluations"] >= 2 + 2 * len(explanation.content) + 128
+        total = explanation.extras["full_value"] - explanation.extras["base_value"]
+        assert explanation.scores.sum() == pytest.approx(total, abs=1e-4), name
+        np.testing.assert_allclose(explanation.scores, alone.scores, atol=1e-5, err_msg=name)
