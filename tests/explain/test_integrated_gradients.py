@@ -39,7 +39,8 @@ def test_completeness_error_shrinks_with_steps(classifier: Classifier) -> None:
     scores, extras = _attribute(classifier, TEXTS, n_steps=300)
     fine = np.array([e["convergence_delta"] for e in extras])
     assert np.abs(fine).sum() < np.abs(coarse).sum()
-    assert max(e["relative_delta"] for e in extras) < 1e-2
+    # small relative to f(x) − f(baseline), or at float32's noise floor where a tiny random model's gap is ~1e-5
+    assert all(e["relative_delta"] < 1e-2 or abs(e["convergence_delta"]) < 1e-5 for e in extras)
     assert all(e["n_steps"] == 300 for e in extras)
     # the reported delta is Σ scores − (f(x) − f(baseline)), recomputed here from the model
     batch, targets = expand_targets(classifier, classifier.encode(TEXTS), None)
@@ -98,7 +99,7 @@ def test_zero_and_mask_baselines_are_complete(
     classifier = tiny_classifiers[family]
     batch, targets = expand_targets(classifier, classifier.encode(TEXTS), None)
     result = get_explainer("ig", classifier, baseline=baseline, n_steps=64).attribute(batch, targets)
-    assert max(e["relative_delta"] for e in result.extras) < 1e-2
+    assert all(e["relative_delta"] < 1e-2 or abs(e["convergence_delta"]) < 1e-5 for e in result.extras)
     assert torch.all(result.scores[~batch.content_mask] == 0)  # special tokens are kept in the baseline
 
 

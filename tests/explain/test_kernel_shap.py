@@ -116,7 +116,9 @@ def test_sampling_is_close_to_exact_and_efficient(tiny_classifiers: dict[str, Cl
         assert len(sampled.content) == 12 and not sampled.extras["exact"]
         assert sampled.extras["n_evaluations"] <= 2048
         assert sampled.scores.sum() == pytest.approx(exact.sum(), abs=1e-5)
-        assert np.abs(sampled.scores[sampled.content] - exact).max() < 0.03 * scale  # measured: 0.007 to 0.010
+        # measured 0.003 to 0.031 over seeds 0-2 and ten PYTHONHASHSEEDs (the tiny WordPiece vocabulary, and with it
+        # the planted game, depends on the hash seed)
+        assert np.abs(sampled.scores[sampled.content] - exact).max() < 0.05 * scale
 
 
 def test_seed_decides_the_samples(tiny_classifiers: dict[str, Classifier]) -> None:
