@@ -112,13 +112,12 @@ def _sample_pairs(
     n: int, sizes: np.ndarray, mass: np.ndarray, budget: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
     """Up to `budget` distinct coalitions drawn in complementary pairs, each with how often it was drawn."""
-    draws = 4 * budget  # like shap, stop drawing after a fixed number of tries
-    kept = rng.choice(sizes, size=draws, p=mass / mass.sum())
-    candidates = random_coalitions(rng, n, kept)
+    # like shap, stop drawing after a fixed number of tries
+    candidates = paired_draws(n, sizes, mass, 4 * budget, rng).reshape(-1, 2, n)
     counts: dict[bytes, int] = {}
     found: list[np.ndarray] = []
-    for mask in candidates:
-        for coalition in (mask, ~mask):
+    for pair in candidates:
+        for coalition in pair:
             key = coalition.tobytes()
             if key not in counts:
                 if len(found) == budget:
@@ -238,13 +237,17 @@ class KernelShap(PerturbationExplainer):
         masks = [plans[r][0] for r in rows]
         vals = [values[r].numpy() for r in rows]
         rounds = [0] * len(groups)
+        stability = [1.0] * len(groups)  # of each sampled row's latest estimate
+        stable = self.target_spearman + AUTO_MARGIN
         base = self.classifier.batch_logits(batch)
         while True:
             growing = []
             for r in rows:
+                if plans[r][1] is None:
+                    continue
                 n = len(groups[r])
-                stable = self.target_spearman + AUTO_MARGIN
-                if plans[r][1] is None or self._stability(n, masks[r], vals[r]) >= stable:
+                stability[r] = self._stability(n, masks[r], vals[r])
+                if stability[r] >= stable:
                     continue
                 extra = self._round_pairs(n, rounds[r] + 1)
                 if len(masks[r]) + len(extra) > self.budget(n):
@@ -264,20 +267,12 @@ class KernelShap(PerturbationExplainer):
                 rounds[r] += 1
         phis, extras = [], []
         for r in rows:
-            n = len(groups[r])
-            if plans[r][1] is None:
-                phis.append(exact_shapley(masks[r], vals[r]))
-                extras.append({"exact": True, "n_evaluations": len(masks[r])})
-                continue
-            weights = self._auto_weights(n, masks[r])
+            exact = plans[r][1] is None
+            weights = None if exact else self._auto_weights(len(groups[r]), masks[r])
             phis.append(self._solve(masks[r], weights, vals[r]))
-            extras.append(
-                {
-                    "exact": False,
-                    "n_evaluations": len(masks[r]),
-                    "predicted_spearman": self._stability(n, masks[r], vals[r]),
-                }
-            )
+            extras.append({"exact": exact, "n_evaluations": len(masks[r])})
+            if not exact:
+                extras[-1]["predicted_spearman"] = stability[r]
         return phis, extras
 
     def _plan(self, n: int) -> tuple[np.ndarray, np.ndarray | None]:
@@ -308,8 +303,9 @@ class KernelShap(PerturbationExplainer):
         return np.concatenate([singles, ~singles]), np.full(2 * n, mass[0] / (2 * n)), 1
 
     def _round_pairs(self, n: int, round_: int) -> np.ndarray:
-        """The paired samples added in a round of auto mode: as many as all earlier rounds together (32 pairs
-        first), from one generator per feature count and seed, so a text gets the same samples in any batch."""
+        """The paired samples added in a round of auto mode: as many as all earlier rounds together
+        (AUTO_FIRST_PAIRS first), from one generator per feature count and seed, so a text gets the same samples
+        in any batch."""
         key = (n, round_)
         if key not in self._rounds:
             rng = np.random.default_rng([self.seed, n])
