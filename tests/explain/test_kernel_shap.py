@@ -8,14 +8,12 @@ import math
 import numpy as np
 import pytest
 import torch
+from planted_games import TWELVE, AdditiveClassifier, InteractingClassifier
 
 from faithlab.errors import FaithlabError
 from faithlab.explain import get_explainer
 from faithlab.explain.kernel_shap import all_coalitions, kernel_samples
 from faithlab.models import Classifier
-from faithlab.models.adapters import ModelOutput
-
-TWELVE = "the movie was great and fun to watch , not bad ."  # 12 BERT tokens
 
 
 def coalition_values(classifier: Classifier, text: str, coalitions: list[set[int]], replacement: str) -> torch.Tensor:
@@ -88,21 +86,6 @@ def test_efficiency_and_baseline(tiny_classifiers: dict[str, Classifier]) -> Non
     ]
 
 
-class InteractingClassifier(Classifier):
-    """A planted model whose tokens interact at every order: logit(positive) = exp(s) with s = Σ w[id] over real
-    tokens (w = 0 for the mask token), logit(negative) = 0; cheap enough to brute-force 2^12 coalitions. (Quadratic
-    or single-kink functions of s are too easy: paired sampling recovers them almost exactly.)"""
-
-    def __init__(self, base: Classifier):
-        super().__init__(base.model, base.tokenizer, "planted-interactions")
-        self.weights = torch.randn(len(base.tokenizer), generator=torch.Generator().manual_seed(5)) * 0.7
-        self.weights[self.replacement_id("mask")] = 0.0
-
-    def forward(self, input_ids, attention_mask, token_type_ids=None, *, output_attentions=False) -> ModelOutput:
-        s = (self.weights[input_ids] * attention_mask).sum(dim=1)
-        return ModelOutput(torch.stack([torch.zeros_like(s), torch.exp(s)], dim=-1), None)
-
-
 def test_sampling_is_close_to_exact_and_efficient(tiny_classifiers: dict[str, Classifier]) -> None:
     classifier = InteractingClassifier(tiny_classifiers["bert"])
     exact = brute_force_shapley(classifier, TWELVE, "mask", 1)
@@ -148,14 +131,6 @@ def test_kernel_samples_enumerate_small_sizes_and_pair_the_rest() -> None:
     assert weights[(sizes == 1) | (sizes == 9)].sum() == pytest.approx((kernel[0] + kernel[-1]) / kernel.sum())
     sampled = {m.tobytes() for m in masks[(sizes > 2) & (sizes < 8)]}
     assert sum((~np.frombuffer(key, dtype=bool)).tobytes() in sampled for key in sampled) >= 0.9 * len(sampled)
-
-
-class AdditiveClassifier(InteractingClassifier):
-    """logit(positive) = s itself: an additive game, so any half of the samples gives the exact Shapley values."""
-
-    def forward(self, input_ids, attention_mask, token_type_ids=None, *, output_attentions=False) -> ModelOutput:
-        s = (self.weights[input_ids] * attention_mask).sum(dim=1)
-        return ModelOutput(torch.stack([torch.zeros_like(s), s], dim=-1), None)
 
 
 def test_auto_budget_stops_at_the_first_round_on_an_additive_game(tiny_classifiers: dict[str, Classifier]) -> None:

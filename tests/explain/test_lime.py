@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from planted_games import TWELVE, AdditiveClassifier, InteractingClassifier
+from scipy.stats import spearmanr
 from sklearn.linear_model import Ridge
 
 from faithlab.errors import FaithlabError
@@ -120,3 +122,50 @@ def test_default_explains_the_target_probability(tiny_classifiers: dict[str, Cla
     assert explanation.settings["output"] == "probability" and explanation.settings["replacement"] == "delete"
     # the surrogate's value at the original input approximates p(negative) there
     assert explanation.extras["local_prediction"] == pytest.approx(explanation.probabilities[0], abs=0.05)
+
+
+def test_auto_budget_stops_at_the_first_round_on_an_additive_game(tiny_classifiers: dict[str, Classifier]) -> None:
+    classifier = AdditiveClassifier(tiny_classifiers["bert"])
+    # without the ridge penalty, any half of the samples fits an additive logit exactly
+    explainer = get_explainer("lime", classifier, n_samples="auto", output="logit", replacement="mask", alpha=0)
+    (explanation,) = explainer.explain([TWELVE], target=1)
+    assert explanation.settings["n_samples"] == "auto" and explanation.settings["target_spearman"] == 0.95
+    assert explanation.extras["predicted_spearman"] == pytest.approx(1.0)
+    assert explanation.extras["n_evaluations"] <= 1 + 64  # the original and the first round
+    weights = classifier.weights[classifier.encode([TWELVE]).input_ids[0]].numpy()[explanation.content]
+    assert spearmanr(explanation.scores[explanation.content], weights).statistic == pytest.approx(1.0)
+
+
+def test_auto_budget_grows_until_stable_and_stays_batch_invariant(tiny_classifiers: dict[str, Classifier]) -> None:
+    classifier = InteractingClassifier(tiny_classifiers["bert"])
+    settings = {"output": "logit", "replacement": "mask", "sampling": "bernoulli"}
+    explainer = get_explainer("lime", classifier, n_samples="auto", target_spearman=0.97, **settings)
+    together = explainer.explain(["not bad", TWELVE, TWELVE + " really"], target=1)
+    (alone,) = get_explainer("lime", classifier, n_samples="auto", target_spearman=0.97, **settings).explain(
+        [TWELVE], target=1
+    )
+    np.testing.assert_array_equal(together[1].scores, alone.scores)
+    extras = alone.extras
+    assert 1 + 64 < extras["n_evaluations"] <= 1 + 2 * 12 + 2048
+    assert extras["predicted_spearman"] >= 0.97 + 0.03 or extras["n_evaluations"] > 1024
+    (reference,) = get_explainer("lime", classifier, n_samples=20000, seed=9, **settings).explain([TWELVE], target=1)
+    rho = spearmanr(alone.scores[alone.content], reference.scores[reference.content]).statistic
+    assert rho >= 0.95
+
+
+@pytest.mark.parametrize("sampling", ["balanced", "count"])
+def test_auto_budget_on_each_sampling_is_batch_invariant(tiny_classifiers: dict[str, Classifier], sampling) -> None:
+    classifier = tiny_classifiers["roberta"]
+    texts = ["the movie was great and fun to watch , not bad", "a dull film"]
+    together = get_explainer("lime", classifier, n_samples="auto", sampling=sampling).explain(texts, target=0)
+    alone = get_explainer("lime", classifier, n_samples="auto", sampling=sampling).explain(texts[:1], target=0)
+    np.testing.assert_allclose(together[0].scores, alone[0].scores, atol=1e-6)
+    assert together[0].extras["n_evaluations"] >= 2 * len(together[0].content)
+
+
+def test_auto_settings_are_checked(tiny_classifiers: dict[str, Classifier]) -> None:
+    for bad in (0, 1.0, -0.5, "high"):
+        with pytest.raises(FaithlabError, match="target_spearman"):
+            get_explainer("lime", tiny_classifiers["bert"], n_samples="auto", target_spearman=bad)
+    with pytest.raises(FaithlabError, match="n_samples"):
+        get_explainer("lime", tiny_classifiers["bert"], n_samples="lots")

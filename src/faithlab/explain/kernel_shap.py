@@ -11,13 +11,12 @@ complementary (antithetic) pairs, and the kernel-weighted least squares is solve
 
 `n_samples="auto"` (the default) spends only what a text needs, up to shap's "auto" budget 2n + 2048: texts whose 2^n
 coalitions fit that budget are exact; the others start with sizes 1 and n − 1 enumerated plus 64 paired samples (128
-coalitions), and double the paired samples until the estimate is stable. Stability: split the pairs into two random
-halves, fit each, and predict the rank correlation of the full estimate with the true values from the halves' Spearman
-ρ (mean of 4 splits) by the Spearman–Brown formula sqrt(2ρ / (1 + ρ)) (each half has twice the variance of the whole).
-It stops once the prediction reaches `target_spearman` (default 0.95, the accuracy target of benchmarks/RESULTS.md)
-plus a margin of 0.03, with at least 4n coalitions sampled. Both halves share the enumerated sizes, so they agree a
-little more than they are right: on 8 SST-2 sentences of 13–38 tokens the prediction ran up to 0.03 above the Spearman
-measured against a 20 000-sample reference, hence the margin. An integer `n_samples` is a fixed budget; `None` is the
+coalitions), and grow the paired samples by half in each round until the estimate is stable (`faithlab.explain.
+adaptive`: the split-half prediction of the rank correlation with the true values, over random halves of the pairs,
+reaches `target_spearman` (default 0.95, the accuracy target of benchmarks/RESULTS.md) plus a margin of 0.03), with at
+least 4n coalitions sampled. Both halves share the enumerated sizes, so they agree a little more than they are right:
+on 8 SST-2 sentences of 13–38 tokens the prediction ran up to 0.03 above the Spearman measured against a 20 000-sample
+reference, hence the margin. An integer `n_samples` is a fixed budget; `None` is the
 fixed 2n + 2048.
 Defaults: `replacement="mask"` as shap's text masker; `output="logit"` (additive explanations of the target logit).
 """
@@ -29,9 +28,9 @@ import math
 
 import numpy as np
 import torch
-from scipy.stats import spearmanr
 
 from faithlab.errors import FaithlabError
+from faithlab.explain.adaptive import AUTO_MARGIN, next_count, split_half_prediction
 from faithlab.explain.base import Attributions, register
 from faithlab.explain.perturbation import (
     Groups,
@@ -40,7 +39,6 @@ from faithlab.explain.perturbation import (
     check_positive,
     feature_groups,
     random_coalitions,
-    score_masks,
 )
 from faithlab.models import Batch, Classifier
 
@@ -144,8 +142,7 @@ def constrained_least_squares(
 
 
 AUTO_FIRST_PAIRS = 64  # paired samples (128 coalitions) in the first round of n_samples="auto"
-AUTO_SPLITS = 4  # random halvings of the pairs whose Spearman ρ is averaged to judge stability
-AUTO_MARGIN = 0.03  # the split-half prediction ran up to 0.03 above the Spearman measured against 20k samples
+AUTO_PAIR_CHUNK = 32  # auto mode draws its pairs in chunks of this many, one generator per chunk
 
 
 @register
@@ -173,7 +170,7 @@ class KernelShap(PerturbationExplainer):
             raise FaithlabError(f"target_spearman must be below 1, got {target_spearman!r}")
         self.seed = check_int("seed", seed, 0)
         self._plans: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}  # by feature count; settings are fixed
-        self._rounds: dict[tuple[int, int], np.ndarray] = {}  # auto mode: (feature count, round) -> its pairs
+        self._chunks: dict[tuple[int, int], np.ndarray] = {}  # auto mode: (feature count, chunk) -> its pairs
         settings = {"target_spearman": target_spearman} if n_samples == "auto" else {}
         super().__init__(
             classifier,
@@ -213,15 +210,16 @@ class KernelShap(PerturbationExplainer):
             for f, positions in enumerate(row_groups):
                 scores[row, positions] = float(phis[row][f])
             v = values[row]
-            extras[row].update({"base_value": float(v[0]), "full_value": float(v[-1])})
+            full = v[-1] if extras[row]["exact"] else v[1]
+            extras[row].update({"base_value": float(v[0]), "full_value": float(full)})
         return Attributions(scores.float(), extras)
 
     def _solve(self, masks: np.ndarray, weights: np.ndarray | None, v: np.ndarray) -> np.ndarray:
-        """Exact Shapley values (weights None: all coalitions) or the constrained kernel regression; the masks run
-        from the empty coalition (first) to the full one (last)."""
+        """Exact Shapley values (weights None: all 2^n coalitions, from the empty one to the full one) or the
+        constrained kernel regression (masks: the empty coalition, the full one, then the weighted ones)."""
         if weights is None:
             return exact_shapley(masks, v)
-        return constrained_least_squares(masks[1:-1], v[1:-1], weights, v[0], v[-1])
+        return constrained_least_squares(masks[2:], v[2:], weights, v[0], v[1])
 
     def _adaptive(
         self,
@@ -231,54 +229,38 @@ class KernelShap(PerturbationExplainer):
         plans: list[tuple[np.ndarray, np.ndarray | None]],
         values: list[torch.Tensor],
     ) -> tuple[list[np.ndarray], list[dict]]:
-        """n_samples="auto": rows whose estimate is not yet stable get twice their paired samples, all rows still
-        growing scored in one batched pass per round, until stable or at the 2n + 2048 budget."""
-        rows = range(len(groups))
-        masks = [plans[r][0] for r in rows]
-        vals = [values[r].numpy() for r in rows]
-        rounds = [0] * len(groups)
-        stability = [1.0] * len(groups)  # of each sampled row's latest estimate
-        stable = self.target_spearman + AUTO_MARGIN
-        base = self.classifier.batch_logits(batch)
-        while True:
-            growing = []
-            for r in rows:
-                if plans[r][1] is None:
-                    continue
-                n = len(groups[r])
-                stability[r] = self._stability(n, masks[r], vals[r])
-                if stability[r] >= stable:
-                    continue
-                extra = self._round_pairs(n, rounds[r] + 1)
-                if len(masks[r]) + len(extra) > self.budget(n):
-                    continue
-                growing.append((r, extra))
-            if not growing:
-                break
-            new_masks = [torch.zeros((0, len(g)), dtype=torch.bool) for g in groups]
-            for r, extra in growing:
-                new_masks[r] = torch.from_numpy(extra)
-            scored = score_masks(self.classifier, batch, groups, new_masks, self.replacement)
-            for r, extra in growing:
-                new = self.measure(scored.logits[r], int(targets[r]), base[r]).numpy()
-                # keep the full coalition last: new pairs go before it
-                masks[r] = np.concatenate([masks[r][:-1], extra, masks[r][-1:]])
-                vals[r] = np.concatenate([vals[r][:-1], new, vals[r][-1:]])
-                rounds[r] += 1
+        """n_samples="auto": rows whose estimate is not yet stable get half as many paired samples again, all rows
+        still growing scored in one batched pass per round, until stable or at the 2n + 2048 budget."""
+        masks = [plan[0] for plan in plans]
+        vals = [v.numpy() for v in values]
+        stability: dict[int, float] = {}  # of each sampled row's latest estimate
+
+        def more(row: int, row_masks: np.ndarray, v: np.ndarray) -> np.ndarray | None:
+            if plans[row][1] is None:
+                return None
+            n = len(groups[row])
+            stability[row] = self._stability(n, row_masks, v)
+            pairs = (len(row_masks) - 2 - 2 * n) // 2
+            grown = min(next_count(pairs, AUTO_PAIR_CHUNK), (self.budget(n) - 2 - 2 * n) // 2)
+            if stability[row] >= self.target_spearman + AUTO_MARGIN or grown <= pairs:
+                return None
+            return self._auto_pairs(n, pairs, grown)
+
+        self.grow(batch, targets, groups, masks, vals, more)
         phis, extras = [], []
-        for r in rows:
-            exact = plans[r][1] is None
-            weights = None if exact else self._auto_weights(len(groups[r]), masks[r])
-            phis.append(self._solve(masks[r], weights, vals[r]))
-            extras.append({"exact": exact, "n_evaluations": len(masks[r])})
+        for row, (row_masks, v) in enumerate(zip(masks, vals, strict=True)):
+            exact = plans[row][1] is None
+            weights = None if exact else self._auto_weights(len(groups[row]), row_masks)
+            phis.append(self._solve(row_masks, weights, v))
+            extras.append({"exact": exact, "n_evaluations": len(row_masks)})
             if not exact:
-                extras[-1]["predicted_spearman"] = stability[r]
+                extras[-1]["predicted_spearman"] = stability[row]
         return phis, extras
 
     def _plan(self, n: int) -> tuple[np.ndarray, np.ndarray | None]:
-        """Masks to evaluate, from the empty coalition (first) to the full one (last), and the kernel weights of the
-        ones in between, or None when the masks are all 2^n coalitions and the values are exact. Made once per n.
-        In auto mode this is the first round: sizes 1 and n − 1 enumerated, then the first paired samples."""
+        """Masks to evaluate and their kernel weights: all 2^n coalitions with weights None (exact values), or the
+        empty coalition, the full one, then the weighted ones. Made once per n. In auto mode this is the first
+        round: sizes 1 and n − 1 enumerated, then the first paired samples."""
         if n not in self._plans:
             self._plans[n] = self._new_plan(n)
         return self._plans[n]
@@ -289,11 +271,11 @@ class KernelShap(PerturbationExplainer):
             return all_coalitions(n), None
         if self.adaptive:
             enumerated, _, _ = self._auto_enumeration(n)
-            masks = np.concatenate([empty, enumerated, self._round_pairs(n, 0), full])
+            masks = np.concatenate([empty, full, enumerated, self._auto_pairs(n, 0, AUTO_FIRST_PAIRS)])
             return masks, self._auto_weights(n, masks)
         # a fresh generator per row: a text gets the same samples alone or in any batch
         masks, weights = kernel_samples(n, self.budget(n) - 2, np.random.default_rng(self.seed))
-        return np.concatenate([empty, masks, full]), weights
+        return np.concatenate([empty, full, masks]), weights
 
     @staticmethod
     def _auto_enumeration(n: int) -> tuple[np.ndarray, np.ndarray, int]:
@@ -302,19 +284,20 @@ class KernelShap(PerturbationExplainer):
         singles = np.eye(n, dtype=bool)
         return np.concatenate([singles, ~singles]), np.full(2 * n, mass[0] / (2 * n)), 1
 
-    def _round_pairs(self, n: int, round_: int) -> np.ndarray:
-        """The paired samples added in a round of auto mode: as many as all earlier rounds together
-        (AUTO_FIRST_PAIRS first), from one generator per feature count and seed, so a text gets the same samples
-        in any batch."""
-        key = (n, round_)
-        if key not in self._rounds:
-            rng = np.random.default_rng([self.seed, n])
-            sizes, mass = kernel_sizes(n)
-            _, _, done = self._auto_enumeration(n)
-            for k in range(round_ + 1):
-                pairs = AUTO_FIRST_PAIRS * (2 ** (k - 1) if k else 1)
-                self._rounds[(n, k)] = paired_draws(n, sizes[done:], mass[done:], pairs, rng)
-        return self._rounds[key]
+    def _auto_pairs(self, n: int, start: int, stop: int) -> np.ndarray:
+        """Paired samples `start` to `stop` (each a coalition and its complement) of auto mode's stream for n
+        features: chunks of AUTO_PAIR_CHUNK pairs, each from its own generator seeded by (seed, n, chunk), so a
+        text gets the same samples in any batch whatever its rounds."""
+        _, _, done = self._auto_enumeration(n)
+        sizes, mass = kernel_sizes(n)
+        chunks = []
+        for chunk in range(start // AUTO_PAIR_CHUNK, -(-stop // AUTO_PAIR_CHUNK)):
+            if (n, chunk) not in self._chunks:
+                rng = np.random.default_rng([self.seed, n, chunk])
+                self._chunks[(n, chunk)] = paired_draws(n, sizes[done:], mass[done:], AUTO_PAIR_CHUNK, rng)
+            chunks.append(self._chunks[(n, chunk)])
+        offset = (start // AUTO_PAIR_CHUNK) * AUTO_PAIR_CHUNK
+        return np.concatenate(chunks)[2 * (start - offset) : 2 * (stop - offset)]
 
     def _auto_weights(self, n: int, masks: np.ndarray, sampled: slice | np.ndarray | None = None) -> np.ndarray:
         """Kernel weights of the inner masks of auto mode: the enumerated sizes their exact share, the sampled
@@ -328,22 +311,13 @@ class KernelShap(PerturbationExplainer):
         return np.concatenate([enum_weights, sample_weights])
 
     def _stability(self, n: int, masks: np.ndarray, v: np.ndarray) -> float:
-        """Predicted Spearman correlation of the current estimate with the true Shapley values: the mean ρ of fits
-        on two random halves of the pairs (4 splits), stepped up by Spearman–Brown (2ρ / (1 + ρ)) and
-        square-rooted; 0 until 4n coalitions are sampled."""
-        enumerated, _, _ = self._auto_enumeration(n)
-        count = len(masks) - 2 - len(enumerated)
+        """The split-half prediction of the Spearman correlation of the current estimate with the true Shapley
+        values (`faithlab.explain.adaptive`), over random halves of the pairs; 0 until 4n coalitions are sampled."""
+        count = len(masks) - 2 - 2 * n
         if count < 4 * n:
             return 0.0
-        rng = np.random.default_rng([self.seed, n, count])
-        rhos = []
-        for _ in range(AUTO_SPLITS):
-            half = rng.permutation(count // 2) % 2 == 0  # per pair: in the first half or not
-            in_first = np.repeat(half, 2)[:count]
-            fits = [self._solve(masks, self._auto_weights(n, masks, in_first == h), v) for h in (True, False)]
-            if np.ptp(fits[0]) == 0 or np.ptp(fits[1]) == 0:
-                rhos.append(1.0 if np.allclose(fits[0], fits[1]) else 0.0)
-            else:
-                rhos.append(float(spearmanr(fits[0], fits[1]).statistic))
-        rho = float(np.mean(rhos))
-        return float(np.sqrt(2 * rho / (1 + rho))) if rho > 0 else 0.0
+
+        def fit(in_half: np.ndarray) -> np.ndarray:
+            return self._solve(masks, self._auto_weights(n, masks, np.repeat(in_half, 2)), v)
+
+        return split_half_prediction(fit, count // 2, np.random.default_rng([self.seed, n, count]))

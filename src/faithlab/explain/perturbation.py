@@ -11,6 +11,7 @@ input once; the unperturbed rows reuse the batch's cached logits.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -271,6 +272,31 @@ class PerturbationExplainer(Explainer):
         base = self.classifier.batch_logits(batch)
         values = [self.measure(logits, int(targets[row]), base[row]) for row, logits in enumerate(scored.logits)]
         return values, scored
+
+    def grow(
+        self,
+        batch: Batch,
+        targets: torch.Tensor,
+        groups: list[Groups],
+        masks: list[np.ndarray],
+        values: list[np.ndarray],
+        more: Callable[[int, np.ndarray, np.ndarray], np.ndarray | None],
+    ) -> None:
+        """Adaptive rounds (n_samples="auto"): `more(row, masks, values)` gives a row's next masks, or None once
+        the row is done; the new masks of every row still growing are scored in one batched pass per round and
+        appended to that row's `masks` and `values` in place."""
+        base = self.classifier.batch_logits(batch)
+        while True:
+            extra = {row: new for row in range(len(groups)) if (new := more(row, masks[row], values[row])) is not None}
+            if not extra:
+                return
+            empty = [torch.zeros((0, len(g)), dtype=torch.bool) for g in groups]
+            new_masks = [torch.from_numpy(extra[row]) if row in extra else empty[row] for row in range(len(groups))]
+            scored = score_masks(self.classifier, batch, groups, new_masks, self.replacement)
+            for row, new in extra.items():
+                measured = self.measure(scored.logits[row], int(targets[row]), base[row]).numpy()
+                masks[row] = np.concatenate([masks[row], new])
+                values[row] = np.concatenate([values[row], measured])
 
     def measure(self, logits: torch.Tensor, target: int, original_logits: torch.Tensor) -> torch.Tensor:
         """The measured output of rows of logits perturbed from one input whose own logits are `original_logits`."""

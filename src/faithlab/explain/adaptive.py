@@ -1,0 +1,43 @@
+"""Adaptive sample budgets for the sampling explainers (KernelSHAP and LIME with `n_samples="auto"`).
+
+A sampled estimate is grown in rounds until its ranking of the tokens is predicted to be stable. The prediction is
+split-half reliability: split the sampled units (complementary pairs) into two random halves, fit each half, and step
+the mean Spearman ρ of the two fits (4 random splits) up to the full sample by the Spearman–Brown formula 2ρ / (1 + ρ)
+(each half has twice the variance of the whole; Spearman 1910, Brown 1910). Its square root predicts the rank
+correlation of the full estimate with the estimate's limit (infinitely many samples). A row stops once the prediction
+reaches the target plus `AUTO_MARGIN`; otherwise its sample grows by `AUTO_GROWTH` (rounds of ×1.5 overshoot the
+sample a text needs by less than doubling: on 8 SST-2 sentences of 12–42 tokens KernelSHAP spent 10% fewer
+evaluations at the same worst-case accuracy, measured in benchmarks/RESULTS.md's notes).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+from scipy.stats import spearmanr
+
+AUTO_SPLITS = 4  # random halvings whose Spearman ρ is averaged
+AUTO_MARGIN = 0.03  # the split-half prediction ran up to 0.03 above the Spearman measured against 20k samples
+AUTO_GROWTH = 1.5  # each round multiplies a row's sampled units by this much
+
+
+def split_half_prediction(fit: Callable[[np.ndarray], np.ndarray], units: int, rng: np.random.Generator) -> float:
+    """Predicted Spearman correlation of the full estimate with its limit. `fit(in_half)` refits the estimate on
+    the sampled units where `in_half` (bool, one per unit) is True; every other part of the design is kept."""
+    rhos = []
+    for _ in range(AUTO_SPLITS):
+        first = rng.permutation(units) % 2 == 0
+        halves = fit(first), fit(~first)
+        if np.ptp(halves[0]) == 0 or np.ptp(halves[1]) == 0:
+            rhos.append(1.0 if np.allclose(*halves) else 0.0)
+        else:
+            rhos.append(float(spearmanr(*halves).statistic))
+    rho = float(np.mean(rhos))
+    return float(np.sqrt(2 * rho / (1 + rho))) if rho > 0 else 0.0
+
+
+def next_count(count: int, step: int) -> int:
+    """The sample size of the next round: `AUTO_GROWTH` × `count`, rounded up to a multiple of `step`."""
+    return max(count + step, math.ceil(count * AUTO_GROWTH / step) * step)
