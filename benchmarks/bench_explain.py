@@ -569,7 +569,7 @@ def ig_accuracy(clf: Classifier, cases: list[Case], report: Report) -> None:
         ],
         note=f"{len(cases)} sentences; same pad baseline (special tokens kept). Captum: Gauss–Legendre, ladder "
         f"{IG_LADDER}, internal_batch_size = n_steps. faithlab: its default n_steps='auto', nested Fejér "
-        "levels 7, 15, 31, ... (each level reuses every node of the one before, so reaching level n costs n "
+        "levels 15, 31, 63, ... (each level reuses every node of the one before, so reaching level n costs n "
         "gradient evaluations), prediction and f(baseline) in the same pass; it stops when the delta meets the "
         "target. The per-text oracle is a lower bound no Captum setting attains: it needs each text's answer "
         "in advance.",
