@@ -15,7 +15,8 @@ Sections (each prints a table; all go to the results file with the command, mach
 
 Timing: time.perf_counter, one warm-up call first, medians of per-sentence times.
 
-    python benchmarks/bench_explain.py --dataset-sentences 10   # the recorded run (~30 min on the shared 2 cores)
+    python benchmarks/bench_explain.py --sentences 50 --heavy-sentences 5 --ref-sentences 3 --accuracy-sentences 3 \
+        --ferret-sentences 3                                        # the recorded run (~31 min on the 2 cores)
     python benchmarks/bench_explain.py --quick                  # smoke run on 5 sentences (~13 min)
 """
 

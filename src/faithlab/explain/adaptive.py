@@ -40,4 +40,4 @@ def split_half_prediction(fit: Callable[[np.ndarray], np.ndarray], units: int, r
 
 def next_count(count: int, step: int) -> int:
     """The sample size of the next round: `AUTO_GROWTH` × `count`, rounded up to a multiple of `step`."""
-    return max(count + step, math.ceil(count * AUTO_GROWTH / step) * step)
+    return math.ceil(max(count + 1, count * AUTO_GROWTH) / step) * step
