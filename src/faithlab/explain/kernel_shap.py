@@ -11,13 +11,12 @@ complementary (antithetic) pairs, and the kernel-weighted least squares is solve
 
 `n_samples="auto"` (the default) spends only what a text needs, up to shap's "auto" budget 2n + 2048: texts whose 2^n
 coalitions fit that budget are exact; the others start with sizes 1 and n − 1 enumerated plus 64 paired samples (128
-coalitions), and grow the paired samples by half in each round until the estimate is stable (`faithlab.explain.
-adaptive`: the split-half prediction of the rank correlation with the true values, over random halves of the pairs,
-reaches `target_spearman` (default 0.95, the accuracy target of benchmarks/RESULTS.md) plus a margin of 0.03), with at
-least 4n coalitions sampled. Both halves share the enumerated sizes, so they agree a little more than they are right:
-on 8 SST-2 sentences of 13–38 tokens the prediction ran up to 0.03 above the Spearman measured against a 20 000-sample
-reference, hence the margin. An integer `n_samples` is a fixed budget; `None` is the
-fixed 2n + 2048.
+coalitions), and grow the paired samples by half in each round until the estimate is stable, with at least 4n
+coalitions sampled. Stability (`faithlab.explain.adaptive`): the split-half prediction of the rank correlation with
+the true values, over random halves of the pairs, reaches `target_spearman` (default 0.95, the accuracy target of
+benchmarks/RESULTS.md) plus a margin of 0.03. Both halves share the enumerated sizes, so they agree a little more than
+they are right: on 8 SST-2 sentences of 13–38 tokens the prediction ran up to 0.03 above the Spearman measured against
+a 20 000-sample reference, hence the margin. An integer `n_samples` is a fixed budget; `None` is the fixed 2n + 2048.
 Defaults: `replacement="mask"` as shap's text masker; `output="logit"` (additive explanations of the target logit).
 """
 
