@@ -18,9 +18,19 @@ from collections.abc import Callable
 import numpy as np
 from scipy.stats import spearmanr
 
+from faithlab.errors import FaithlabError
+
 AUTO_SPLITS = 4  # random halvings whose Spearman ρ is averaged
 AUTO_MARGIN = 0.03  # the split-half prediction ran up to 0.03 above the Spearman measured against 20k samples
 AUTO_GROWTH = 1.5  # each round multiplies a row's sampled units by this much
+
+
+def check_target_spearman(value: object) -> float:
+    """A target rank correlation strictly between 0 and 1, or a clear error."""
+    ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and 0 < value < 1
+    if not ok:
+        raise FaithlabError(f"target_spearman must be a number between 0 and 1 (exclusive), got {value!r}")
+    return float(value)
 
 
 def split_half_prediction(fit: Callable[[np.ndarray], np.ndarray], units: int, rng: np.random.Generator) -> float:
@@ -41,3 +51,11 @@ def split_half_prediction(fit: Callable[[np.ndarray], np.ndarray], units: int, r
 def next_count(count: int, step: int) -> int:
     """The sample size of the next round: `AUTO_GROWTH` × `count`, rounded up to a multiple of `step`."""
     return math.ceil(max(count + 1, count * AUTO_GROWTH) / step) * step
+
+
+def stream_rows(draw: Callable[[int], np.ndarray], chunk: int, start: int, stop: int) -> np.ndarray:
+    """Rows `start` to `stop` of a sample stream made of chunks of `chunk` rows, chunk c being `draw(c)` (each from
+    its own generator, so a row's samples never depend on how far other rounds or rows went)."""
+    first = start // chunk
+    rows = np.concatenate([draw(c) for c in range(first, -(-stop // chunk))])
+    return rows[start - first * chunk : stop - first * chunk]

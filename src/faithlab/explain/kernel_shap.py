@@ -28,14 +28,18 @@ import math
 import numpy as np
 import torch
 
-from faithlab.errors import FaithlabError
-from faithlab.explain.adaptive import AUTO_MARGIN, next_count, split_half_prediction
+from faithlab.explain.adaptive import (
+    AUTO_MARGIN,
+    check_target_spearman,
+    next_count,
+    split_half_prediction,
+    stream_rows,
+)
 from faithlab.explain.base import Attributions, register
 from faithlab.explain.perturbation import (
     Groups,
     PerturbationExplainer,
     check_int,
-    check_positive,
     feature_groups,
     random_coalitions,
 )
@@ -164,9 +168,7 @@ class KernelShap(PerturbationExplainer):
         if n_samples != "auto":
             n_samples = None if n_samples is None else check_int("n_samples", n_samples, 2)
         self.n_samples = n_samples
-        self.target_spearman = check_positive("target_spearman", target_spearman)
-        if self.target_spearman >= 1:
-            raise FaithlabError(f"target_spearman must be below 1, got {target_spearman!r}")
+        self.target_spearman = check_target_spearman(target_spearman)
         self.seed = check_int("seed", seed, 0)
         self._plans: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}  # by feature count; settings are fixed
         self._chunks: dict[tuple[int, int], np.ndarray] = {}  # auto mode: (feature count, chunk) -> its pairs
@@ -289,14 +291,14 @@ class KernelShap(PerturbationExplainer):
         text gets the same samples in any batch whatever its rounds."""
         _, _, done = self._auto_enumeration(n)
         sizes, mass = kernel_sizes(n)
-        chunks = []
-        for chunk in range(start // AUTO_PAIR_CHUNK, -(-stop // AUTO_PAIR_CHUNK)):
+
+        def draw(chunk: int) -> np.ndarray:
             if (n, chunk) not in self._chunks:
                 rng = np.random.default_rng([self.seed, n, chunk])
                 self._chunks[(n, chunk)] = paired_draws(n, sizes[done:], mass[done:], AUTO_PAIR_CHUNK, rng)
-            chunks.append(self._chunks[(n, chunk)])
-        offset = (start // AUTO_PAIR_CHUNK) * AUTO_PAIR_CHUNK
-        return np.concatenate(chunks)[2 * (start - offset) : 2 * (stop - offset)]
+            return self._chunks[(n, chunk)]
+
+        return stream_rows(draw, 2 * AUTO_PAIR_CHUNK, 2 * start, 2 * stop)
 
     def _auto_weights(self, n: int, masks: np.ndarray, sampled: slice | np.ndarray | None = None) -> np.ndarray:
         """Kernel weights of the inner masks of auto mode: the enumerated sizes their exact share, the sampled

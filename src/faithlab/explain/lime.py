@@ -34,8 +34,13 @@ import numpy as np
 import torch
 from scipy.linalg import hadamard
 
-from faithlab.errors import FaithlabError
-from faithlab.explain.adaptive import AUTO_MARGIN, next_count, split_half_prediction
+from faithlab.explain.adaptive import (
+    AUTO_MARGIN,
+    check_target_spearman,
+    next_count,
+    split_half_prediction,
+    stream_rows,
+)
 from faithlab.explain.base import Attributions, register
 from faithlab.explain.perturbation import (
     Groups,
@@ -134,9 +139,7 @@ class Lime(PerturbationExplainer):
         seed: int = 0,
     ):
         self.n_samples = n_samples if n_samples == "auto" else check_int("n_samples", n_samples, 1)
-        self.target_spearman = check_positive("target_spearman", target_spearman)
-        if self.target_spearman >= 1:
-            raise FaithlabError(f"target_spearman must be below 1, got {target_spearman!r}")
+        self.target_spearman = check_target_spearman(target_spearman)
         self.sampling = check_choice("sampling", sampling, SAMPLINGS)
         self.kernel_width = check_positive("kernel_width", kernel_width)
         self.alpha = check_positive("alpha", alpha, allow_zero=True)
@@ -212,9 +215,7 @@ class Lime(PerturbationExplainer):
     def _auto_masks(self, n: int, start: int, stop: int) -> np.ndarray:
         """Masks `start` to `stop` of auto mode's stream for n features (the all-ones mask not counted)."""
         size = self._chunk(n)
-        first = start // size
-        chunks = [lime_masks(n, size, [self.seed, c], self.sampling)[1:] for c in range(first, -(-stop // size))]
-        return np.concatenate(chunks)[start - first * size : stop - first * size]
+        return stream_rows(lambda c: lime_masks(n, size, [self.seed, c], self.sampling)[1:], size, start, stop)
 
     def _stability(self, masks: np.ndarray, v: np.ndarray) -> float:
         """The split-half prediction of the Spearman correlation of the fit with its many-sample limit, over random
