@@ -602,18 +602,28 @@ def _steps(values: list[int]) -> str:
     return f"{median(values):.0f} ({min(values)}–{max(values)})" if values else "–"
 
 
+def masked_logits(clf: Classifier, case: Case, keep: np.ndarray, rows: int = 256) -> np.ndarray:
+    """Target logits with the content tokens outside each coalition (bool, coalitions × content tokens) replaced by
+    [MASK], built by hand in calls of `rows` rows."""
+    ids = case.batch.input_ids.expand(len(keep), -1).clone()
+    content_ids = ids[:, case.content]
+    content_ids[~torch.from_numpy(keep)] = clf.replacement_id("mask")
+    ids[:, case.content] = content_ids
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(keep), rows):
+            _, mask, tt = _tiled(case, min(rows, len(keep) - start))
+            out.append(clf.logits(ids[start : start + rows], mask, tt)[:, TARGET].double())
+    return torch.cat(out).numpy()
+
+
 def exact_shapley(clf: Classifier, case: Case) -> np.ndarray:
     """Exact Shapley values of the content tokens for the target logit, [MASK] replacing absent tokens, written
     independently of faithlab: v on all 2^n coalitions, φ_i = Σ_{S∌i} |S|!(n−|S|−1)!/n! (v(S∪i) − v(S))."""
     n = case.n_content
     codes = np.arange(2**n)
     keep = (codes[:, None] >> np.arange(n)) & 1 == 1
-    ids = case.batch.input_ids.expand(2**n, -1).clone()
-    content_ids = ids[:, case.content]
-    content_ids[~torch.from_numpy(keep)] = clf.replacement_id("mask")
-    ids[:, case.content] = content_ids
-    _, mask, tt = _tiled(case, 2**n)
-    v = clf.logits(ids, mask, tt)[:, TARGET].double().numpy()
+    v = masked_logits(clf, case, keep)
     sizes = keep.sum(axis=1)
     weight = np.array([math.factorial(s) * math.factorial(n - s - 1) / math.factorial(n) for s in range(n)])
     phi = np.zeros(n)

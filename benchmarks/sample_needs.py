@@ -22,27 +22,13 @@ import torch
 from scipy.stats import spearmanr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_explain import TARGET, Case, _tiled, load_sentences, make_case
+from bench_explain import TARGET, Case, load_sentences, make_case, masked_logits
 
 from faithlab.explain import get_explainer
 from faithlab.explain.kernel_shap import constrained_least_squares, kernel_samples, kernel_sizes, paired_draws
 from faithlab.models import Classifier, load_classifier
 
 LIME_LADDER = (64, 128, 256, 384, 512, 768, 1024)
-
-
-def masked_logits(clf: Classifier, case: Case, keep: np.ndarray) -> np.ndarray:
-    """Target logits with the content tokens outside each coalition replaced by [MASK] (KernelSHAP's default)."""
-    ids = case.batch.input_ids.expand(len(keep), -1).clone()
-    content = ids[:, case.content]
-    content[~torch.from_numpy(keep)] = clf.replacement_id("mask")
-    ids[:, case.content] = content
-    out = []
-    with torch.inference_mode():
-        for start in range(0, len(keep), 256):
-            _, attention, token_types = _tiled(case, min(256, len(keep) - start))
-            out.append(clf.logits(ids[start : start + 256], attention, token_types).double()[:, TARGET])
-    return torch.cat(out).numpy()
 
 
 def kernel_shap_needs(clf: Classifier, case: Case, n_reference: int, seeds: int) -> list[int | None]:

@@ -48,6 +48,11 @@ def split_half_prediction(fit: Callable[[np.ndarray], np.ndarray], units: int, r
     return float(np.sqrt(2 * rho / (1 + rho))) if rho > 0 else 0.0
 
 
+def sample_cap(n_features: int) -> int:
+    """The most evaluations auto mode spends on a text of n features: shap's "auto" budget 2n + 2048."""
+    return 2 * n_features + 2048
+
+
 def next_count(count: int, step: int) -> int:
     """The sample size of the next round: `AUTO_GROWTH` × `count`, rounded up to a multiple of `step`."""
     return math.ceil(max(count + 1, count * AUTO_GROWTH) / step) * step

@@ -32,6 +32,7 @@ from faithlab.explain.adaptive import (
     AUTO_MARGIN,
     check_target_spearman,
     next_count,
+    sample_cap,
     split_half_prediction,
     stream_rows,
 )
@@ -183,12 +184,8 @@ class KernelShap(PerturbationExplainer):
             **settings,
         )
 
-    @property
-    def adaptive(self) -> bool:
-        return self.n_samples == "auto"
-
     def budget(self, n: int) -> int:
-        return self.n_samples if isinstance(self.n_samples, int) else 2 * n + 2048
+        return self.n_samples if isinstance(self.n_samples, int) else sample_cap(n)
 
     def perturbation_masks(self, batch: Batch) -> tuple[list[Groups], list[torch.Tensor]]:
         groups = feature_groups(batch)

@@ -38,6 +38,7 @@ from faithlab.explain.adaptive import (
     AUTO_MARGIN,
     check_target_spearman,
     next_count,
+    sample_cap,
     split_half_prediction,
     stream_rows,
 )
@@ -157,10 +158,6 @@ class Lime(PerturbationExplainer):
             **({"target_spearman": target_spearman} if n_samples == "auto" else {}),
         )
 
-    @property
-    def adaptive(self) -> bool:
-        return self.n_samples == "auto"
-
     def perturbation_masks(self, batch: Batch) -> tuple[list[Groups], list[torch.Tensor]]:
         groups = feature_groups(batch)
         if self.adaptive:
@@ -180,7 +177,7 @@ class Lime(PerturbationExplainer):
             n, count = len(groups[row]), len(row_masks) - 1
             stability[row] = self._stability(row_masks, v)
             chunk = self._chunk(n)
-            grown = min(next_count(count, chunk), max(chunk, (2 * n + 2048) // chunk * chunk))
+            grown = min(next_count(count, chunk), max(chunk, sample_cap(n) // chunk * chunk))
             if n == 0 or stability[row] >= self.target_spearman + AUTO_MARGIN or grown <= count:
                 return None
             return self._auto_masks(n, count, grown)
@@ -219,10 +216,10 @@ class Lime(PerturbationExplainer):
 
     def _stability(self, masks: np.ndarray, v: np.ndarray) -> float:
         """The split-half prediction of the Spearman correlation of the fit with its many-sample limit, over random
-        halves of the sampled units; 0 until 2n masks and two units are sampled. The all-ones mask stays in both
-        halves. A unit of balanced sampling is a fold-over pair (a mask and its complement), otherwise one mask.
-        (Whole Hadamard blocks as units keep each half orthogonal, but with few blocks the prediction was too noisy:
-        on 8 SST-2 sentences × 3 seeds, 3 stopped below Spearman 0.94 against 20 000 samples, against 1 with pairs.)
+        halves of the sampled units; 0 until 2n masks are sampled. The all-ones mask stays in both halves. A unit of
+        balanced sampling is a fold-over pair (a mask and its complement), otherwise one mask. (Whole Hadamard
+        blocks as units keep each half orthogonal, but with few blocks the prediction was too noisy: on 8 SST-2
+        sentences × 3 seeds, 3 stopped below Spearman 0.94 against 20 000 samples, against 1 with pairs.)
         """
         n, count = masks.shape[1], len(masks) - 1
         per_unit = 2 if self.sampling == "balanced" else 1

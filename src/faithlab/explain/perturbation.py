@@ -244,6 +244,11 @@ class PerturbationExplainer(Explainer):
             classifier.replacement_id(replacement)  # fails early when the model has no such token
         super().__init__(classifier, replacement=replacement, output=output, contrast=contrast, **settings)
 
+    @property
+    def adaptive(self) -> bool:
+        """Whether the sample budget is chosen per text (`n_samples="auto"`, KernelSHAP and LIME)."""
+        return self.settings.get("n_samples") == "auto"
+
     def perturbation_masks(self, batch: Batch) -> tuple[list[Groups], list[torch.Tensor]]:
         """Each row's feature groups and masks (the method's sampling plan; the same for a text in any batch)."""
         raise NotImplementedError
