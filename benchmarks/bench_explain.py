@@ -61,6 +61,20 @@ PACKAGES = ("faithlab", "torch", "transformers", "tokenizers", "numpy", "scipy",
 
 
 # ----- data -------------------------------------------------------------------------------------------------------
+def load_bench_model(name: str) -> Classifier:
+    """The benchmark's classifier: `minilm` gets a 2-class head seeded by torch.manual_seed; a folder keeps its
+    labels. Class 1 is explained throughout, so the model must have at least two."""
+    clf = load_classifier(name, labels=["negative", "positive"] if name == "minilm" else None)
+    if len(clf.labels) < 2:
+        raise SystemExit(f"{name}: the benchmark explains class 1, but the model has {len(clf.labels)} label(s)")
+    return clf
+
+
+def describe_model(name: str, clf: Classifier) -> str:
+    head = "untrained 2-class head, torch.manual_seed(0)" if not clf.head_trained else "trained head"
+    return f"`{name}` ({type(clf.model).__name__}, {head})"
+
+
 def load_sentences(n: int, min_words: int = 10, max_words: int = 40) -> tuple[list[str], str]:
     """The first n SST-2 dev sentences of min..max words (or the built-in examples when the file is absent)."""
     path = Path(os.environ.get("FAITHLAB_SHARED", "/work/shared")) / "data" / "sst2" / "dev.tsv"
@@ -788,9 +802,9 @@ def shap_accuracy(
         note=f"{len(short)} SST-2 sentences of {min(c.n_content for c in short)}–{max(c.n_content for c in short)} "
         "content tokens; exact Shapley values of the target logit ([MASK] for absent tokens) by full "
         f"enumeration, computed independently of faithlab (faithlab's own exact mode agrees to {check:.1e}; "
-        f"median max |φ_exact| = {scale:.4f} logits: the untrained head moves its logits so little that an "
-        "absolute 0.02 would accept any estimate, zeros included, so the error is taken relative to the largest "
-        "exact value). faithlab switches to exact enumeration once 2^n fits the budget.",
+        f"median max |φ_exact| = {scale:.4f} logits; the error is taken relative to the largest exact value, "
+        "because an absolute 0.02 would accept any estimate, zeros included, where the head moves its logits as "
+        "little as an untrained one does). faithlab switches to exact enumeration once 2^n fits the budget.",
     )
     long_refs = [fl_run_seeded(clf, c, n_reference, seed=999) for c in long]
     progress(f"KernelSHAP {n_reference}-sample references done")
@@ -826,18 +840,18 @@ def lime_accuracy(clf: Classifier, cases: list[Case], ladder: Sequence[int], n_r
     def fl_mask(case: Case, n: int, seed: int = 0) -> np.ndarray:
         return content_scores(faithlab_fn(clf, "lime", n_samples=n, replacement="mask", seed=seed)(case), case)
 
-    def fl_default(case: Case, n: int, seed: int = 0) -> np.ndarray:
-        return content_scores(faithlab_fn(clf, "lime", n_samples=n, seed=seed)(case), case)
+    def fl_delete(case: Case, n: int, seed: int = 0) -> np.ndarray:
+        return content_scores(faithlab_fn(clf, "lime", n_samples=n, replacement="delete", seed=seed)(case), case)
 
     def fl_auto(case: Case, _: None) -> tuple[np.ndarray, int]:
-        explanation = faithlab_fn(clf, "lime", n_samples="auto", replacement="mask")(case)
+        explanation = faithlab_fn(clf, "lime")(case)
         return content_scores(explanation, case), int(explanation.extras["n_evaluations"])
 
     def captum_run(case: Case, n: int, seed: int = 0) -> np.ndarray:
         return captum_perturbation(clf, "lime", n, seed=seed)(case)
 
     refs = [
-        (fl_mask(c, n_reference, seed=999), fl_default(c, n_reference, seed=999), captum_run(c, n_reference, seed=999))
+        (fl_mask(c, n_reference, seed=999), fl_delete(c, n_reference, seed=999), captum_run(c, n_reference, seed=999))
         for c in cases
     ]
     progress(f"LIME {n_reference}-sample references done")
@@ -851,9 +865,9 @@ def lime_accuracy(clf: Classifier, cases: list[Case], ladder: Sequence[int], n_r
         f"Spearman ≥ 0.95 vs the same method with {n_reference} samples",
         list(zip(cases, refs, strict=True)),
         [
-            ("faithlab ([MASK], as Captum)", fl_mask, rho(0), False),
-            ("faithlab defaults (deletion)", fl_default, rho(1), False),
-            ("faithlab n_samples='auto' ([MASK])", fl_auto, rho(0), True),
+            ("faithlab, fixed n_samples ([MASK], as Captum)", fl_mask, rho(0), False),
+            ("faithlab, fixed n_samples, deletion", fl_delete, rho(1), False),
+            ("faithlab defaults (n_samples='auto', [MASK])", fl_auto, rho(0), True),
         ],
         captum_run,
         rho(2),
@@ -864,10 +878,10 @@ def lime_accuracy(clf: Classifier, cases: list[Case], ladder: Sequence[int], n_r
         f"compared with its own {n_reference}-sample fit (another seed). Captum replaces removed tokens by "
         "[MASK] and keeps each token by an independent coin flip; faithlab's default sampling keeps each token "
         "with p = 1/2 too, but in randomised fold-over Hadamard blocks (columns orthogonal, each mask followed "
-        "by its complement). The first faithlab column uses [MASK] as Captum does; the second is faithlab's "
-        "default, which deletes removed tokens (shorter inputs, its own reference). The third runs once per text "
-        "with n_samples='auto' and [MASK]: it picks its own budget (rounds growing by half until the split-half "
-        "prediction of its Spearman with the many-sample fit reaches 0.95 + 0.03).",
+        "by its complement). The first faithlab column uses [MASK] as Captum does; the second deletes removed "
+        "tokens as the lime package does (shorter inputs, its own reference). The third is faithlab's default: "
+        "[MASK] and n_samples='auto', run once per text; it picks its own budget (rounds growing by half until the "
+        "split-half prediction of its Spearman with the many-sample fit reaches 0.95 + 0.03).",
     )
 
 
@@ -981,7 +995,9 @@ def dataset(clf: Classifier, texts: list[str], n_ferret: int, bench: Any, ferret
         "sample count), kernel_shap with 500 "
         "samples in place of Partition SHAP's 500 evaluations (probability, [MASK]); each one call over all the "
         "sentences, no warm-up (one large batched call). faithlab defaults, same way: ig n_steps='auto' (nested "
-        "Fejér levels until the completeness gap is ≤ 1%), lime 500 samples (balanced coin flips, deletion), "
+        "Fejér levels until the completeness gap is ≤ 1%), lime n_samples='auto' ([MASK], balanced fold-over blocks "
+        "growing by half each round until the split-half prediction of Spearman with the many-sample fit is ≥ "
+        "0.95 + 0.03, at most 2n + 2048), "
         "kernel_shap n_samples='auto' (per text, paired samples growing by half each round until the split-half "
         "prediction of Spearman with the true values is ≥ 0.95 + 0.03, at most 2n + 2048; exact below 12 tokens): "
         "the settings that meet the accuracy targets of the tables below.",
@@ -1038,6 +1054,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--sections", default="equal,accuracy,sharing,dataset")
     parser.add_argument("--no-ferret", action="store_true")
+    parser.add_argument("--model", default="minilm",
+                        help="model folder or alias; default: minilm, untrained head (see benchmarks/README.md for the "
+                        "fine-tuned MiniLM of RESULTS-sst2.md)")
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
     args = parser.parse_args(argv)
     if args.quick:
@@ -1052,13 +1071,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = "python benchmarks/bench_explain.py " + " ".join(sys.argv[1:] if argv is None else argv)
     env_lines = environment(args.threads)
 
-    clf = load_classifier("minilm", labels=["negative", "positive"])
+    clf = load_bench_model(args.model)
     texts, source = load_sentences(args.sentences)
     cases = [make_case(clf, t) for t in texts]
     bench, ferret_error = (None, "--no-ferret") if args.no_ferret else ferret_benchmark(clf)
     report = Report()
     lengths = [c.n_content for c in cases]
-    report.text(f"Model `minilm` ({type(clf.model).__name__}, untrained 2-class head, torch.manual_seed(0)); "
+    report.text(f"Model {describe_model(args.model, clf)}; "
                 f"{len(texts)} sentences from {source}, {min(lengths)}–{max(lengths)} content tokens (median "
                 f"{median(lengths):.0f}); target class {clf.labels[TARGET]!r}."
                 + (f" ferret unavailable: {ferret_error}." if ferret_error else ""))

@@ -4,8 +4,9 @@ The lower bound behind RESULTS.md's note on the data set at defaults: per senten
 token counts among the benchmark sentences), KernelSHAP with faithlab's auto design (sizes 1 and n − 1 enumerated,
 then paired samples) is refitted on growing prefixes of its samples, for several seeds, and the fewest evaluations
 after which Spearman with the reference stays ≥ 0.95 are reported (budgets no stopping rule can know in advance).
-LIME at its defaults (deletion, probability, balanced sampling) runs a ladder of fixed budgets; the smallest budget
-at which every seed reaches 0.95 is reported. Runs in the bench venv (benchmarks/README.md), ~25 minutes as recorded:
+LIME with deletion (its default until RESULTS-sst2.md; probability, balanced sampling) runs a ladder of fixed
+budgets; the smallest budget at which every seed reaches 0.95 is reported. Runs in the bench venv
+(benchmarks/README.md), ~25 minutes as recorded:
 
     python benchmarks/sample_needs.py
     python benchmarks/sample_needs.py --tokens 12 23 --reference-samples 2000 --seeds 2   # smoke run
@@ -22,11 +23,11 @@ import torch
 from scipy.stats import spearmanr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_explain import TARGET, Case, load_sentences, make_case, masked_logits
+from bench_explain import TARGET, Case, load_bench_model, load_sentences, make_case, masked_logits
 
 from faithlab.explain import get_explainer
 from faithlab.explain.kernel_shap import constrained_least_squares, kernel_samples, kernel_sizes, paired_draws
-from faithlab.models import Classifier, load_classifier
+from faithlab.models import Classifier
 
 LIME_LADDER = (64, 128, 256, 384, 512, 768, 1024)
 
@@ -57,10 +58,11 @@ def kernel_shap_needs(clf: Classifier, case: Case, n_reference: int, seeds: int)
 
 
 def lime_need(clf: Classifier, text: str, n_reference: int, seeds: int) -> int | None:
-    """The smallest ladder budget at which LIME at its defaults reaches Spearman ≥ 0.95 on every seed."""
-    (reference,) = get_explainer("lime", clf, n_samples=n_reference, seed=999).explain([text], target=TARGET)
+    """The smallest ladder budget at which LIME with deletion reaches Spearman ≥ 0.95 on every seed."""
+    lime = dict(replacement="delete")
+    (reference,) = get_explainer("lime", clf, n_samples=n_reference, seed=999, **lime).explain([text], target=TARGET)
     for budget in LIME_LADDER:
-        explainers = [get_explainer("lime", clf, n_samples=budget, seed=s) for s in range(seeds)]
+        explainers = [get_explainer("lime", clf, n_samples=budget, seed=s, **lime) for s in range(seeds)]
         runs = [e.explain([text], target=TARGET)[0] for e in explainers]
         if all(spearmanr(r.scores[r.content], reference.scores[reference.content]).statistic >= 0.95 for r in runs):
             return budget
@@ -72,10 +74,11 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, nargs="+", default=[12, 15, 19, 23, 26, 30, 37, 42])
     parser.add_argument("--reference-samples", type=int, default=20000)
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--model", default="minilm", help="model folder or alias (default: minilm, untrained head)")
     args = parser.parse_args()
     torch.set_num_threads(2)
     torch.manual_seed(0)
-    clf = load_classifier("minilm", labels=["negative", "positive"])
+    clf = load_bench_model(args.model)
     cases = [make_case(clf, t) for t in load_sentences(50)[0]]
     picked: list[Case] = []
     for want in args.tokens:

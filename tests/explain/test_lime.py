@@ -118,8 +118,9 @@ def test_same_seed_same_scores(tiny_classifiers: dict[str, Classifier]) -> None:
 
 def test_default_explains_the_target_probability(tiny_classifiers: dict[str, Classifier]) -> None:
     classifier = tiny_classifiers["bert"]
-    (explanation,) = get_explainer("lime", classifier, n_samples=100).explain(["a dull film"], target="negative")
-    assert explanation.settings["output"] == "probability" and explanation.settings["replacement"] == "delete"
+    (explanation,) = get_explainer("lime", classifier).explain(["a dull film"], target="negative")
+    settings = explanation.settings
+    assert settings["output"] == "probability" and settings["replacement"] == "mask" and settings["n_samples"] == "auto"
     # the surrogate's value at the original input approximates p(negative) there
     assert explanation.extras["local_prediction"] == pytest.approx(explanation.probabilities[0], abs=0.05)
 

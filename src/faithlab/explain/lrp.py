@@ -35,34 +35,55 @@ ACTIVATIONS = tuple({c[0] if isinstance(c, tuple) else c for c in ACT2CLS.values
 _SMALL = 1e-9
 
 
-def _keep_value(value: torch.Tensor, surrogate: torch.Tensor) -> torch.Tensor:
-    """`value` in the forward pass, the gradient of `surrogate` in the backward pass."""
-    return value.detach() + (surrogate - surrogate.detach())
+class _FrozenRatio(torch.autograd.Function):
+    """y = act(x) forward; backward multiplies by the constant y/x (the identity rule)."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        safe = torch.where(x.abs() < _SMALL, torch.copysign(torch.full_like(x, _SMALL), x), x)
+        ctx.save_for_backward(y / safe)
+        return y.clone()
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        (ratio,) = ctx.saved_tensors
+        return grad * ratio, None
+
+
+class _FrozenScale(torch.autograd.Function):
+    """A normalisation's forward value; backward treats its scale (std or root mean square) as a constant:
+    ∂/∂x of weight · (x − centre(x)) / scale, with centre the mean (LayerNorm) or 0 (RMSNorm)."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, y: torch.Tensor, weight: torch.Tensor | None, dims: tuple[int, ...],
+                eps: float, centred: bool) -> torch.Tensor:
+        xf = x.float()
+        spread = xf.var(dim=dims, unbiased=False, keepdim=True) if centred else xf.pow(2).mean(dim=dims, keepdim=True)
+        ctx.save_for_backward((spread + eps).sqrt(), weight if weight is not None else torch.ones(()))
+        ctx.dims, ctx.centred, ctx.dtype = dims, centred, x.dtype
+        return y.clone()
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        scale, weight = ctx.saved_tensors
+        g = grad.float() * weight.float() / scale
+        if ctx.centred:
+            g = g - g.mean(dim=ctx.dims, keepdim=True)
+        return g.to(ctx.dtype), None, None, None, None, None
 
 
 def _identity_rule(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """y = act(x), with the backward pass of x · (y/x) where the ratio is a constant."""
-    safe = torch.where(x.abs() < _SMALL, torch.copysign(torch.full_like(x, _SMALL), x), x)
-    return _keep_value(y, x * (y / safe).detach())
+    return _FrozenRatio.apply(x, y)
 
 
 def _layer_norm_rule(module: nn.LayerNorm, args: tuple, output: torch.Tensor) -> torch.Tensor:
-    x = args[0]
     dims = tuple(range(-len(module.normalized_shape), 0))
-    centred = x - x.mean(dim=dims, keepdim=True)
-    std = (centred.pow(2).mean(dim=dims, keepdim=True) + module.eps).sqrt()
-    surrogate = centred / std.detach()
-    if module.weight is not None:
-        surrogate = surrogate * module.weight
-    if module.bias is not None:
-        surrogate = surrogate + module.bias
-    return _keep_value(output, surrogate)
+    return _FrozenScale.apply(args[0], output, module.weight, dims, module.eps, True)
 
 
 def _rms_norm_rule(module: T5LayerNorm, args: tuple, output: torch.Tensor) -> torch.Tensor:
-    x = args[0]
-    rms = (x.float().pow(2).mean(dim=-1, keepdim=True) + module.variance_epsilon).sqrt()
-    return _keep_value(output, module.weight * (x / rms.detach()).to(output.dtype))
+    return _FrozenScale.apply(args[0], output, module.weight, (-1,), module.variance_epsilon, False)
 
 
 def _activation_rule(module: nn.Module, args: tuple, output: torch.Tensor) -> torch.Tensor:
