@@ -837,11 +837,14 @@ def fl_run_seeded(clf: Classifier, case: Case, n: int, seed: int) -> np.ndarray:
 
 
 def lime_accuracy(clf: Classifier, cases: list[Case], ladder: Sequence[int], n_reference: int, report: Report) -> None:
-    def fl_mask(case: Case, n: int, seed: int = 0) -> np.ndarray:
-        return content_scores(faithlab_fn(clf, "lime", n_samples=n, replacement="mask", seed=seed)(case), case)
+    def fixed(replacement: str) -> Callable[..., np.ndarray]:
+        def run(case: Case, n: int, seed: int = 0) -> np.ndarray:
+            explanation = faithlab_fn(clf, "lime", n_samples=n, replacement=replacement, seed=seed)(case)
+            return content_scores(explanation, case)
 
-    def fl_delete(case: Case, n: int, seed: int = 0) -> np.ndarray:
-        return content_scores(faithlab_fn(clf, "lime", n_samples=n, replacement="delete", seed=seed)(case), case)
+        return run
+
+    fl_mask, fl_delete = fixed("mask"), fixed("delete")
 
     def fl_auto(case: Case, _: None) -> tuple[np.ndarray, int]:
         explanation = faithlab_fn(clf, "lime")(case)
