@@ -143,3 +143,21 @@ def test_lrp_refuses_a_model_without_faithlab_attention(tiny_classifiers: dict[s
     model.set_attn_implementation("sdpa")
     with pytest.raises(FaithlabError, match="faithlab's attention"):
         get_explainer("lrp", Classifier(model, tokenizer, "sdpa-bert"))
+
+
+def test_the_rules_are_removed_afterwards(classifier: Classifier) -> None:
+    """Outside the block the model is the plain model again: gradients through it are the ordinary ones."""
+    variant = _variant(classifier, biases=True)
+    batch = variant.encode(TEXTS[:2])
+
+    def input_gradient() -> torch.Tensor:
+        embeddings = variant.word_embeddings(batch.input_ids).detach().requires_grad_(True)
+        logits = variant.logits_from_embeddings(embeddings, batch.input_ids, batch.attention_mask,
+                                                batch.token_type_ids)
+        return torch.autograd.grad(logits[:, 0].sum(), embeddings)[0]
+
+    before = input_gradient()
+    lrp_relevance(variant, batch, _targets(len(batch)))
+    after = input_gradient()
+    torch.testing.assert_close(after, before, rtol=0, atol=0)
+    assert all("forward" not in vars(m) for m in variant.model.modules())
