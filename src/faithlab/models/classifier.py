@@ -65,7 +65,6 @@ class Classifier:
                 raise FaithlabError("either every text has a pair text or none has")
             pairs = None if pairs[0] is None else _check_texts(pairs, "pair text")
         pair_arg = list(pairs) if pairs is not None else None
-        full_lengths = [len(ids) for ids in self.tokenizer(list(texts), pair_arg, truncation=False)["input_ids"]]
         enc = self.tokenizer(
             list(texts),
             pair_arg,
@@ -79,12 +78,14 @@ class Classifier:
         )
         attention = enc["attention_mask"]
         special = enc["special_tokens_mask"].bool() | ~attention.bool()
+        lengths = attention.sum(dim=1).tolist()
+        truncated = self._truncated(texts, pair_arg, lengths)
         tokens, sequence_ids, word_ids, words = [], [], [], []
-        for row in range(len(texts)):
-            n = int(attention[row].sum())
+        for row, n in enumerate(lengths):
             ids = enc["input_ids"][row, :n].tolist()
             tokens.append(self.tokenizer.convert_ids_to_tokens(ids))
-            seq = [None if special[row, t] else enc.sequence_ids(row)[t] for t in range(n)]
+            flags = special[row, :n].tolist()
+            seq = [None if flag else side for flag, side in zip(flags, enc.sequence_ids(row)[:n], strict=True)]
             spans, global_ids = _word_spans(seq, enc.word_ids(row)[:n], enc["offset_mapping"][row, :n].tolist())
             sides = (texts[row], pairs[row] if pairs is not None else "")
             sequence_ids.append(seq)
@@ -102,8 +103,20 @@ class Classifier:
             sequence_ids=sequence_ids,
             word_ids=word_ids,
             words=words,
-            truncated=[length > self.max_length for length in full_lengths],
+            truncated=truncated,
         )
+
+    def _truncated(self, texts: Sequence[str], pairs: list[str] | None, lengths: list[int]) -> list[bool]:
+        """Which rows lost tokens to truncation: only a row that fills max_length can have, so only those are
+        tokenized again in full."""
+        full = [row for row, n in enumerate(lengths) if n >= self.max_length]
+        truncated = [False] * len(lengths)
+        if full:
+            again = self.tokenizer([texts[r] for r in full], [pairs[r] for r in full] if pairs else None,
+                                   truncation=False)["input_ids"]
+            for row, ids in zip(full, again, strict=True):
+                truncated[row] = len(ids) > self.max_length
+        return truncated
 
     # ----- forward passes -------------------------------------------------------------------------------------
     def forward(
