@@ -71,7 +71,7 @@ def load_bench_model(name: str) -> Classifier:
 
 
 def describe_model(name: str, clf: Classifier) -> str:
-    head = "untrained 2-class head, torch.manual_seed(0)" if not clf.head_trained else "trained head"
+    head = "trained head" if clf.head_trained else "untrained 2-class head, torch.manual_seed(0)"
     return f"`{name}` ({type(clf.model).__name__}, {head})"
 
 
@@ -218,13 +218,13 @@ class CaptumCase:
         self.clf, self.case = clf, case
         # a Captum user starts from the text too: the tokenizer call is part of every timed Captum run
         ids = clf.tokenizer(case.text, truncation=True, max_length=clf.max_length, return_tensors="pt")["input_ids"]
+        pad_ids = ids.clone()
+        pad_ids[0, case.content] = clf.replacement_id("pad")
         with torch.no_grad():
             self.embeddings = clf.word_embeddings(ids)
-            pad_ids = case.batch.input_ids.clone()
-            pad_ids[0, case.content] = clf.replacement_id("pad")
             self.pad_baseline = clf.word_embeddings(pad_ids)
         self.pad_ids = pad_ids
-        self.content_ids = case.batch.input_ids[:, case.content]
+        self.content_ids = ids[:, case.content]
 
     def embedding_forward(self, emb: torch.Tensor) -> torch.Tensor:
         ids, mask, tt = _tiled(self.case, emb.shape[0])

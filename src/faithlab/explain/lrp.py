@@ -147,10 +147,11 @@ def conservative_propagation(classifier: Classifier) -> Iterator[_InputCapture]:
     capture = _InputCapture()
     handles = [adapter.embedding_sum(model).register_forward_pre_hook(capture)]
     gates = set(adapter.gates(model))
-    norms = [m for m in model.modules() if isinstance(m, nn.LayerNorm)]
+    norms: list[nn.LayerNorm] = []  # their forward is replaced, not hooked
     for module in model.modules():
         if isinstance(module, nn.LayerNorm):
             module.forward = functools.partial(_layer_norm_rule, module)
+            norms.append(module)
         elif isinstance(module, T5LayerNorm):
             handles.append(module.register_forward_hook(_rms_norm_rule))
         elif module in gates:
