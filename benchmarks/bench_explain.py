@@ -51,6 +51,8 @@ import torch  # noqa: E402
 from scipy.stats import spearmanr  # noqa: E402
 
 from faithlab.explain import explain_many, get_explainer  # noqa: E402
+from faithlab.explain.kernel_shap import AUTO_MARGIN as KS_MARGIN  # noqa: E402
+from faithlab.explain.lime import AUTO_MARGIN as LIME_MARGIN  # noqa: E402
 from faithlab.models import Batch, Classifier, load_classifier  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -830,7 +832,7 @@ def shap_accuracy(
         "different seed (both estimators target the same Shapley values; where 2^n ≤ that budget faithlab "
         "enumerates every coalition, so the reference is exact). faithlab's default n_samples='auto' runs once per "
         "text and picks its own budget (sizes 1 and n − 1 enumerated, then paired samples growing by half each "
-        "round until the split-half prediction of its Spearman with the true values reaches 0.95 + 0.03); the "
+        f"round until the split-half prediction of its Spearman with the true values reaches 0.95 + {KS_MARGIN}); the "
         "fixed-budget column searches the ladder like Captum.",
     )
 
@@ -887,7 +889,7 @@ def lime_accuracy(clf: Classifier, cases: list[Case], ladder: Sequence[int], n_r
         "by its complement). The first faithlab column uses [MASK] as Captum does; the second deletes removed "
         "tokens as the lime package does (shorter inputs, its own reference). The third is faithlab's default: "
         "[MASK] and n_samples='auto', run once per text; it picks its own budget (rounds growing by half until the "
-        "split-half prediction of its Spearman with the many-sample fit reaches 0.95 + 0.03).",
+        f"split-half prediction of its Spearman with the many-sample fit reaches 0.95 + {LIME_MARGIN}).",
     )
 
 
@@ -1003,9 +1005,10 @@ def dataset(clf: Classifier, texts: list[str], n_ferret: int, bench: Any, ferret
         "sentences, no warm-up (one large batched call). faithlab defaults, same way: ig n_steps='auto' (nested "
         "Fejér levels until the completeness gap is ≤ 1%), lime n_samples='auto' ([MASK], balanced fold-over blocks "
         "growing by half each round until the split-half prediction of Spearman with the many-sample fit is ≥ "
-        "0.95 + 0.03, at most 2n + 2048), "
+        f"0.95 + {LIME_MARGIN}, at most 2n + 2048), "
         "kernel_shap n_samples='auto' (per text, paired samples growing by half each round until the split-half "
-        "prediction of Spearman with the true values is ≥ 0.95 + 0.03, at most 2n + 2048; exact below 12 tokens): "
+        f"prediction of Spearman with the true values is ≥ 0.95 + {KS_MARGIN}, at most 2n + 2048; exact below 12 "
+        "tokens): "
         "the settings that meet the accuracy targets of the tables below.",
     )
     if ferret_total:

@@ -12,7 +12,7 @@ from planted_games import TWELVE, AdditiveClassifier, InteractingClassifier
 
 from faithlab.errors import FaithlabError
 from faithlab.explain import get_explainer
-from faithlab.explain.kernel_shap import all_coalitions, kernel_samples
+from faithlab.explain.kernel_shap import AUTO_MARGIN, all_coalitions, kernel_samples
 from faithlab.models import Classifier
 
 
@@ -147,15 +147,16 @@ def test_auto_budget_stops_at_the_first_round_on_an_additive_game(tiny_classifie
 def test_auto_budget_grows_until_stable_and_stays_batch_invariant(tiny_classifiers: dict[str, Classifier]) -> None:
     classifier = InteractingClassifier(tiny_classifiers["bert"])
     exact = brute_force_shapley(classifier, TWELVE, "mask", 1)
-    explainer = get_explainer("kernel_shap", classifier, target_spearman=0.97)
+    target = 0.979  # with the margin, a prediction of 0.999: more than the first round on this game
+    explainer = get_explainer("kernel_shap", classifier, target_spearman=target)
     together = explainer.explain(["not bad", TWELVE, TWELVE + " really"], target=1)
-    (alone,) = get_explainer("kernel_shap", classifier, target_spearman=0.97).explain([TWELVE], target=1)
+    (alone,) = get_explainer("kernel_shap", classifier, target_spearman=target).explain([TWELVE], target=1)
     np.testing.assert_array_equal(together[1].scores, alone.scores)
     extras = alone.extras
     assert together[0].extras["exact"] and not extras["exact"]
     # more than the first round, no more than the fixed budget, stable by the split-half prediction
     assert 2 + 24 + 128 < extras["n_evaluations"] <= 2 * 12 + 2048
-    assert extras["predicted_spearman"] >= 0.97 + 0.03 or extras["n_evaluations"] > 1024
+    assert extras["predicted_spearman"] >= target + AUTO_MARGIN or extras["n_evaluations"] > 1024
     assert alone.scores.sum() == pytest.approx(exact.sum(), abs=1e-5)  # efficiency holds in every round
     rho = np.corrcoef(np.argsort(np.argsort(alone.scores[alone.content])), np.argsort(np.argsort(exact)))[0, 1]
     assert rho >= 0.95
