@@ -432,7 +432,9 @@ def ratio(a: float, b: float) -> str:
 
 
 # ----- section 1: equal settings ---------------------------------------------------------------------------------
-def equal_settings(clf: Classifier, cases: list[Case], n_heavy: int, n_ref: int, bench: Any, report: Report) -> None:
+def equal_settings(
+    clf: Classifier, cases: list[Case], n_heavy: int, n_ref: int, repeats: int, bench: Any, report: Report
+) -> None:
     ref = cases[:n_ref]
     heavy_methods = {"ig", "lime", "kernel_shap"}
     rows: list[list[str]] = []
@@ -477,11 +479,15 @@ def equal_settings(clf: Classifier, cases: list[Case], n_heavy: int, n_ref: int,
             for fn in columns.values():
                 fn(items[0])  # warm-up
             for i, case in enumerate(items):
-                for col, fn in columns.items():
-                    if col in ("faithlab", "raw") or i < n_ref:
+                timed = [col for col in columns if col in ("faithlab", "raw") or i < n_ref]
+                rounds: dict[str, list[float]] = {col: [] for col in timed}
+                for _ in range(repeats if i < n_ref else 1):  # the compared sentences: several rounds, median
+                    for col in timed:
                         start = time.perf_counter()
-                        fn(case)
-                        times[col].append(time.perf_counter() - start)
+                        columns[col](case)
+                        rounds[col].append(time.perf_counter() - start)
+                for col in timed:
+                    times[col].append(median(rounds[col]))
         fl_times, raw_times = times["faithlab"], times["raw"]
         per_sentence_ratio = median([f / r for f, r in zip(fl_times, raw_times, strict=True)])
         ref_medians = {col: median(times[col]) for col in refs}
@@ -504,7 +510,8 @@ def equal_settings(clf: Classifier, cases: list[Case], n_heavy: int, n_ref: int,
         rows,
         note=f"faithlab and the raw bound over the number of sentences in brackets (the first {n_heavy} for the "
              f"sampling-heavy ig, lime and kernel_shap, all {len(cases)} otherwise); the references over the first "
-             f"{len(ref)}. "
+             f"{len(ref)}, where every column is timed {repeats} times, interleaved, and each sentence's median "
+             "kept. "
              "Raw bound: the same number of forward/backward passes as bare batched `Classifier.forward` calls "
              "(chunked by `max_batch_tokens`), on pre-encoded ids. Captum's runs start from the text (one "
              "tokenizer call, as faithlab's do). Captum's perturbation methods and the `lime` package score 50 rows "
@@ -1056,6 +1063,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sentences", type=int, default=50, help="sentences for the cheap methods and the data set")
     parser.add_argument("--heavy-sentences", type=int, default=5, help="sentences for faithlab's ig, lime, kernel_shap")
     parser.add_argument("--ref-sentences", type=int, default=3, help="sentences for the reference-library loops")
+    parser.add_argument("--ref-repeats", type=int, default=3,
+                        help="equal settings: rounds over every column on each reference sentence (median kept)")
     parser.add_argument("--accuracy-sentences", type=int, default=2)
     parser.add_argument("--dataset-sentences", type=int, default=None, help="default: --sentences")
     parser.add_argument("--ferret-sentences", type=int, default=3)
@@ -1071,6 +1080,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.quick:
         args.sentences = args.heavy_sentences = 5
         args.ref_sentences = args.ferret_sentences = 2
+        args.ref_repeats = 1
         args.accuracy_sentences = 1
         args.reference_samples = min(args.reference_samples, 2000)
     sections = set(args.sections.split(","))
@@ -1095,7 +1105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         write_results(args.out, command, time.perf_counter() - started, env_lines, report, finished)
 
     if "equal" in sections:
-        equal_settings(clf, cases, args.heavy_sentences, args.ref_sentences, bench, report)
+        equal_settings(clf, cases, args.heavy_sentences, args.ref_sentences, args.ref_repeats, bench, report)
         save()
     if "sharing" in sections:
         sharing(clf, texts, report)
