@@ -247,8 +247,7 @@ class KernelShap(PerturbationExplainer):
             stability[row] = self._stability(n, row_masks, v)
             pairs = (len(row_masks) - 2 - 2 * n) // 2
             grown = min(next_count(pairs, AUTO_PAIR_CHUNK), (self.budget(n) - 2 - 2 * n) // 2)
-            stable = pairs > AUTO_FIRST_PAIRS and stability[row] >= self.target_spearman + AUTO_MARGIN
-            if stable or grown <= pairs:
+            if stability[row] >= self.target_spearman + AUTO_MARGIN or grown <= pairs:
                 return None
             return self._auto_pairs(n, pairs, grown)
 
@@ -318,9 +317,10 @@ class KernelShap(PerturbationExplainer):
 
     def _stability(self, n: int, masks: np.ndarray, v: np.ndarray) -> float:
         """The split-half prediction of the Spearman correlation of the current estimate with the true Shapley
-        values (`faithlab.explain.adaptive`), over random halves of the pairs; 0 until 4n coalitions are sampled."""
+        values (`faithlab.explain.adaptive`), over random halves of the pairs; 0 (not fitted) until 4n coalitions
+        are sampled and at the first round, which is too small to trust (module docstring)."""
         count = len(masks) - 2 - 2 * n
-        if count < 4 * n:
+        if count < 4 * n or count <= 2 * AUTO_FIRST_PAIRS:
             return 0.0
 
         def fit(in_half: np.ndarray) -> np.ndarray:
