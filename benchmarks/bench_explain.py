@@ -183,21 +183,37 @@ def _tiled(case: Case, rows: int) -> tuple[torch.Tensor, torch.Tensor, torch.Ten
     return b.input_ids.expand(rows, n), b.attention_mask.expand(rows, n), tt
 
 
-def raw_forward(clf: Classifier, case: Case, rows: int, attentions: bool = False) -> None:
+def model_forward(clf: Classifier, ids: torch.Tensor, mask: torch.Tensor, tt: torch.Tensor | None,
+                  attentions: bool = False, bare: bool = False) -> Any:
+    """One pass through `Classifier.forward` (faithlab's passes: a first-token model's last layer computes the
+    pooled position only) or, with `bare`, through the plain model, every position of every layer, as a user of
+    a reference library runs it."""
+    if bare:
+        return clf.adapter.forward(clf.model, ids, mask, tt, attentions)
+    return clf.forward(ids, mask, tt, output_attentions=attentions)
+
+
+def embedding_logits(clf: Classifier, emb: torch.Tensor, ids: torch.Tensor, mask: torch.Tensor,
+                     tt: torch.Tensor | None, bare: bool = False) -> torch.Tensor:
+    with clf.replaced_word_embeddings(emb):
+        return model_forward(clf, ids, mask, tt, bare=bare).logits
+
+
+def raw_forward(clf: Classifier, case: Case, rows: int, attentions: bool = False, bare: bool = False) -> None:
     ids, mask, tt = _tiled(case, rows)
     with torch.inference_mode():
         for sl in clf.chunks(rows, case.n_tokens):
-            clf.forward(ids[sl], mask[sl], None if tt is None else tt[sl], output_attentions=attentions)
+            model_forward(clf, ids[sl], mask[sl], None if tt is None else tt[sl], attentions, bare)
 
 
-def raw_forward_backward(clf: Classifier, case: Case, rows: int) -> None:
+def raw_forward_backward(clf: Classifier, case: Case, rows: int, bare: bool = False) -> None:
     ids, mask, tt = _tiled(case, rows)
     with torch.no_grad():
         emb = clf.word_embeddings(case.batch.input_ids)
     for sl in clf.chunks(rows, case.n_tokens):
         k = sl.stop - sl.start
         leaf = emb.repeat(k, 1, 1).requires_grad_(True)
-        logits = clf.logits_from_embeddings(leaf, ids[sl], mask[sl], None if tt is None else tt[sl])
+        logits = embedding_logits(clf, leaf, ids[sl], mask[sl], None if tt is None else tt[sl], bare)
         torch.autograd.grad(logits[:, TARGET].sum(), leaf)
 
 
@@ -230,17 +246,17 @@ class CaptumCase:
 
     def embedding_forward(self, emb: torch.Tensor) -> torch.Tensor:
         ids, mask, tt = _tiled(self.case, emb.shape[0])
-        return self.clf.logits_from_embeddings(emb, ids, mask, tt)
+        return embedding_logits(self.clf, emb, ids, mask, tt, bare=True)
 
     def ids_forward(self, ids: torch.Tensor) -> torch.Tensor:
         _, mask, tt = _tiled(self.case, ids.shape[0])
-        return self.clf.forward(ids, mask, tt).logits
+        return model_forward(self.clf, ids, mask, tt, bare=True).logits
 
     def content_forward(self, content_ids: torch.Tensor, probability: bool = False) -> torch.Tensor:
         full, mask, tt = _tiled(self.case, content_ids.shape[0])
         full = full.clone()
         full[:, self.case.content] = content_ids
-        logits = self.clf.forward(full, mask, tt).logits
+        logits = model_forward(self.clf, full, mask, tt, bare=True).logits
         return torch.softmax(logits, dim=-1) if probability else logits
 
     def feature_mask(self) -> torch.Tensor:
@@ -325,7 +341,8 @@ def text_probabilities(clf: Classifier, texts: Sequence[str], batch_rows: int = 
     for start in range(0, len(texts), batch_rows):
         enc = clf.tokenizer(list(texts[start:start + batch_rows]), padding=True, truncation=True, return_tensors="pt")
         with torch.inference_mode():
-            logits = clf.forward(enc["input_ids"], enc["attention_mask"], enc.get("token_type_ids")).logits
+            logits = model_forward(clf, enc["input_ids"], enc["attention_mask"], enc.get("token_type_ids"),
+                                   bare=True).logits
         out.append(torch.softmax(logits.float(), dim=-1).numpy())
     return np.concatenate(out) if out else np.zeros((0, len(clf.labels)))
 
@@ -352,8 +369,8 @@ def shap_partition(clf: Classifier, max_evals: int) -> Callable[[Case], Any]:
         with torch.inference_mode():
             for sl in clf.chunks(enc["input_ids"].shape[0], enc["input_ids"].shape[1]):
                 tt = enc.get("token_type_ids")
-                out.append(clf.forward(enc["input_ids"][sl], enc["attention_mask"][sl],
-                                       None if tt is None else tt[sl]).logits[:, TARGET].float())
+                out.append(model_forward(clf, enc["input_ids"][sl], enc["attention_mask"][sl],
+                                         None if tt is None else tt[sl], bare=True).logits[:, TARGET].float())
         return torch.cat(out).numpy()
 
     explainer = shap.Explainer(model, shap.maskers.Text(clf.tokenizer), algorithm="partition", seed=0)
@@ -439,47 +456,49 @@ def equal_settings(
     heavy_methods = {"ig", "lime", "kernel_shap"}
     rows: list[list[str]] = []
 
-    # name, faithlab (method, settings), raw bound (description, fn(case)), references {column: fn}
-    specs: list[tuple[str, str, dict, str, Callable[[Case], Any], dict[str, Callable[[Case], Any]]]] = []
-    fb1 = ("1 row fwd+bwd", lambda c: raw_forward_backward(clf, c, 1))
+    # name, faithlab (method, settings), raw bound (description, fn(case, bare)), references {column: fn}
+    specs: list[tuple[str, str, dict, str, Callable[[Case, bool], Any], dict[str, Callable[[Case], Any]]]] = []
+    fb1 = ("1 row fwd+bwd", lambda c, bare: raw_forward_backward(clf, c, 1, bare))
     specs.append(("gradient", "gradient", {}, *fb1, {
         "Captum Saliency": captum_saliency(clf, False),
         **({"ferret Gradient": ferret_fn(bench, "Gradient")} if bench else {})}))
     specs.append(("grad_x_input", "grad_x_input", {}, *fb1, {
         "Captum InputXGradient": captum_saliency(clf, True),
         **({"ferret Gradient (x Input)": ferret_fn(bench, "Gradient (x Input)")} if bench else {})}))
-    specs.append(("ig, 50 steps", "ig", {"n_steps": 50}, "50 rows fwd+bwd", lambda c: raw_forward_backward(clf, c, 50),
+    specs.append(("ig, 50 steps", "ig", {"n_steps": 50}, "50 rows fwd+bwd",
+                  lambda c, bare: raw_forward_backward(clf, c, 50, bare),
                   {"Captum IntegratedGradients": captum_ig(clf, 50), "Captum LayerIntegratedGradients":
                    captum_layer_ig(clf, 50),
                    **({"ferret IG (x Input)": ferret_fn(bench, "Integrated Gradient (x Input)",
                                                        n_steps=50, internal_batch_size=50)} if bench else {})}))
     specs.append(("lime, 500 samples", "lime", {"n_samples": 500, "replacement": "mask"}, "500 rows fwd",
-                  lambda c: raw_forward(clf, c, 500),
+                  lambda c, bare: raw_forward(clf, c, 500, bare=bare),
                   {"Captum Lime": captum_perturbation(clf, "lime", 500), "lime LimeTextExplainer":
                    lime_package(clf, 500),
                    **({"ferret LIME": ferret_fn(bench, "LIME", num_samples=500, batch_size=50)} if bench else {})}))
     specs.append(("kernel_shap, 500 samples", "kernel_shap", {"n_samples": 500}, "500 rows fwd",
-                  lambda c: raw_forward(clf, c, 500),
+                  lambda c, bare: raw_forward(clf, c, 500, bare=bare),
                   {"Captum KernelShap": captum_perturbation(clf, "kernel_shap", 500), "shap Partition":
                    shap_partition(clf, 500),
                    **({"ferret Partition SHAP": ferret_fn(bench, "Partition SHAP")} if bench else {})}))
     specs.append(("occlusion (mask, logit)", "occlusion", {"replacement": "mask", "output": "logit"},
-                  "n_tokens rows fwd", lambda c: raw_forward(clf, c, c.n_content),
+                  "n_tokens rows fwd", lambda c, bare: raw_forward(clf, c, c.n_content, bare=bare),
                   {"Captum FeatureAblation": captum_perturbation(clf, "ablation", 0)}))
     specs.append(("attention_mean", "attention_mean", {}, "1 row fwd + attentions",
-                  lambda c: raw_forward(clf, c, 1, attentions=True), {}))
+                  lambda c, bare: raw_forward(clf, c, 1, attentions=True, bare=bare), {}))
     specs.append(("lrp", "lrp", {}, *fb1, {}))
 
     for name, method, settings, raw_label, raw_fn, refs in specs:
         items = cases[:n_heavy] if method in heavy_methods else cases
         # interleaved per sentence, so that changes in the machine's load hit every column alike
-        columns = {"faithlab": faithlab_fn(clf, method, **settings), "raw": raw_fn, **refs}
+        columns = {"faithlab": faithlab_fn(clf, method, **settings), "raw": lambda c, f=raw_fn: f(c, False),
+                   "bare": lambda c, f=raw_fn: f(c, True), **refs}
         times: dict[str, list[float]] = {col: [] for col in columns}
         with quiet():
             for fn in columns.values():
                 fn(items[0])  # warm-up
             for i, case in enumerate(items):
-                timed = [col for col in columns if col in ("faithlab", "raw") or i < n_ref]
+                timed = [col for col in columns if col in ("faithlab", "raw", "bare") or i < n_ref]
                 rounds: dict[str, list[float]] = {col: [] for col in timed}
                 for _ in range(repeats if i < n_ref else 1):  # the compared sentences: several rounds, median
                     for col in timed:
@@ -488,14 +507,15 @@ def equal_settings(
                         rounds[col].append(time.perf_counter() - start)
                 for col in timed:
                     times[col].append(median(rounds[col]))
-        fl_times, raw_times = times["faithlab"], times["raw"]
+        fl_times, raw_times, bare_times = times["faithlab"], times["raw"], times["bare"]
         per_sentence_ratio = median([f / r for f, r in zip(fl_times, raw_times, strict=True)])
         ref_medians = {col: median(times[col]) for col in refs}
         progress(f"{name}: " + ", ".join(f"{col} {ms(median(t))}" for col, t in times.items()))
         fl_ref = median(fl_times[:n_ref])
         best_col = min(ref_medians, key=ref_medians.get) if ref_medians else None
         refs_text = "; ".join(f"{col} {ms(t)}" for col, t in ref_medians.items()) or "–"
-        rows.append([f"{name} [{len(items)}]", ms(median(fl_times)), f"{ms(median(raw_times))} ({raw_label})",
+        raw_text = f"{ms(median(raw_times))} ({raw_label}; bare model {ms(median(bare_times))})"
+        rows.append([f"{name} [{len(items)}]", ms(median(fl_times)), raw_text,
                      f"{per_sentence_ratio:.2f}×", refs_text,
                      f"{ms(fl_ref)} vs {ms(ref_medians[best_col])}: {ratio(ref_medians[best_col], fl_ref)}"
                      if best_col else "–"])
@@ -513,7 +533,10 @@ def equal_settings(
              f"{len(ref)}, where every column is timed {repeats} times, interleaved, and each sentence's median "
              "kept. "
              "Raw bound: the same number of forward/backward passes as bare batched `Classifier.forward` calls "
-             "(chunked by `max_batch_tokens`), on pre-encoded ids. Captum's runs start from the text (one "
+             "(chunked by `max_batch_tokens`), on pre-encoded ids; these skip what a first-token classifier never "
+             "reads from its last layer (`faithlab.models.first_position`). 'Bare model': the same passes through "
+             "the plain model, every position of every layer, which is what the references run. Captum's runs "
+             "start from the text (one "
              "tokenizer call, as faithlab's do). Captum's perturbation methods and the `lime` package score 50 rows "
              "per forward; shap Partition runs 500 evaluations in batches of 50; ferret at "
              "its own batching (8 rows) except LIME (batch_size=50 passed).",

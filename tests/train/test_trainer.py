@@ -20,9 +20,11 @@ TINY = Size(layers=2, hidden=32, heads=2, vocab=300)
 
 @pytest.fixture(scope="module")
 def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # seed 11 learned the task in 14 of 14 fresh processes; seed 3 stalled at chance in 5 of 6 once the last
+    # layer's dropout draws changed (it computes the [CLS] position only: faithlab.models.first_position)
     texts = [*builtin_sentences(), "positive", "negative"]
     return build_classifier_folder("bert", texts, tmp_path_factory.mktemp("tiny") / "bert", size=TINY,
-                                   vocab_size=TINY.vocab, seed=3)
+                                   vocab_size=TINY.vocab, seed=11)
 
 
 def tiny_config(model: Path, out: Path, **changes) -> TrainConfig:

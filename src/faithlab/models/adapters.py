@@ -15,6 +15,8 @@ from torch import nn
 from transformers import PreTrainedModel
 from transformers.models.t5.modeling_t5 import T5DenseGatedActDense
 
+from faithlab.models.first_position import FirstPosition, bert_first_position, distilbert_first_position
+
 
 @dataclass(frozen=True)
 class ModelOutput:
@@ -83,6 +85,8 @@ class Adapter:
     pooling: str = "first"
     functional_activations: Callable[[PreTrainedModel], list[tuple[nn.Module, nn.Module]]] = _no_modules
     gates: Callable[[PreTrainedModel], list[nn.Module]] = _no_modules
+    last_layer: Callable[[PreTrainedModel], nn.Module] | None = None
+    first_position: FirstPosition | None = None
 
 
 def _roberta_head_tanh(model: PreTrainedModel) -> list[tuple[nn.Module, nn.Module]]:
@@ -94,15 +98,21 @@ def _distilbert_head_relu(model: PreTrainedModel) -> list[tuple[nn.Module, nn.Mo
 
 
 ADAPTERS: dict[str, Adapter] = {
-    "bert": Adapter("bert", True, lambda m: m.bert.embeddings.LayerNorm),
+    "bert": Adapter(
+        "bert", True, lambda m: m.bert.embeddings.LayerNorm, last_layer=lambda m: m.bert.encoder.layer[-1],
+        first_position=bert_first_position,
+    ),
     "roberta": Adapter(
-        "roberta", False, lambda m: m.roberta.embeddings.LayerNorm, functional_activations=_roberta_head_tanh
+        "roberta", False, lambda m: m.roberta.embeddings.LayerNorm, functional_activations=_roberta_head_tanh,
+        last_layer=lambda m: m.roberta.encoder.layer[-1], first_position=bert_first_position,
     ),
     "xlm-roberta": Adapter(
-        "roberta", False, lambda m: m.roberta.embeddings.LayerNorm, functional_activations=_roberta_head_tanh
+        "roberta", False, lambda m: m.roberta.embeddings.LayerNorm, functional_activations=_roberta_head_tanh,
+        last_layer=lambda m: m.roberta.encoder.layer[-1], first_position=bert_first_position,
     ),
     "distilbert": Adapter(
-        "distilbert", False, lambda m: m.distilbert.embeddings.LayerNorm, functional_activations=_distilbert_head_relu
+        "distilbert", False, lambda m: m.distilbert.embeddings.LayerNorm, functional_activations=_distilbert_head_relu,
+        last_layer=lambda m: m.distilbert.transformer.layer[-1], first_position=distilbert_first_position,
     ),
     "gpt2": Adapter("gpt2", False, lambda m: m.transformer.drop, _last_token_forward, causal=True, pooling="last"),
     "t5": Adapter("t5", False, lambda m: m.encoder.dropout, pooling="mean", gates=_t5_gates),

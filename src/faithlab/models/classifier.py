@@ -12,6 +12,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from faithlab.errors import FaithlabError
 from faithlab.models.adapters import Adapter, ModelOutput, adapter_for
 from faithlab.models.batch import Batch
+from faithlab.models.first_position import first_position_only, patch_last_layer
 
 Target = int | str | None | Sequence[int | str]
 
@@ -44,15 +45,26 @@ class Classifier:
         self.adapter: Adapter = adapter_for(model)
         self.max_length = max_length or _model_limit(model, tokenizer)
         self.max_batch_tokens = max_batch_tokens
+        # `Module.to` moves a parameter's data in place, so this one tensor always knows the model's device
+        self._first_parameter = next(model.parameters())
+        self.first_position_only = self._patch_first_position()
         id2label = model.config.id2label or {}
         self.labels = [str(id2label.get(i, f"LABEL_{i}")) for i in range(model.config.num_labels)]
+
+    def _patch_first_position(self) -> bool:
+        """Whether passes without attentions compute the last layer for the pooled first position only."""
+        adapter = self.adapter
+        if adapter.pooling != "first" or adapter.last_layer is None or adapter.first_position is None:
+            return False
+        patch_last_layer(adapter.last_layer(self.model), adapter.first_position)
+        return True
 
     def __repr__(self) -> str:
         return f"Classifier({self.name!r}, family={self.adapter.family!r}, labels={self.labels})"
 
     @property
     def device(self) -> torch.device:
-        return next(self.model.parameters()).device
+        return self._first_parameter.device
 
     # ----- encoding -------------------------------------------------------------------------------------------
     def encode(self, texts: Sequence[str], pairs: Sequence[str | None] | None = None) -> Batch:
@@ -65,40 +77,39 @@ class Classifier:
                 raise FaithlabError("either every text has a pair text or none has")
             pairs = None if pairs[0] is None else _check_texts(pairs, "pair text")
         pair_arg = list(pairs) if pairs is not None else None
+        # plain lists from the Rust encodings: converting them to tensors here is cheaper than transformers' own
         enc = self.tokenizer(
             list(texts),
             pair_arg,
             truncation=True,
             max_length=self.max_length,
             padding=True,
-            return_offsets_mapping=True,
-            return_special_tokens_mask=True,
             return_token_type_ids=self.adapter.uses_token_types,
-            return_tensors="pt",
         )
-        attention = enc["attention_mask"]
-        special = enc["special_tokens_mask"].bool() | ~attention.bool()
+        attention = torch.tensor(enc["attention_mask"], dtype=torch.long)
         lengths = attention.sum(dim=1).tolist()
         truncated = self._truncated(texts, pair_arg, lengths)
-        tokens, sequence_ids, word_ids, words = [], [], [], []
-        for row, n in enumerate(lengths):
-            ids = enc["input_ids"][row, :n].tolist()
-            tokens.append(self.tokenizer.convert_ids_to_tokens(ids))
-            flags = special[row, :n].tolist()
-            seq = [None if flag else side for flag, side in zip(flags, enc.sequence_ids(row)[:n], strict=True)]
-            spans, global_ids = _word_spans(seq, enc.word_ids(row)[:n], enc["offset_mapping"][row, :n].tolist())
+        tokens, sequence_ids, word_ids, words, special_rows = [], [], [], [], []
+        for row, (n, encoding) in enumerate(zip(lengths, enc.encodings, strict=True)):
+            flags = encoding.special_tokens_mask
+            special_rows.append(flags)
+            tokens.append(encoding.tokens[:n])
+            seq = [None if flag else side for flag, side in zip(flags[:n], encoding.sequence_ids[:n], strict=True)]
+            spans, global_ids = _word_spans(seq, encoding.word_ids[:n], encoding.offsets[:n])
             sides = (texts[row], pairs[row] if pairs is not None else "")
             sequence_ids.append(seq)
             word_ids.append(global_ids)
             words.append([_strip_span(sides[side], side, start, end) for side, start, end in spans])
-        token_types = enc.get("token_type_ids") if self.adapter.uses_token_types else None
+        special = torch.tensor(special_rows, dtype=torch.bool) | ~attention.bool()
+        token_types = torch.tensor(enc["token_type_ids"]) if self.adapter.uses_token_types else None
+        device = self.device
         return Batch(
             texts=list(texts),
             pairs=list(pairs) if pairs is not None else [None] * len(texts),
-            input_ids=enc["input_ids"].to(self.device),
-            attention_mask=attention.to(self.device),
-            token_type_ids=None if token_types is None else token_types.to(self.device),
-            special_mask=special.to(self.device),
+            input_ids=torch.tensor(enc["input_ids"], dtype=torch.long).to(device),
+            attention_mask=attention.to(device),
+            token_type_ids=None if token_types is None else token_types.to(device),
+            special_mask=special.to(device),
             tokens=tokens,
             sequence_ids=sequence_ids,
             word_ids=word_ids,
@@ -127,8 +138,12 @@ class Classifier:
         *,
         output_attentions: bool = False,
     ) -> ModelOutput:
-        """One pass of the model (autograd as the caller's context says); no chunking."""
-        return self.adapter.forward(self.model, input_ids, attention_mask, token_type_ids, output_attentions)
+        """One pass of the model (autograd as the caller's context says); no chunking. Without attentions, a
+        first-token classifier's last layer computes the pooled position only (`faithlab.models.first_position`)."""
+        if output_attentions or not self.first_position_only:
+            return self.adapter.forward(self.model, input_ids, attention_mask, token_type_ids, output_attentions)
+        with first_position_only():
+            return self.adapter.forward(self.model, input_ids, attention_mask, token_type_ids, False)
 
     def logits(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None
@@ -281,7 +296,7 @@ def _check_texts(texts: Sequence[str], what: str) -> list[str]:
 
 
 def _word_spans(
-    sequence_ids: list[int | None], word_ids: list[int | None], offsets: list[list[int]]
+    sequence_ids: list[int | None], word_ids: list[int | None], offsets: list[tuple[int, int]]
 ) -> tuple[list[tuple[int, int, int]], list[int | None]]:
     """Number words across both sides and give each its (side, start, end) characters in its side's text."""
     index: dict[tuple[int, int], int] = {}
