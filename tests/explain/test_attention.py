@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -16,6 +18,7 @@ from faithlab.explain.attention import (
     top_attention_tokens,
 )
 from faithlab.models import Classifier
+from faithlab.models.mean_pooled import to_mean_pooled
 
 TEXTS = [
     "the movie was great and fun to watch",
@@ -100,8 +103,18 @@ def test_rollout_reads_the_pooled_position(classifier: Classifier) -> None:
     pooled = pooled_rollout(classifier, batch)
     for row, n in enumerate(batch.lengths.tolist()):
         expected = {"first": rollout[row, 0], "last": rollout[row, n - 1], "mean": rollout[row, :n].mean(dim=0)}
-        torch.testing.assert_close(pooled[row], expected[classifier.adapter.pooling])
+        torch.testing.assert_close(pooled[row], expected[classifier.pooling])
     torch.testing.assert_close(pooled.sum(dim=1), torch.ones(len(batch)), rtol=1e-5, atol=1e-5)
+
+
+def test_rollout_of_a_mean_pooled_head_averages_the_real_rows(tiny_classifiers: dict[str, Classifier]) -> None:
+    base = tiny_classifiers["bert"]
+    mean = Classifier(to_mean_pooled(copy.deepcopy(base.model)), base.tokenizer, "mean-pooled")
+    assert (base.pooling, mean.pooling) == ("first", "mean")
+    batch = mean.encode(TEXTS)
+    rollout, pooled = attention_rollout(mean, batch), pooled_rollout(mean, batch)
+    for row, n in enumerate(batch.lengths.tolist()):
+        torch.testing.assert_close(pooled[row], rollout[row, :n].mean(dim=0))
 
 
 def test_scores_do_not_depend_on_the_rest_of_the_batch(classifier: Classifier) -> None:

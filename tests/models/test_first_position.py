@@ -10,6 +10,7 @@ import torch
 
 from faithlab.models import Classifier
 from faithlab.models.first_position import first_position_only
+from faithlab.models.mean_pooled import to_mean_pooled
 
 TEXTS = ["a good film", "the plot was dull and far too long for what it had to say", "fine"]
 PAIRS = ["it is good", "nothing happens", "a long and winding road of a hypothesis"]
@@ -24,7 +25,24 @@ def full_logits(classifier: Classifier, batch, embeddings: torch.Tensor | None =
 
 
 def test_first_token_families_are_patched(classifier: Classifier) -> None:
-    assert classifier.first_position_only == (classifier.adapter.family in ("bert", "roberta", "distilbert"))
+    assert classifier.pooled_last_layer == (classifier.adapter.family in ("bert", "roberta", "distilbert"))
+
+
+def test_a_mean_pooled_head_on_the_same_encoder_keeps_every_position(
+    tiny_classifiers: dict[str, Classifier],
+) -> None:
+    base = tiny_classifiers["bert"]
+    mean = Classifier(to_mean_pooled(copy.deepcopy(base.model)), base.tokenizer, "mean-pooled")
+    assert not mean.pooled_last_layer
+    batch = mean.encode(TEXTS)
+    widths = []
+    handle = mean.adapter.last_layer(mean.model).register_forward_hook(lambda _m, _i, out: widths.append(out.shape[1]))
+    try:
+        with torch.no_grad():
+            mean.forward(batch.input_ids, batch.attention_mask, batch.token_type_ids)
+    finally:
+        handle.remove()
+    assert widths == [batch.input_ids.shape[1]]
 
 
 def test_logits_and_gradients_equal_the_full_pass(classifier: Classifier) -> None:

@@ -60,10 +60,11 @@ def attention_rollout(classifier: Classifier, batch: Batch) -> torch.Tensor:
 
 
 def pooled_rollout(classifier: Classifier, batch: Batch) -> torch.Tensor:
-    """The rollout row of the position the head reads (rows, tokens): the adapter's pooling convention."""
+    """The rollout row of the position the head reads (rows, tokens): the first, the last real one, or the
+    mean over real positions (`Classifier.pooling`)."""
     rollout = attention_rollout(classifier, batch)
     real = batch.attention_mask.float()
-    pooling = classifier.adapter.pooling
+    pooling = classifier.pooling
     if pooling == "first":
         return rollout[:, 0]
     if pooling == "last":

@@ -75,6 +75,9 @@ class Adapter:
     "mean" over real tokens. `functional_activations` lists (producer, consumer) module pairs where the consumer's
     input is an element-wise activation of the producer's output applied without a module (RoBERTa's head calls
     torch.tanh); `gates` lists activation modules whose output multiplies another branch. Both serve LRP's rules.
+    `last_layer` and `first_position` let passes that return no attentions compute the last layer for the pooled
+    first position alone (`faithlab.models.first_position`), for the head classes in `first_token_heads` only:
+    the ones known to read nothing but that position (faithlab's mean-pooled heads share the family's adapter).
     """
 
     family: str
@@ -87,6 +90,7 @@ class Adapter:
     gates: Callable[[PreTrainedModel], list[nn.Module]] = _no_modules
     last_layer: Callable[[PreTrainedModel], nn.Module] | None = None
     first_position: FirstPosition | None = None
+    first_token_heads: tuple[str, ...] = ()
 
 
 def _roberta_head_tanh(model: PreTrainedModel) -> list[tuple[nn.Module, nn.Module]]:
@@ -100,19 +104,22 @@ def _distilbert_head_relu(model: PreTrainedModel) -> list[tuple[nn.Module, nn.Mo
 ADAPTERS: dict[str, Adapter] = {
     "bert": Adapter(
         "bert", True, lambda m: m.bert.embeddings.LayerNorm, last_layer=lambda m: m.bert.encoder.layer[-1],
-        first_position=bert_first_position,
+        first_position=bert_first_position, first_token_heads=("BertForSequenceClassification",),
     ),
     "roberta": Adapter(
         "roberta", False, lambda m: m.roberta.embeddings.LayerNorm, functional_activations=_roberta_head_tanh,
         last_layer=lambda m: m.roberta.encoder.layer[-1], first_position=bert_first_position,
+        first_token_heads=("RobertaForSequenceClassification",),
     ),
     "xlm-roberta": Adapter(
         "roberta", False, lambda m: m.roberta.embeddings.LayerNorm, functional_activations=_roberta_head_tanh,
         last_layer=lambda m: m.roberta.encoder.layer[-1], first_position=bert_first_position,
+        first_token_heads=("XLMRobertaForSequenceClassification",),
     ),
     "distilbert": Adapter(
         "distilbert", False, lambda m: m.distilbert.embeddings.LayerNorm, functional_activations=_distilbert_head_relu,
         last_layer=lambda m: m.distilbert.transformer.layer[-1], first_position=distilbert_first_position,
+        first_token_heads=("DistilBertForSequenceClassification",),
     ),
     "gpt2": Adapter("gpt2", False, lambda m: m.transformer.drop, _last_token_forward, causal=True, pooling="last"),
     "t5": Adapter("t5", False, lambda m: m.encoder.dropout, pooling="mean", gates=_t5_gates),

@@ -13,6 +13,7 @@ from faithlab.errors import FaithlabError
 from faithlab.models.adapters import Adapter, ModelOutput, adapter_for
 from faithlab.models.batch import Batch
 from faithlab.models.first_position import first_position_only, patch_last_layer
+from faithlab.models.mean_pooled import is_mean_pooled
 
 Target = int | str | None | Sequence[int | str]
 
@@ -47,17 +48,25 @@ class Classifier:
         self.max_batch_tokens = max_batch_tokens
         # `Module.to` moves a parameter's data in place, so this one tensor always knows the model's device
         self._first_parameter = next(model.parameters())
-        self.first_position_only = self._patch_first_position()
+        self.pooled_last_layer = self._patch_last_layer()
         id2label = model.config.id2label or {}
         self.labels = [str(id2label.get(i, f"LABEL_{i}")) for i in range(model.config.num_labels)]
 
-    def _patch_first_position(self) -> bool:
-        """Whether passes without attentions compute the last layer for the pooled first position only."""
+    def _patch_last_layer(self) -> bool:
+        """Whether passes without attentions compute the last layer for the pooled first position only: for the
+        head classes known to read nothing else (not for faithlab's mean-pooled heads on the same encoders)."""
         adapter = self.adapter
-        if adapter.pooling != "first" or adapter.last_layer is None or adapter.first_position is None:
+        if type(self.model).__name__ not in adapter.first_token_heads or adapter.last_layer is None \
+                or adapter.first_position is None:
             return False
         patch_last_layer(adapter.last_layer(self.model), adapter.first_position)
         return True
+
+    @property
+    def pooling(self) -> str:
+        """The position(s) the head reads: the family's convention ("first", "last"), or "mean" for faithlab's
+        mean-pooled heads, which share the family's adapter."""
+        return "mean" if is_mean_pooled(self.model) else self.adapter.pooling
 
     def __repr__(self) -> str:
         return f"Classifier({self.name!r}, family={self.adapter.family!r}, labels={self.labels})"
@@ -140,7 +149,7 @@ class Classifier:
     ) -> ModelOutput:
         """One pass of the model (autograd as the caller's context says); no chunking. Without attentions, a
         first-token classifier's last layer computes the pooled position only (`faithlab.models.first_position`)."""
-        if output_attentions or not self.first_position_only:
+        if output_attentions or not self.pooled_last_layer:
             return self.adapter.forward(self.model, input_ids, attention_mask, token_type_ids, output_attentions)
         with first_position_only():
             return self.adapter.forward(self.model, input_ids, attention_mask, token_type_ids, False)
