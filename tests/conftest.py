@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 
@@ -12,6 +13,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from faithlab.models import Classifier, load_classifier
+from faithlab.models.mean_pooled import to_mean_pooled
 from faithlab.models.zoo import ZOO_FAMILIES, Size, build_classifier_folder
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -46,6 +48,13 @@ def tiny_folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def tiny_classifiers(tiny_folders: dict[str, Path]) -> dict[str, Classifier]:
     torch.manual_seed(0)
     return {family: load_classifier(folder) for family, folder in tiny_folders.items()}
+
+
+@pytest.fixture
+def mean_pooled_bert(tiny_classifiers: dict[str, Classifier]) -> Classifier:
+    """A copy of the tiny BERT encoder under faithlab's mean-pooled head (which shares BERT's adapter)."""
+    base = tiny_classifiers["bert"]
+    return Classifier(to_mean_pooled(copy.deepcopy(base.model)), base.tokenizer, "mean-pooled")
 
 
 @pytest.fixture(params=ZOO_FAMILIES)

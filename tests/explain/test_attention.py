@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 import pytest
 import torch
@@ -18,7 +16,6 @@ from faithlab.explain.attention import (
     top_attention_tokens,
 )
 from faithlab.models import Classifier
-from faithlab.models.mean_pooled import to_mean_pooled
 
 TEXTS = [
     "the movie was great and fun to watch",
@@ -107,10 +104,11 @@ def test_rollout_reads_the_pooled_position(classifier: Classifier) -> None:
     torch.testing.assert_close(pooled.sum(dim=1), torch.ones(len(batch)), rtol=1e-5, atol=1e-5)
 
 
-def test_rollout_of_a_mean_pooled_head_averages_the_real_rows(tiny_classifiers: dict[str, Classifier]) -> None:
-    base = tiny_classifiers["bert"]
-    mean = Classifier(to_mean_pooled(copy.deepcopy(base.model)), base.tokenizer, "mean-pooled")
-    assert (base.pooling, mean.pooling) == ("first", "mean")
+def test_rollout_of_a_mean_pooled_head_averages_the_real_rows(
+    tiny_classifiers: dict[str, Classifier], mean_pooled_bert: Classifier
+) -> None:
+    mean = mean_pooled_bert
+    assert (tiny_classifiers["bert"].pooling, mean.pooling) == ("first", "mean")
     batch = mean.encode(TEXTS)
     rollout, pooled = attention_rollout(mean, batch), pooled_rollout(mean, batch)
     for row, n in enumerate(batch.lengths.tolist()):

@@ -10,7 +10,6 @@ import torch
 
 from faithlab.models import Classifier
 from faithlab.models.first_position import first_position_only
-from faithlab.models.mean_pooled import to_mean_pooled
 
 TEXTS = ["a good film", "the plot was dull and far too long for what it had to say", "fine"]
 PAIRS = ["it is good", "nothing happens", "a long and winding road of a hypothesis"]
@@ -28,11 +27,8 @@ def test_first_token_families_are_patched(classifier: Classifier) -> None:
     assert classifier.pooled_last_layer == (classifier.adapter.family in ("bert", "roberta", "distilbert"))
 
 
-def test_a_mean_pooled_head_on_the_same_encoder_keeps_every_position(
-    tiny_classifiers: dict[str, Classifier],
-) -> None:
-    base = tiny_classifiers["bert"]
-    mean = Classifier(to_mean_pooled(copy.deepcopy(base.model)), base.tokenizer, "mean-pooled")
+def test_a_mean_pooled_head_on_the_same_encoder_keeps_every_position(mean_pooled_bert: Classifier) -> None:
+    mean = mean_pooled_bert
     assert not mean.pooled_last_layer
     batch = mean.encode(TEXTS)
     widths = []

@@ -2,9 +2,9 @@
 
 A classifier that pools the first token (BERT's [CLS], RoBERTa's <s>, DistilBERT's first token) reads nothing else
 from its last layer. That layer still needs the keys and values of every position, but the other positions' queries,
-attention outputs and feed-forward blocks are wasted work: in a 6-layer MiniLM about an eighth of every forward
-and backward pass. Inside `first_position_only()`, a patched last layer returns the first position alone, (rows, 1,
-dim); the logits are those of the full pass up to float rounding.
+attention outputs and feed-forward blocks are wasted work: in a 6-layer MiniLM about a seventh of every forward and
+backward pass (6–19% measured in benchmarks/RESULTS.md). Inside `first_position_only()`, a patched last layer returns
+the first position alone, (rows, 1, dim); the logits are those of the full pass up to float rounding.
 
 The patch sets the layer's own `forward` (an instance attribute bound to the layer, so the weights, the state dict
 and `save_pretrained` are untouched and a deep copy patches its own layer); outside the block, and on every other
