@@ -101,21 +101,19 @@ def _distilbert_head_relu(model: PreTrainedModel) -> list[tuple[nn.Module, nn.Mo
     return [(model.pre_classifier, model.classifier)]
 
 
+_ROBERTA = Adapter(  # RoBERTa and XLM-RoBERTa share their modules
+    "roberta", False, lambda m: m.roberta.embeddings.LayerNorm, functional_activations=_roberta_head_tanh,
+    last_layer=lambda m: m.roberta.encoder.layer[-1], first_position=bert_first_position,
+    first_token_heads=("RobertaForSequenceClassification", "XLMRobertaForSequenceClassification"),
+)
+
 ADAPTERS: dict[str, Adapter] = {
     "bert": Adapter(
         "bert", True, lambda m: m.bert.embeddings.LayerNorm, last_layer=lambda m: m.bert.encoder.layer[-1],
         first_position=bert_first_position, first_token_heads=("BertForSequenceClassification",),
     ),
-    "roberta": Adapter(
-        "roberta", False, lambda m: m.roberta.embeddings.LayerNorm, functional_activations=_roberta_head_tanh,
-        last_layer=lambda m: m.roberta.encoder.layer[-1], first_position=bert_first_position,
-        first_token_heads=("RobertaForSequenceClassification",),
-    ),
-    "xlm-roberta": Adapter(
-        "roberta", False, lambda m: m.roberta.embeddings.LayerNorm, functional_activations=_roberta_head_tanh,
-        last_layer=lambda m: m.roberta.encoder.layer[-1], first_position=bert_first_position,
-        first_token_heads=("XLMRobertaForSequenceClassification",),
-    ),
+    "roberta": _ROBERTA,
+    "xlm-roberta": _ROBERTA,
     "distilbert": Adapter(
         "distilbert", False, lambda m: m.distilbert.embeddings.LayerNorm, functional_activations=_distilbert_head_relu,
         last_layer=lambda m: m.distilbert.transformer.layer[-1], first_position=distilbert_first_position,

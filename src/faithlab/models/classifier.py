@@ -149,10 +149,9 @@ class Classifier:
     ) -> ModelOutput:
         """One pass of the model (autograd as the caller's context says); no chunking. Without attentions, a
         first-token classifier's last layer computes the pooled position only (`faithlab.models.first_position`)."""
-        if output_attentions or not self.pooled_last_layer:
+        pooled = self.pooled_last_layer and not output_attentions
+        with first_position_only() if pooled else contextlib.nullcontext():
             return self.adapter.forward(self.model, input_ids, attention_mask, token_type_ids, output_attentions)
-        with first_position_only():
-            return self.adapter.forward(self.model, input_ids, attention_mask, token_type_ids, False)
 
     def logits(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None
