@@ -92,3 +92,16 @@ def get_metric(name: str) -> Metric:
     if name not in METRICS:
         raise FaithlabError(f"unknown metric '{name}'; known metrics: {', '.join(sorted(METRICS))}")
     return METRICS[name]
+
+# Which evaluator computes each metric: `faithlab.evaluate` (the public `evaluate`) runs a group for any of its metrics.
+GROUPS: dict[str, tuple[str, ...]] = {
+    "eraser": ("comprehensiveness", "sufficiency"),
+    "curves": ("auc_morf", "auc_lerf", "curve_gap", "morf_sharp"),
+    "loo": ("loo_spearman", "loo_kendall"),
+    "ground_truth": ("gt_overlap", "gt_mean_rank"),
+    "plausibility": ("plausibility_overlap", "plausibility_mean_rank", "auprc", "token_f1", "token_iou"),
+    "randomization": ("randomization_spearman", "randomization_spearman_abs"),
+    "adversarial": (
+        "attack_rank_change", "attack_spearman", "attack_topk_mass_change", "attack_probability_change",
+    ),
+}
