@@ -240,7 +240,8 @@ def evaluate(
     settings = {str(k): dict(v) for k, v in (settings or {}).items()}
     unknown = sorted(set(settings) - set(GROUPS) - {"faithfulness"})
     if unknown:
-        raise FaithlabError(f"settings for unknown metric group '{unknown[0]}'; groups: faithfulness, {', '.join(GROUPS)}")
+        groups = ", ".join(["faithfulness", *GROUPS])
+        raise FaithlabError(f"settings for unknown metric group '{unknown[0]}'; groups: {groups}")
     examples = next(iter(methods.values()))
     rows: list[Row] = []
     parts = [g for g in FAITHFULNESS_PARTS if g in groups]
