@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
 import torch
@@ -11,7 +12,7 @@ from transformers import T5Config
 from faithlab.errors import FaithlabError
 from faithlab.explain import get_explainer
 from faithlab.explain.lrp import lrp_relevance
-from faithlab.models import Classifier
+from faithlab.models import Classifier, load_classifier
 from faithlab.models.attention import ATTENTION_NAME
 from faithlab.models.lrp_rules import conservative_propagation
 from faithlab.models.t5_encoder import T5EncoderForSequenceClassification
@@ -59,6 +60,10 @@ def _assert_conserved(classifier: Classifier) -> None:
 
 def test_relevance_sums_to_the_logit_when_every_bias_is_zero(classifier: Classifier) -> None:
     _assert_conserved(_variant(classifier, biases=False))
+
+
+def test_xlm_roberta_is_conserved_too(xlm_roberta_folder: Path) -> None:
+    _assert_conserved(_variant(load_classifier(xlm_roberta_folder), biases=False))
 
 
 def test_t5_gated_feed_forward_is_conserved_too(tiny_classifiers: dict[str, Classifier]) -> None:
