@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from transformers import AutoTokenizer, XLMRobertaConfig, XLMRobertaForSequenceClassification
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -42,6 +43,20 @@ def tiny_folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         family: build_classifier_folder(family, CORPUS, root / family, size=TINY, vocab_size=TINY.vocab, seed=1)
         for family in ZOO_FAMILIES
     }
+
+
+@pytest.fixture(scope="session")
+def xlm_roberta_folder(tiny_folders: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random XLM-RoBERTa classifier (the RoBERTa tiny model's sizes and tokenizer), saved like the zoo's."""
+    roberta = tiny_folders["roberta"]
+    tokenizer = AutoTokenizer.from_pretrained(roberta)
+    settings = {k: v for k, v in XLMRobertaConfig.from_pretrained(roberta).to_dict().items() if k != "model_type"}
+    torch.manual_seed(2)
+    model = XLMRobertaForSequenceClassification(XLMRobertaConfig(**settings)).eval()
+    folder = tmp_path_factory.mktemp("xlm-roberta")
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -9,22 +10,19 @@ from faithlab.errors import FaithlabError
 from faithlab.evaluate import differentiable_scores, evaluate_attack
 from faithlab.evaluate.adversarial import RowInputs, top_k_count
 from faithlab.explain import get_explainer
-from faithlab.explain.base import cached_attribute, expand_targets
 from faithlab.models import Classifier
 
 TEXTS = ["the movie was great and fun to watch", "a dull , boring film that is not good"]
 METHODS = [("gradient", {}), ("gradient_abs", {}), ("grad_x_input", {}), ("ig", {"n_steps": 4}), ("lrp", {})]
 
 
-@pytest.mark.parametrize("family", ["bert", "gpt2"])
 @pytest.mark.parametrize(("method", "settings"), METHODS)
-def test_differentiable_scores_equal_the_explainer(
-    tiny_classifiers: dict[str, Classifier], family: str, method: str, settings: dict
-) -> None:
-    classifier = tiny_classifiers[family]
+def test_differentiable_scores_at_zero_equal_the_explainer(classifier: Classifier, method: str, settings: dict) -> None:
+    """At δ = 0 the attacked function is the explanation `explain` returns, on every family."""
     explainer = get_explainer(method, classifier, **settings)
-    batch, targets = expand_targets(classifier, classifier.encode(TEXTS), None)
-    expected = cached_attribute(explainer, batch, targets).scores * batch.attention_mask
+    explanations = explainer.explain(TEXTS)
+    batch = classifier.encode(TEXTS)
+    targets = torch.tensor([e.target for e in explanations])
     words = classifier.word_embeddings(batch.input_ids).detach()
     baseline = explainer._baseline(batch, words) if method == "ig" else None
     inputs = RowInputs(batch, torch.arange(2), baseline)
@@ -32,7 +30,10 @@ def test_differentiable_scores_equal_the_explainer(
         delta = torch.zeros_like(words, requires_grad=True)
         scores, _ = differentiable_scores(explainer, words + delta, inputs, targets)
         (second,) = torch.autograd.grad(scores.sum(), delta)  # the explanation is differentiable in δ
-    assert torch.allclose(scores.detach() * batch.attention_mask, expected, atol=1e-6)
+    for row, explanation in enumerate(explanations):  # `explain` reports content tokens (specials get 0)
+        content = explanation.content  # token indices
+        np.testing.assert_allclose(scores[row, content].detach().numpy(), explanation.scores[content],
+                                   rtol=1e-5, atol=1e-6)
     assert second.abs().sum() > 0
 
 

@@ -7,16 +7,10 @@ import pytest
 import torch
 
 from faithlab.errors import FaithlabError
-from faithlab.evaluate import (
-    aggregate,
-    evaluate_randomization,
-    randomization_steps,
-    reinitialize,
-    saved_blocks,
-    transformer_blocks,
-)
+from faithlab.evaluate import aggregate, evaluate_randomization, randomization_steps, transformer_blocks
 from faithlab.explain import get_explainer
 from faithlab.models import Classifier
+from faithlab.models.reinit import reinitialize, reinitialized_block
 
 BLOCK_PATHS = {
     "bert": "bert.encoder.layer",
@@ -36,7 +30,7 @@ def identical(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
-def test_blocks_are_found_generically(classifier: Classifier, family: str) -> None:
+def test_every_family_declares_its_blocks(classifier: Classifier, family: str) -> None:
     assert transformer_blocks(classifier.model) is classifier.model.get_submodule(BLOCK_PATHS[family])
 
 
@@ -54,14 +48,13 @@ def test_reinitialisation_changes_every_weight_matrix_and_is_restored(classifier
     rng_state = torch.get_rng_state()
     blocks = transformer_blocks(model)
     inside = next(name for name, module in model.named_modules() if module is blocks) + ".1."
-    with saved_blocks(blocks, [1]):
-        reinitialize(model, blocks[1], init, seed=5)
+    with reinitialized_block(blocks[1], model.config, init, seed=5):
         during = snapshot(model)
         matrices = [k for k in before if k.startswith(inside) and before[k].ndim >= 2]
         assert matrices and all(not torch.equal(during[k], before[k]) for k in matrices)
         assert identical({k: v for k, v in during.items() if not k.startswith(inside)},
                          {k: v for k, v in before.items() if not k.startswith(inside)})
-        reinitialize(model, blocks[1], init, seed=5)
+        reinitialize(blocks[1], model.config, init, seed=5)
         assert identical(snapshot(model), during)  # same seed, same weights
     assert identical(snapshot(model), before)
     assert torch.equal(torch.get_rng_state(), rng_state)  # the global random state is untouched
@@ -71,8 +64,8 @@ def test_weights_are_restored_even_after_an_error(tiny_classifiers: dict[str, Cl
     model = tiny_classifiers["bert"].model
     before = snapshot(model)
     blocks = transformer_blocks(model)
-    with pytest.raises(RuntimeError, match="boom"), saved_blocks(blocks, [0, 1]):
-        reinitialize(model, blocks[0], "normal", seed=0)
+    with pytest.raises(RuntimeError, match="boom"), reinitialized_block(blocks[0], model.config, "normal", seed=0):
+        assert not identical(snapshot(model), before)
         raise RuntimeError("boom")
     assert identical(snapshot(model), before)
 

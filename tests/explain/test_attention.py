@@ -1,10 +1,13 @@
-"""Attention totals, means and rollout: padding excluded, same numbers as the model's own attentions."""
+"""Attention totals, means and rollout: padding excluded, same probabilities as stock transformers' eager model."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from transformers import AutoModelForSequenceClassification
 
 from faithlab.errors import FaithlabError
 from faithlab.explain import get_explainer
@@ -16,6 +19,7 @@ from faithlab.explain.attention import (
     top_attention_tokens,
 )
 from faithlab.models import Classifier
+from faithlab.models.t5_encoder import T5EncoderForSequenceClassification
 
 TEXTS = [
     "the movie was great and fun to watch",
@@ -29,29 +33,32 @@ TEXTS = [
 ]
 
 
-def _model_attentions(classifier: Classifier, texts: list[str]) -> tuple[torch.Tensor, ...]:
+def _stock_attentions(folder: Path, family: str, texts: list[str], classifier: Classifier) -> tuple[torch.Tensor, ...]:
+    """Attention probabilities of the stock transformers model (eager attention) loaded from the same folder."""
+    model_class = T5EncoderForSequenceClassification if family == "t5" else AutoModelForSequenceClassification
+    stock = model_class.from_pretrained(folder, attn_implementation="eager").eval()
     batch = classifier.encode(texts)
     kwargs = {} if batch.token_type_ids is None else {"token_type_ids": batch.token_type_ids}
     with torch.no_grad():
-        out = classifier.model(
-            input_ids=batch.input_ids, attention_mask=batch.attention_mask, output_attentions=True, **kwargs
-        )
+        out = stock(input_ids=batch.input_ids, attention_mask=batch.attention_mask, output_attentions=True, **kwargs)
     return out.attentions
 
 
-def test_raw_attention_is_the_models_own(classifier: Classifier) -> None:
+def test_raw_attention_is_the_stock_models(classifier: Classifier, tiny_folders: dict[str, Path], family: str) -> None:
     batch = classifier.encode(TEXTS)
     ours = raw_attention(classifier, batch)
-    theirs = _model_attentions(classifier, TEXTS)
+    theirs = _stock_attentions(tiny_folders[family], family, TEXTS, classifier)
     assert len(ours) == len(theirs)
     for a, b in zip(ours, theirs, strict=True):
-        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-5)
 
 
-def test_attention_totals_equal_a_manual_sum_over_real_queries(classifier: Classifier) -> None:
+def test_attention_totals_equal_a_manual_sum_over_real_queries(
+    classifier: Classifier, tiny_folders: dict[str, Path], family: str
+) -> None:
     batch = classifier.encode(TEXTS)
     totals = attention_received(classifier, batch)
-    layers = _model_attentions(classifier, TEXTS)
+    layers = _stock_attentions(tiny_folders[family], family, TEXTS, classifier)
     for row, n in enumerate(batch.lengths.tolist()):
         manual = sum(layer[row, :, :n, :n].sum(dim=(0, 1)) for layer in layers)
         torch.testing.assert_close(totals[row, :n], manual, rtol=1e-5, atol=1e-5)

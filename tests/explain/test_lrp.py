@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
 import torch
@@ -10,9 +11,10 @@ from transformers import T5Config
 
 from faithlab.errors import FaithlabError
 from faithlab.explain import get_explainer
-from faithlab.explain.lrp import conservative_propagation, lrp_relevance
-from faithlab.models import Classifier
+from faithlab.explain.lrp import lrp_relevance
+from faithlab.models import Classifier, load_classifier
 from faithlab.models.attention import ATTENTION_NAME
+from faithlab.models.lrp_rules import conservative_propagation
 from faithlab.models.t5_encoder import T5EncoderForSequenceClassification
 from faithlab.models.zoo import build_model
 
@@ -58,6 +60,10 @@ def _assert_conserved(classifier: Classifier) -> None:
 
 def test_relevance_sums_to_the_logit_when_every_bias_is_zero(classifier: Classifier) -> None:
     _assert_conserved(_variant(classifier, biases=False))
+
+
+def test_xlm_roberta_is_conserved_too(xlm_roberta_folder: Path) -> None:
+    _assert_conserved(_variant(load_classifier(xlm_roberta_folder), biases=False))
 
 
 def test_t5_gated_feed_forward_is_conserved_too(tiny_classifiers: dict[str, Classifier]) -> None:
@@ -112,8 +118,9 @@ def test_the_rules_leave_the_forward_values_unchanged(classifier: Classifier) ->
     variant = _variant(classifier, biases=True)
     batch = variant.encode(TEXTS)
     plain = variant.forward(batch.input_ids, batch.attention_mask, batch.token_type_ids).logits.detach()
-    with torch.enable_grad(), conservative_propagation(variant):
-        ruled = variant.forward(batch.input_ids, batch.attention_mask, batch.token_type_ids).logits.detach()
+    with torch.enable_grad(), conservative_propagation(variant.model, variant.adapter):
+        ruled = variant.forward(batch.input_ids, batch.attention_mask, batch.token_type_ids,
+                                constant_attention=True).logits.detach()
     torch.testing.assert_close(ruled, plain, rtol=1e-6, atol=1e-6)
 
 
@@ -156,11 +163,12 @@ def test_the_rules_are_removed_afterwards(classifier: Classifier) -> None:
                                                 batch.token_type_ids)
         return torch.autograd.grad(logits[:, 0].sum(), embeddings)[0]
 
-    def patched() -> list[str]:  # the first-position patch of the last layer is faithlab's own and stays
-        return [name for name, m in variant.model.named_modules() if "forward" in vars(m)]
+    def state() -> dict[str, set[str]]:
+        return {name: set(vars(m)) for name, m in variant.model.named_modules()}
 
-    before, patched_before = input_gradient(), patched()
+    before, state_before = input_gradient(), state()
     lrp_relevance(variant, batch, _targets(len(batch)))
     after = input_gradient()
     torch.testing.assert_close(after, before, rtol=0, atol=0)
-    assert patched() == patched_before
+    assert state() == state_before
+    assert not any("forward" in vars(m) for m in variant.model.modules())

@@ -13,8 +13,6 @@ from faithlab.evaluate.metrics import METRICS, Metric, get_metric
 from faithlab.evaluate.randomization import (
     evaluate_randomization,
     randomization_steps,
-    reinitialize,
-    saved_blocks,
     transformer_blocks,
 )
 from faithlab.evaluate.ranking import TIES, covering_fraction, hits_at, overlap_at_size, rank_correlation
@@ -56,8 +54,6 @@ __all__ = [
     "randomization_steps",
     "rank_correlation",
     "rationale_to_token_mask",
-    "reinitialize",
-    "saved_blocks",
     "summarize",
     "token_rationale",
     "top_k_size",

@@ -10,14 +10,15 @@ reported δ keeps the prediction. The step size halves every `halve_every` steps
 `tolerance` (max-abs) for `patience` steps in a row. The best accepted δ (highest objective) is reported.
 Importance is |score| (Ghorbani et al.'s saliency maps are non-negative); top-k: k = floor(k_fraction × content
 tokens), at least 1. The gradient of the explanation comes from double back-propagation (create_graph) through the
-method: gradient, gradient_abs, grad_x_input, ig (fixed n_steps) and lrp. LRP's rules freeze every non-linear step,
-so its relevance is linear in its input between rule changes and the attack sees only the first-order term.
+explainer's own `differentiable_scores`: gradient, gradient_abs, grad_x_input, ig (fixed n_steps) and lrp. LRP's
+rules freeze every non-linear step, so its relevance is linear in its input between rule changes and the attack sees
+only the first-order term.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -26,9 +27,6 @@ from faithlab.errors import FaithlabError
 from faithlab.evaluate.ranking import rank_correlation
 from faithlab.evaluate.results import Row
 from faithlab.explain.base import Explainer, expand_targets
-from faithlab.explain.gradients import target_outputs
-from faithlab.explain.integrated_gradients import quadrature
-from faithlab.explain.lrp import conservative_propagation
 from faithlab.models import Batch
 from faithlab.models.classifier import Target
 
@@ -37,7 +35,6 @@ GRADIENT_METHODS = ("gradient", "gradient_abs", "grad_x_input")
 ATTACKABLE = (*GRADIENT_METHODS, "ig", "lrp")
 
 
-# (explainer, word embeddings (rows, width, dim), the rows' inputs, targets) -> (scores (rows, width), logits)
 class RowInputs:
     """The model inputs of some rows of a batch (ids, mask, segments) and, for IG, their baseline embeddings."""
 
@@ -48,10 +45,6 @@ class RowInputs:
         self.baseline = None if baseline is None else baseline[rows]
 
 
-# (explainer, word embeddings (rows, width, dim), the rows' inputs, targets) -> (scores (rows, width), logits)
-Saliency = Callable[[Explainer, torch.Tensor, RowInputs, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
-
-
 def top_k_count(n_tokens: int, k_fraction: float) -> int:
     """k = floor(k_fraction × n), at least 1 (and at most n)."""
     return min(n_tokens, max(1, math.floor(round(k_fraction * n_tokens, 9))))
@@ -60,65 +53,12 @@ def top_k_count(n_tokens: int, k_fraction: float) -> int:
 def differentiable_scores(
     explainer: Explainer, embeddings: torch.Tensor, rows: RowInputs, targets: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The explainer's scores as a differentiable function of the word embeddings, and the logits there."""
-    return _SALIENCY[explainer.name](explainer, embeddings, rows, targets)
-
-
-def _gradient_scores(
-    explainer: Explainer, embeddings: torch.Tensor, rows: RowInputs, targets: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    logits = explainer.classifier.logits_from_embeddings(embeddings, rows.ids, rows.mask, rows.segments)
-    outputs = target_outputs(logits, targets, explainer.settings["output"])
-    (grads,) = torch.autograd.grad(outputs.sum(), embeddings, create_graph=True)
-    return explainer.reduce(grads, embeddings), logits
-
-
-def _ig_scores(
-    explainer: Explainer, embeddings: torch.Tensor, rows: RowInputs, targets: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    classifier, settings = explainer.classifier, explainer.settings
-    alphas, weights = (t.to(embeddings) for t in quadrature(settings["method"], settings["n_steps"]))
-    n_rows, n_steps = embeddings.shape[0], len(alphas)
-    diff = embeddings - rows.baseline
-    path = (rows.baseline[:, None] + alphas[None, :, None, None] * diff[:, None]).flatten(0, 1)
-    ids, mask, targets_ = (t.repeat_interleave(n_steps, dim=0) for t in (rows.ids, rows.mask, targets))
-    segments = None if rows.segments is None else rows.segments.repeat_interleave(n_steps, dim=0)
-    path_logits = classifier.logits_from_embeddings(path, ids, mask, segments)
-    outputs = target_outputs(path_logits, targets_, settings["output"])
-    (grads,) = torch.autograd.grad(outputs.sum(), path, create_graph=True)
-    integral = (grads.view(n_rows, n_steps, *grads.shape[1:]) * weights[None, :, None, None]).sum(dim=1)
-    logits = classifier.logits_from_embeddings(embeddings, rows.ids, rows.mask, rows.segments)
-    return (diff * integral).sum(dim=-1), logits
-
-
-def _lrp_scores(
-    explainer: Explainer, embeddings: torch.Tensor, rows: RowInputs, targets: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """LRP relevance = gradient (under the LRP rules) × summed input embedding. The rules' capture detaches that
-    input, so a hook placed before it keeps the attached copy, through which δ reaches the relevance."""
-    classifier = explainer.classifier
-    attached: list[torch.Tensor] = []
-
-    def keep(_module: torch.nn.Module, args: tuple) -> None:
-        if not attached:
-            attached.append(args[0])
-
-    handle = classifier.adapter.embedding_sum(classifier.model).register_forward_pre_hook(keep, prepend=True)
-    try:
-        with conservative_propagation(classifier) as capture:
-            logits = classifier.logits_from_embeddings(embeddings, rows.ids, rows.mask, rows.segments)
-            target_logits = logits.gather(1, targets[:, None]).squeeze(1)
-            (grads,) = torch.autograd.grad(target_logits.sum(), capture.leaf, create_graph=True)
-    finally:
-        handle.remove()
-    return (grads * attached[0]).sum(dim=-1) * rows.mask, logits
-
-
-_SALIENCY: dict[str, Saliency] = {
-    **dict.fromkeys(GRADIENT_METHODS, _gradient_scores),
-    "ig": _ig_scores,
-    "lrp": _lrp_scores,
-}
+    """The explainer's scores as a differentiable function of the word embeddings, and the logits there: the
+    explainer's own `differentiable_scores` (IG also takes the rows' baseline)."""
+    if rows.baseline is None:
+        return explainer.differentiable_scores(embeddings, rows.ids, rows.mask, rows.segments, targets)
+    return explainer.differentiable_scores(embeddings, rows.ids, rows.mask, rows.segments, targets,
+                                           baseline=rows.baseline)
 
 
 def topk_mass(scores: torch.Tensor, top: torch.Tensor, content: torch.Tensor) -> torch.Tensor:

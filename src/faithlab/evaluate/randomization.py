@@ -7,16 +7,17 @@ ones. Whole transformer blocks (attention + MLP + their norms) are re-initialise
 - 'independent': one block at a time, the others as trained.
 After each step the explanations are recomputed for the same target classes, and the Spearman correlation of the
 content-token scores (signed, and of |scores|) with the original explanation is recorded: low is better.
-Re-initialisation uses the model's own `_init_weights` ('model') or N(0, initializer_range) for weight matrices,
-zeros for biases and ones for other vectors ('normal'), seeded per block (seed + block index), so a block gets the
-same random weights in both modes. The touched blocks' state_dicts are copied first and loaded back afterwards.
+Each family declares its blocks (`Adapter.blocks`); re-initialisation ('model': by module type, as transformers
+initialises these families; 'normal': N(0, initializer_range) for every matrix; `faithlab.models.reinit`) is seeded
+per block (seed + block index), so a block gets the same random weights in both modes, and every block is restored
+bit for bit when its step is over, even after an error.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -26,25 +27,17 @@ from faithlab.errors import FaithlabError
 from faithlab.evaluate.ranking import rank_correlation
 from faithlab.evaluate.results import Row
 from faithlab.explain.base import Explainer, cached_attribute, expand_targets
-from faithlab.models import Batch
+from faithlab.models import Batch, adapter_for
 from faithlab.models.classifier import Target
+from faithlab.models.reinit import INITS, reinitialized_block
 
 MODES = ("cascading", "independent")
-INITS = ("model", "normal")
 
 
 def transformer_blocks(model: nn.Module) -> nn.ModuleList:
-    """The model's stack of transformer blocks, found generically: the first ModuleList (in module order) of
-    `config.num_hidden_layers` modules of one class (bert.encoder.layer, distilbert.transformer.layer,
-    transformer.h, encoder.block, ...)."""
-    n_layers = getattr(getattr(model, "config", None), "num_hidden_layers", None)
-    for module in model.modules():
-        if isinstance(module, nn.ModuleList) and len(module) == n_layers and len({type(m) for m in module}) == 1:
-            return module
-    raise FaithlabError(
-        f"could not find the {n_layers} transformer blocks of {type(model).__name__}: no ModuleList of that many "
-        "blocks of one class"
-    )
+    """The model's stack of transformer blocks, as its family's adapter declares it (bert.encoder.layer,
+    distilbert.transformer.layer, transformer.h, encoder.block, ...)."""
+    return adapter_for(model).blocks(model)
 
 
 def randomization_steps(n_blocks: int, mode: str) -> list[list[int]]:
@@ -55,50 +48,6 @@ def randomization_steps(n_blocks: int, mode: str) -> list[list[int]]:
     if mode == "cascading":
         return [top_down[: i + 1] for i in range(n_blocks)]
     return [[i] for i in top_down]
-
-
-@contextlib.contextmanager
-def saved_blocks(blocks: nn.ModuleList, indices: Sequence[int]) -> Iterator[None]:
-    """Copy the state_dicts of the given blocks and load them back on exit, whatever happened in between."""
-    saved = {i: {k: v.detach().clone() for k, v in blocks[i].state_dict().items()} for i in indices}
-    try:
-        yield
-    finally:
-        for i, state in saved.items():
-            blocks[i].load_state_dict(state)
-
-
-def reinitialize(model: nn.Module, block: nn.Module, init: str, seed: int) -> None:
-    """Draw new weights for one block in place, seeded, without touching the global random state."""
-    with torch.random.fork_rng(devices=[]), torch.no_grad():
-        torch.manual_seed(seed)
-        if init == "model":
-            _model_init(model, block)
-        else:
-            std = float(getattr(model.config, "initializer_range", None) or 0.02)
-            for name, parameter in block.named_parameters():
-                if parameter.ndim >= 2:
-                    parameter.normal_(0.0, std)
-                elif name.endswith("bias"):
-                    parameter.zero_()
-                else:
-                    parameter.fill_(1.0)
-
-
-def _model_init(model: nn.Module, block: nn.Module) -> None:
-    """The model's own `_init_weights` on every submodule. transformers skips parameters flagged as already
-    initialised (every loaded weight is), so the flags are lifted for the call and put back after."""
-    if not hasattr(model, "_init_weights"):
-        raise FaithlabError(f"{type(model).__name__} has no _init_weights; use init='normal'")
-    flagged = [p for p in block.parameters() if getattr(p, "_is_hf_initialized", False)]
-    for parameter in flagged:
-        parameter._is_hf_initialized = False
-    try:
-        for module in block.modules():
-            model._init_weights(module)
-    finally:
-        for parameter in flagged:
-            parameter._is_hf_initialized = True
 
 
 def evaluate_randomization(
@@ -126,15 +75,15 @@ def evaluate_randomization(
     content = batch.content_mask.cpu()
     original = [_scores(e, batch, targets) for e in explainers]
     rows = []
-    with saved_blocks(blocks, range(len(blocks))):
+    config = classifier.model.config
+    with contextlib.ExitStack() as randomized:  # every block is restored on exit, even after an error
         for step in steps:
-            # cascading keeps earlier steps' random blocks; independent puts each block back before the next
-            restore = saved_blocks(blocks, step) if mode == "independent" else contextlib.nullcontext()
-            with restore:
-                reinitialize(classifier.model, blocks[step[-1]], init, seed + step[-1])
-                settings = {"mode": mode, "init": init, "seed": seed, "layer": step[-1], "randomized": list(step)}
-                for explainer, before in zip(explainers, original, strict=True):
-                    rows += _rows(explainer.name, before, _scores(explainer, batch, targets), content, settings)
+            if mode == "independent":
+                randomized.close()  # put the previous step's block back; cascading keeps it random
+            randomized.enter_context(reinitialized_block(blocks[step[-1]], config, init, seed + step[-1]))
+            settings = {"mode": mode, "init": init, "seed": seed, "layer": step[-1], "randomized": list(step)}
+            for explainer, before in zip(explainers, original, strict=True):
+                rows += _rows(explainer.name, before, _scores(explainer, batch, targets), content, settings)
     return rows
 
 

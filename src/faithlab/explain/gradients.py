@@ -95,6 +95,30 @@ class _EmbeddingGradientExplainer(Explainer):
     def reduce(self, grads: torch.Tensor, embeddings: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
+    def differentiable_scores(
+        self,
+        embeddings: torch.Tensor,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        token_type_ids: torch.Tensor | None,
+        targets: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The scores as a differentiable function of the word embeddings (the pass of `attribute`: the same
+        logits, target outputs and `reduce`, with create_graph), for attacks on the explanation.
+
+        Args:
+            embeddings: (rows, width, dim) word embeddings, attached to the caller's graph.
+            input_ids, attention_mask, token_type_ids: the rows' inputs (positions, segments, pooling).
+            targets: (rows,) target class per row.
+
+        Returns:
+            (scores (rows, width), logits (rows, classes)), both differentiable in `embeddings`.
+        """
+        logits = self.classifier.logits_from_embeddings(embeddings, input_ids, attention_mask, token_type_ids)
+        outputs = target_outputs(logits, targets, self.settings["output"])
+        (grads,) = torch.autograd.grad(outputs.sum(), embeddings, create_graph=True)
+        return self.reduce(grads, embeddings), logits
+
 
 @register
 class Gradient(_EmbeddingGradientExplainer):

@@ -277,6 +277,44 @@ class IntegratedGradients(Explainer):
             extras.append(row)
         return extras
 
+    def differentiable_scores(
+        self,
+        embeddings: torch.Tensor,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        token_type_ids: torch.Tensor | None,
+        targets: torch.Tensor,
+        *,
+        baseline: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """IG with its fixed `n_steps` rule as a differentiable function of the word embeddings (the quantities of
+        `attribute`: `quadrature` nodes and weights, path points baseline + α·(x − baseline), target outputs, with
+        create_graph), for attacks on the explanation.
+
+        Args:
+            embeddings: (rows, width, dim) word embeddings x, attached to the caller's graph.
+            input_ids, attention_mask, token_type_ids: the rows' inputs (positions, segments, pooling).
+            targets: (rows,) target class per row.
+            baseline: (rows, width, dim) baseline embeddings (`_baseline` of the unperturbed rows).
+
+        Returns:
+            (scores (rows, width), logits at x (rows, classes)), both differentiable in `embeddings`.
+        """
+        if not isinstance(self.settings["n_steps"], int):
+            raise FaithlabError("differentiable IG needs a fixed n_steps (an integer), not n_steps='auto'")
+        alphas, weights = (t.to(embeddings) for t in quadrature(self.settings["method"], self.settings["n_steps"]))
+        n_rows, n_steps = embeddings.shape[0], len(alphas)
+        diff = embeddings - baseline
+        path = (baseline[:, None] + alphas[None, :, None, None] * diff[:, None]).flatten(0, 1)
+        ids, mask, steps_targets = (t.repeat_interleave(n_steps, dim=0) for t in (input_ids, attention_mask, targets))
+        segments = None if token_type_ids is None else token_type_ids.repeat_interleave(n_steps, dim=0)
+        path_logits = self.classifier.logits_from_embeddings(path, ids, mask, segments)
+        outputs = target_outputs(path_logits, steps_targets, self.settings["output"])
+        (grads,) = torch.autograd.grad(outputs.sum(), path, create_graph=True)
+        integral = (grads.view(n_rows, n_steps, *grads.shape[1:]) * weights[None, :, None, None]).sum(dim=1)
+        logits = self.classifier.logits_from_embeddings(embeddings, input_ids, attention_mask, token_type_ids)
+        return (diff * integral).sum(dim=-1), logits
+
 
 def _keys(alphas: torch.Tensor) -> list[float]:
     """Node positions as dictionary keys: rounded, so a node shared by two nested levels matches itself."""

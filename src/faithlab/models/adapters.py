@@ -2,7 +2,9 @@
 
 An adapter knows, for one model family: how to run the classifier (pooling included), whether segment ids exist,
 which position the head pools, which module receives the summed input embeddings (word + position + segment), which
-LRP treats as the input, and the non-linearities LRP cannot find as modules (functional activations, gates).
+LRP treats as the input, the non-linearities LRP cannot find as modules (functional activations, gates), the stack of
+transformer blocks (declared per family, for the randomization test) and, for first-token heads, the explicit pass
+whose last layer computes the pooled position only.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from torch import nn
 from transformers import PreTrainedModel
 from transformers.models.t5.modeling_t5 import T5DenseGatedActDense
 
-from faithlab.models.first_position import FirstPosition, bert_first_position, distilbert_first_position
+from faithlab.errors import FaithlabError
+from faithlab.models.first_position import BERT_PATH, DISTILBERT_PATH, ROBERTA_PATH, FirstTokenPath
 
 
 @dataclass(frozen=True)
@@ -24,16 +27,26 @@ class ModelOutput:
     attentions: tuple[torch.Tensor, ...] | None
 
 
+def attention_kwargs(constant_attention: bool) -> dict[str, bool]:
+    """The attention kwargs of a model call: transformers hands them to every attention layer's function, where
+    faithlab's attention reads them; nothing is passed by default, so other attention implementations see no
+    unknown argument."""
+    return {"constant_attention": True} if constant_attention else {}
+
+
 def _default_forward(
     model: PreTrainedModel,
     input_ids: torch.Tensor,
     attention_mask: torch.Tensor,
     token_type_ids: torch.Tensor | None,
-    output_attentions: bool,
+    output_attentions: bool = False,
+    *,
+    constant_attention: bool = False,
 ) -> ModelOutput:
     kwargs = {"token_type_ids": token_type_ids} if token_type_ids is not None else {}
     out = model(
-        input_ids=input_ids, attention_mask=attention_mask, output_attentions=output_attentions, **kwargs
+        input_ids=input_ids, attention_mask=attention_mask, output_attentions=output_attentions, **kwargs,
+        **attention_kwargs(constant_attention),
     )
     return ModelOutput(out.logits, out.attentions if output_attentions else None)
 
@@ -43,7 +56,9 @@ def _last_token_forward(
     input_ids: torch.Tensor,
     attention_mask: torch.Tensor,
     token_type_ids: torch.Tensor | None,
-    output_attentions: bool,
+    output_attentions: bool = False,
+    *,
+    constant_attention: bool = False,
 ) -> ModelOutput:
     """Decoder classifiers (GPT-2): score the last real token, found from the attention mask (right padding).
 
@@ -51,7 +66,8 @@ def _last_token_forward(
     pad token; the mask is the truth about where the text ends.
     """
     out = model.transformer(
-        input_ids=input_ids, attention_mask=attention_mask, output_attentions=output_attentions
+        input_ids=input_ids, attention_mask=attention_mask, output_attentions=output_attentions,
+        **attention_kwargs(constant_attention),
     )
     last = attention_mask.sum(dim=1).long() - 1
     hidden = out.last_hidden_state[torch.arange(input_ids.shape[0], device=input_ids.device), last]
@@ -60,6 +76,13 @@ def _last_token_forward(
 
 def _no_modules(model: PreTrainedModel) -> list:
     return []
+
+
+def _no_blocks(model: PreTrainedModel) -> nn.ModuleList:
+    raise FaithlabError(
+        f"faithlab does not know the transformer blocks of model type '{model.config.model_type}'; "
+        f"supported families: {', '.join(FAMILIES)}"
+    )
 
 
 def _t5_gates(model: PreTrainedModel) -> list[nn.Module]:
@@ -75,9 +98,13 @@ class Adapter:
     "mean" over real tokens. `functional_activations` lists (producer, consumer) module pairs where the consumer's
     input is an element-wise activation of the producer's output applied without a module (RoBERTa's head calls
     torch.tanh); `gates` lists activation modules whose output multiplies another branch. Both serve LRP's rules.
-    `last_layer` and `first_position` let passes that return no attentions compute the last layer for the pooled
-    first position alone (`faithlab.models.first_position`), for the head classes in `first_token_heads` only:
-    the ones known to read nothing but that position (faithlab's mean-pooled heads share the family's adapter).
+    `blocks` gives the stack of transformer blocks (attention + MLP + their norms), in order. `first_token` is the
+    explicit pass whose last layer computes the pooled first position alone (`faithlab.models.first_position`),
+    usable for the head classes in `first_token_heads` only: the ones known to read nothing but that position
+    (faithlab's mean-pooled heads share the family's adapter).
+
+    `forward(model, input_ids, attention_mask, token_type_ids, output_attentions=False, *,
+    constant_attention=False)` runs the model's own forward, every position of every layer.
     """
 
     family: str
@@ -88,9 +115,13 @@ class Adapter:
     pooling: str = "first"
     functional_activations: Callable[[PreTrainedModel], list[tuple[nn.Module, nn.Module]]] = _no_modules
     gates: Callable[[PreTrainedModel], list[nn.Module]] = _no_modules
-    last_layer: Callable[[PreTrainedModel], nn.Module] | None = None
-    first_position: FirstPosition | None = None
+    blocks: Callable[[PreTrainedModel], nn.ModuleList] = _no_blocks
+    first_token: FirstTokenPath | None = None
     first_token_heads: tuple[str, ...] = ()
+
+    def reads_first_token_only(self, model: PreTrainedModel) -> bool:
+        """Whether `model`'s head is one known to read the first position alone (and the family has the pass)."""
+        return self.first_token is not None and type(model).__name__ in self.first_token_heads
 
 
 def _roberta_head_tanh(model: PreTrainedModel) -> list[tuple[nn.Module, nn.Module]]:
@@ -103,24 +134,26 @@ def _distilbert_head_relu(model: PreTrainedModel) -> list[tuple[nn.Module, nn.Mo
 
 _ROBERTA = Adapter(  # RoBERTa and XLM-RoBERTa share their modules
     "roberta", False, lambda m: m.roberta.embeddings.LayerNorm, functional_activations=_roberta_head_tanh,
-    last_layer=lambda m: m.roberta.encoder.layer[-1], first_position=bert_first_position,
+    blocks=lambda m: m.roberta.encoder.layer, first_token=ROBERTA_PATH,
     first_token_heads=("RobertaForSequenceClassification", "XLMRobertaForSequenceClassification"),
 )
 
 ADAPTERS: dict[str, Adapter] = {
     "bert": Adapter(
-        "bert", True, lambda m: m.bert.embeddings.LayerNorm, last_layer=lambda m: m.bert.encoder.layer[-1],
-        first_position=bert_first_position, first_token_heads=("BertForSequenceClassification",),
+        "bert", True, lambda m: m.bert.embeddings.LayerNorm, blocks=lambda m: m.bert.encoder.layer,
+        first_token=BERT_PATH, first_token_heads=("BertForSequenceClassification",),
     ),
     "roberta": _ROBERTA,
     "xlm-roberta": _ROBERTA,
     "distilbert": Adapter(
         "distilbert", False, lambda m: m.distilbert.embeddings.LayerNorm, functional_activations=_distilbert_head_relu,
-        last_layer=lambda m: m.distilbert.transformer.layer[-1], first_position=distilbert_first_position,
+        blocks=lambda m: m.distilbert.transformer.layer, first_token=DISTILBERT_PATH,
         first_token_heads=("DistilBertForSequenceClassification",),
     ),
-    "gpt2": Adapter("gpt2", False, lambda m: m.transformer.drop, _last_token_forward, causal=True, pooling="last"),
-    "t5": Adapter("t5", False, lambda m: m.encoder.dropout, pooling="mean", gates=_t5_gates),
+    "gpt2": Adapter("gpt2", False, lambda m: m.transformer.drop, _last_token_forward, causal=True, pooling="last",
+                    blocks=lambda m: m.transformer.h),
+    "t5": Adapter("t5", False, lambda m: m.encoder.dropout, pooling="mean", gates=_t5_gates,
+                  blocks=lambda m: m.encoder.block),
 }
 
 FAMILIES = ("bert", "roberta", "distilbert", "gpt2", "t5")
@@ -140,8 +173,6 @@ def _forward_arguments(model: PreTrainedModel) -> tuple[str, ...]:
 
 def _no_embedding_sum(model_type: str) -> Callable[[PreTrainedModel], nn.Module]:
     def fail(model: PreTrainedModel) -> nn.Module:
-        from faithlab.errors import FaithlabError
-
         raise FaithlabError(
             f"LRP needs an architecture adapter and model type '{model_type}' has none; "
             f"supported families: {', '.join(FAMILIES)}"

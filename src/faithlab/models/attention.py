@@ -3,14 +3,12 @@
 It computes plain (eager) scaled dot-product attention, so attention probabilities can always be returned, and it can
 treat those probabilities as constants for the backward pass. That switch is the attention rule of LRP by
 conservative propagation (Ali et al. 2022, "XAI for Transformers: Better Explanations through Conservative
-Propagation", ICML): relevance flows through the values only, never through the softmax.
+Propagation", ICML): relevance flows through the values only, never through the softmax. The switch is an argument,
+`constant_attention=True`, that a model call passes down to every attention layer with transformers' attention kwargs
+(`model(..., constant_attention=True)`); no state is kept between calls.
 """
 
 from __future__ import annotations
-
-import contextlib
-import threading
-from collections.abc import Iterator
 
 import torch
 from transformers import AttentionInterface
@@ -18,22 +16,12 @@ from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, eager_mask
 
 ATTENTION_NAME = "faithlab"
 
-_state = threading.local()
 
-
-def _detach_probabilities() -> bool:
-    return getattr(_state, "detach", False)
-
-
-@contextlib.contextmanager
-def constant_attention() -> Iterator[None]:
-    """Within this block, attention probabilities are constants for autograd (LRP's attention rule)."""
-    previous = _detach_probabilities()
-    _state.detach = True
-    try:
-        yield
-    finally:
-        _state.detach = previous
+def register_attention() -> None:
+    """Make `attn_implementation="faithlab"` known to transformers (idempotent; called when a model is loaded or
+    wrapped, never at import). Its masks are the eager 4-D float masks."""
+    AttentionInterface.register(ATTENTION_NAME, faithlab_attention)
+    ALL_MASK_ATTENTION_FUNCTIONS.register(ATTENTION_NAME, eager_mask)
 
 
 def faithlab_attention(
@@ -45,9 +33,11 @@ def faithlab_attention(
     scaling: float | None = None,
     dropout: float = 0.0,
     position_bias: torch.Tensor | None = None,
+    constant_attention: bool = False,
     **kwargs,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Eager attention with the same signature as transformers' `eager_attention_forward`."""
+    """Eager attention with the signature of transformers' `eager_attention_forward`; with `constant_attention`,
+    the probabilities mix the values as constants for autograd (their forward value is unchanged)."""
     if scaling is None:
         scaling = query.size(-1) ** -0.5
     if key.shape[1] != query.shape[1]:  # grouped-query attention: repeat the key/value heads
@@ -65,10 +55,6 @@ def faithlab_attention(
     probabilities = torch.softmax(scores, dim=-1, dtype=torch.float32).to(query.dtype)
     if dropout and module.training:
         probabilities = torch.nn.functional.dropout(probabilities, p=dropout)
-    mixing = probabilities.detach() if _detach_probabilities() else probabilities
+    mixing = probabilities.detach() if constant_attention else probabilities
     output = torch.matmul(mixing, value).transpose(1, 2).contiguous()
     return output, probabilities
-
-
-AttentionInterface.register(ATTENTION_NAME, faithlab_attention)
-ALL_MASK_ATTENTION_FUNCTIONS.register(ATTENTION_NAME, eager_mask)

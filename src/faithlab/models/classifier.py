@@ -11,8 +11,9 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from faithlab.errors import FaithlabError
 from faithlab.models.adapters import Adapter, ModelOutput, adapter_for
+from faithlab.models.attention import register_attention
 from faithlab.models.batch import Batch
-from faithlab.models.first_position import first_position_only, patch_last_layer
+from faithlab.models.first_position import pooled_logits
 from faithlab.models.mean_pooled import is_mean_pooled
 
 Target = int | str | None | Sequence[int | str]
@@ -39,6 +40,7 @@ class Classifier:
             raise FaithlabError(f"model '{name}': faithlab needs a fast (Rust) tokenizer with offsets and word ids")
         if max_batch_tokens < 1:
             raise FaithlabError(f"max_batch_tokens must be >= 1, got {max_batch_tokens}")
+        register_attention()  # a model built elsewhere may name faithlab's attention in its config
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.name = name
@@ -48,19 +50,10 @@ class Classifier:
         self.max_batch_tokens = max_batch_tokens
         # `Module.to` moves a parameter's data in place, so this one tensor always knows the model's device
         self._first_parameter = next(model.parameters())
-        self.pooled_last_layer = self._patch_last_layer()
+        # only the head classes known to read nothing else (not faithlab's mean-pooled heads on the same encoders)
+        self.pooled_last_layer = self.adapter.reads_first_token_only(model)
         id2label = model.config.id2label or {}
         self.labels = [str(id2label.get(i, f"LABEL_{i}")) for i in range(model.config.num_labels)]
-
-    def _patch_last_layer(self) -> bool:
-        """Whether passes without attentions compute the last layer for the pooled first position only: for the
-        head classes known to read nothing else (not for faithlab's mean-pooled heads on the same encoders)."""
-        adapter = self.adapter
-        if type(self.model).__name__ not in adapter.first_token_heads or adapter.last_layer is None \
-                or adapter.first_position is None:
-            return False
-        patch_last_layer(adapter.last_layer(self.model), adapter.first_position)
-        return True
 
     @property
     def pooling(self) -> str:
@@ -146,12 +139,30 @@ class Classifier:
         token_type_ids: torch.Tensor | None = None,
         *,
         output_attentions: bool = False,
+        pooled_only: bool = True,
+        constant_attention: bool = False,
     ) -> ModelOutput:
-        """One pass of the model (autograd as the caller's context says); no chunking. Without attentions, a
-        first-token classifier's last layer computes the pooled position only (`faithlab.models.first_position`)."""
-        pooled = self.pooled_last_layer and not output_attentions
-        with first_position_only() if pooled else contextlib.nullcontext():
-            return self.adapter.forward(self.model, input_ids, attention_mask, token_type_ids, output_attentions)
+        """One pass of the model (autograd as the caller's context says); no chunking.
+
+        Args:
+            input_ids, attention_mask, token_type_ids: (rows, width) inputs, right-padded.
+            output_attentions: also return every layer's attention probabilities (every position is computed).
+            pooled_only: compute only what the head reads: a first-token classifier (`pooled_last_layer`) computes
+                its last layer for the pooled position alone (`faithlab.models.first_position`), same logits up to
+                float rounding. Ignored with `output_attentions` and for heads that read every position.
+            constant_attention: attention probabilities are constants for autograd (LRP's attention rule; the
+                forward values are unchanged). Needs faithlab's attention function (`load_classifier` sets it).
+
+        Returns:
+            `ModelOutput` with logits (rows, classes) and the attentions when asked for.
+        """
+        if pooled_only and self.pooled_last_layer and not output_attentions:
+            adapter = self.adapter
+            logits = pooled_logits(adapter.first_token, self.model, adapter.blocks(self.model), input_ids,
+                                   attention_mask, token_type_ids, constant_attention=constant_attention)
+            return ModelOutput(logits, None)
+        return self.adapter.forward(self.model, input_ids, attention_mask, token_type_ids, output_attentions,
+                                    constant_attention=constant_attention)
 
     def logits(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None
@@ -207,13 +218,17 @@ class Classifier:
         input_ids: torch.Tensor,
         attention_mask: torch.Tensor,
         token_type_ids: torch.Tensor | None = None,
+        *,
+        constant_attention: bool = False,
     ) -> torch.Tensor:
         """Logits when the word-embedding layer outputs `embeddings` instead of looking up `input_ids`.
 
-        The ids still drive everything else (positions, segments, pooling), exactly as in a normal pass.
+        The ids still drive everything else (positions, segments, pooling), exactly as in a normal pass;
+        `constant_attention` as in `forward`.
         """
         with self.replaced_word_embeddings(embeddings):
-            return self.forward(input_ids, attention_mask, token_type_ids).logits
+            return self.forward(input_ids, attention_mask, token_type_ids,
+                                constant_attention=constant_attention).logits
 
     @contextlib.contextmanager
     def replaced_word_embeddings(self, embeddings: torch.Tensor) -> Iterator[None]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import transformers
@@ -48,10 +50,39 @@ def load_classifier(
     `labels` names the classes of a new head (and sets their number); `new_head=True` accepts a base model without
     a classification head and attaches an untrained one (the `minilm` alias does this: it is an encoder, not a
     classifier). Weights load from safetensors unless `use_safetensors=False`; remote code is never run.
+    transformers' warnings and progress bars are silenced during the load only.
     """
+    attention.register_attention()
+    with quiet_transformers():
+        return _load(str(name_or_path), labels, new_head, use_safetensors, max_length, max_batch_tokens, device)
+
+
+@contextlib.contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """transformers logs errors only and shows no progress bar inside the block; the caller's verbosity and
+    progress-bar setting come back on exit, even after an exception."""
+    verbosity = transformers.logging.get_verbosity()
+    bars = transformers.utils.logging.is_progress_bar_enabled()
     transformers.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
-    source, is_alias = resolve_alias(str(name_or_path))
+    try:
+        yield
+    finally:
+        transformers.logging.set_verbosity(verbosity)
+        if bars:
+            transformers.utils.logging.enable_progress_bar()
+
+
+def _load(
+    name_or_path: str,
+    labels: list[str] | None,
+    new_head: bool,
+    use_safetensors: bool,
+    max_length: int | None,
+    max_batch_tokens: int,
+    device: str,
+) -> Classifier:
+    source, is_alias = resolve_alias(name_or_path)
     new_head = new_head or is_alias
     config = _load_config(source)
     architectures = config.architectures or []
@@ -66,7 +97,7 @@ def load_classifier(
     if labels is not None:
         overrides = {"num_labels": len(labels), "id2label": dict(enumerate(labels)),
                      "label2id": {name: i for i, name in enumerate(labels)}}
-    tokenizer = _load_tokenizer(source, str(name_or_path))
+    tokenizer = _load_tokenizer(source, name_or_path)
     model_class = AutoModelForSequenceClassification
     mean_pooled = [MEAN_POOLED[a] for a in architectures if a in MEAN_POOLED]
     if mean_pooled:
@@ -99,12 +130,12 @@ def load_classifier(
         ) from exc
     fresh = {*info.get("missing_keys", []), *(key for key, *_ in info.get("mismatched_keys", []))}
     head_trained = not any(_is_head_key(key) for key in fresh)
-    _check_tokenizer(model, tokenizer, str(name_or_path))
+    _check_tokenizer(model, tokenizer, name_or_path)
     _ensure_pad_token(model, tokenizer)
     return Classifier(
         model.to(device),
         tokenizer,
-        str(name_or_path),
+        name_or_path,
         head_trained=head_trained,
         max_length=max_length,
         max_batch_tokens=max_batch_tokens,

@@ -59,6 +59,7 @@ class _MeanPooledHead:
             output_hidden_states=output_hidden_states,
             return_dict=True,
             **segments,
+            **kwargs,  # attention kwargs (faithlab's constant_attention) reach every attention layer
         )
         logits = self.classifier(self.dropout(masked_mean(encoded.last_hidden_state, attention_mask)))
         loss = None

@@ -63,6 +63,7 @@ class T5EncoderForSequenceClassification(T5PreTrainedModel):
             output_attentions=output_attentions,
             output_hidden_states=output_hidden_states,
             return_dict=True,
+            **kwargs,  # attention kwargs (faithlab's constant_attention) reach every attention layer
         )
         logits = self.classifier(self.dropout(masked_mean(encoded.last_hidden_state, attention_mask)))
         loss = None
