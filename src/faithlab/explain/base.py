@@ -84,14 +84,23 @@ def cached_attribute(explainer: Explainer, batch: Batch, targets: torch.Tensor) 
     return _timed_attribute(explainer, batch, targets)[0]
 
 
+@dataclass
+class _Timed:
+    """Attributions as kept in the batch cache, with the seconds their first computation took."""
+
+    attributions: Attributions
+    seconds: float
+
+
 def _timed_attribute(explainer: Explainer, batch: Batch, targets: torch.Tensor) -> tuple[Attributions, float]:
     """The cached attributions and the seconds their first computation took."""
-    key = ("attributions", explainer.name, explainer.settings_key(), tuple(targets.tolist()))
-    if key not in batch.cache:
+    timed = batch.cache.attributions(explainer, targets, _Timed)
+    if timed is None:
         start = time.perf_counter()
         result = explainer.attribute(batch, targets)
-        batch.cache[key] = (result, time.perf_counter() - start)
-    return batch.cache[key]
+        timed = _Timed(result, time.perf_counter() - start)
+        batch.cache.store_attributions(explainer, targets, timed)
+    return timed.attributions, timed.seconds
 
 
 def single_targets(classifier: Classifier, target: Target, logits: torch.Tensor) -> torch.Tensor | None:
@@ -110,7 +119,7 @@ def expand_targets(classifier: Classifier, batch: Batch, target: Target) -> tupl
         return batch, torch.tensor([t[0] for t in per_row], device=batch.input_ids.device)
     rows = [r for r, targets in enumerate(per_row) for _ in targets]
     expanded = batch.select(rows)
-    expanded.cache["logits"] = classifier.batch_logits(batch)[rows]
+    expanded.cache.logits = classifier.batch_logits(batch)[rows]
     flat = [t for targets in per_row for t in targets]
     return expanded, torch.tensor(flat, device=batch.input_ids.device)
 
@@ -119,7 +128,7 @@ def explain_batch(explainer: Explainer, batch: Batch, target: Target = None) -> 
     """Run one explainer on an encoded batch and package the results."""
     classifier = explainer.classifier
     start = time.perf_counter()
-    if "logits" not in batch.cache:
+    if batch.cache.logits is None:
         explainer.prepare(batch, target)
     prepared = time.perf_counter() - start
     rows, targets = expand_targets(classifier, batch, target)
