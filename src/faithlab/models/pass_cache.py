@@ -81,6 +81,11 @@ class PassCache:
         value = self._prepared.pop(key, None)
         return None if value is None else _checked(value, kind, "prepared pass", key)
 
+    def pending_prepared(self) -> list[str]:
+        """Names of the methods whose prepared pass no `attribute` has taken yet: once a run is over, each one is
+        a pass computed for nothing (the contract test checks there are none)."""
+        return [name for (name, _settings), _targets in self._prepared]
+
     def attributions(self, method: Method, targets: torch.Tensor, kind: type[T]) -> T | None:
         """A method's attributions of this batch for these targets, if already computed."""
         key = (_method_key(method), _targets(targets))
