@@ -90,7 +90,27 @@ def test_prepare_and_attribute_alone_give_the_same_scores(method: str, classifie
     plain = explainer.attribute(classifier.encode(texts, pairs), targets)  # an empty cache: attribute does it all
     content = prepared.content_mask
     torch.testing.assert_close(fast.scores[content].float(), plain.scores[content].float(), **TOLERANCE)
-    assert [sorted(e) for e in fast.extras] == [sorted(e) for e in plain.extras]
+    _assert_same_extras(fast.extras, plain.extras)
+
+
+def _assert_same_extras(fast: object, plain: object) -> None:
+    """Equal extras: numbers to the float32 tolerance, everything else (keys, counts, names, flags) exactly.
+
+    IG's relative_delta is left out: it divides float32 rounding by the tiny random models' gaps f(x) − f(x') of
+    about 1e-5, so it is noise over noise; the convergence_delta it comes from is compared.
+    """
+    if isinstance(fast, dict):
+        assert isinstance(plain, dict) and fast.keys() == plain.keys()
+        for key in fast.keys() - {"relative_delta"}:
+            _assert_same_extras(fast[key], plain[key])
+    elif isinstance(fast, (list, tuple)):
+        assert isinstance(plain, (list, tuple)) and len(fast) == len(plain)
+        for one, other in zip(fast, plain, strict=True):
+            _assert_same_extras(one, other)
+    elif isinstance(fast, float):
+        assert plain == pytest.approx(fast, rel=TOLERANCE["rtol"], abs=TOLERANCE["atol"])
+    else:
+        assert fast == plain
 
 
 def _model_state(model: nn.Module) -> tuple:
