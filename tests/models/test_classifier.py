@@ -103,7 +103,7 @@ def test_replacement_tokens(classifier: Classifier) -> None:
 def test_attentions_are_probabilities_and_share_the_prediction_pass(classifier: Classifier) -> None:
     batch = classifier.encode(TEXTS)
     layers = classifier.attentions(batch)
-    assert "logits" in batch.cache
+    assert batch.cache.logits is not None
     assert len(layers) == classifier.model.config.num_hidden_layers
     real = batch.attention_mask.bool()
     for layer in layers:

@@ -29,6 +29,7 @@ from faithlab.evaluate.results import Row
 from faithlab.explain.base import Explainer, cached_attribute, expand_targets
 from faithlab.models import Batch, adapter_for
 from faithlab.models.classifier import Target
+from faithlab.models.pass_cache import PassCache
 from faithlab.models.reinit import INITS, reinitialized_block
 
 MODES = ("cascading", "independent")
@@ -89,7 +90,7 @@ def evaluate_randomization(
 
 def _scores(explainer: Explainer, batch: Batch, targets: torch.Tensor) -> np.ndarray:
     """Token scores of a batch under the model's current weights (a cache-free copy, so nothing stale is reused)."""
-    fresh = dataclasses.replace(batch, cache={})
+    fresh = dataclasses.replace(batch, cache=PassCache())
     return cached_attribute(explainer, fresh, targets).scores.detach().float().cpu().numpy()
 
 

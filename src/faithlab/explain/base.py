@@ -30,7 +30,51 @@ class Attributions:
 
 
 class Explainer:
-    """Base class: settings are validated in `__init__`, work happens in `attribute`."""
+    """Base class of every explainer, and the contract each one keeps (checked for all of them by
+    tests/explain/test_contract.py).
+
+    `__init__(classifier, **settings)` validates every setting (a bad one raises one `FaithlabError` naming the
+    value and the valid choices) and hands them all to `Explainer.__init__`: `settings_key()` keys the cache.
+
+    `attribute(batch, targets)` returns `Attributions`: `scores` (rows, width), one score per token position of
+    every row for that row's target class (padding ignored; special tokens are shown as `package` decides), higher
+    meaning more evidence for the target; `extras`, empty or one dict per row of JSON-ready per-row diagnostics
+    (convergence delta, evaluations spent...). A row's scores depend on that row alone, never on what else is in the
+    batch (equal up to float32 rounding when the widths differ).
+
+    `prepare(batch, target)` is an optional fast path: `explain_batch` calls it only while `batch.cache.logits` is
+    None, before the targets are known. A method whose own first pass runs the unperturbed input may run that pass
+    here, set `batch.cache.logits` from it (so the prediction costs no pass of its own) and leave the rest for
+    `attribute` with `batch.cache.put_prepared(self, targets, ...)`; `attribute` claims it with `take_prepared`
+    (single use) and runs the pass itself when it is absent. A pass that needs the targets is skipped when `target`
+    gives a row several classes ("all"). Invariant: `attribute` after `prepare` gives the same scores and extras
+    as `attribute` on a batch with an empty cache, and leaves no prepared pass unclaimed. The cache holds
+    references, never copies.
+
+    Seeds: every random choice comes from a `seed` setting, through generators derived from the seed and what the
+    row itself holds (its text, its number of features; never its position in the batch), so the same seed gives
+    the same scores in any batch.
+
+    Adding an explainer:
+    1. Subclass `Explainer`, set `name`, decorate with `@register`, import its module in `faithlab/explain/__init__`.
+    2. Validate every setting in `__init__` with one clear `FaithlabError`; pass all of them to `super().__init__`.
+    3. Follow the shared conventions: the quantity explained is an `output` setting ('logit', 'probability', ...
+       as in gradients.OUTPUTS or perturbation.OUTPUTS) and removed tokens follow a `replacement` setting
+       (perturbation.REPLACEMENTS); scores are signed where the method is signed.
+    4. Batch everything: all rows in one pass, cut by `Classifier.chunks` / `length_chunks`; no per-row model loop.
+    5. Run passes that need no gradient under `torch.inference_mode()`; change the model only through a context
+       manager of `faithlab.models` that restores it, also on error.
+    6. Share passes through `batch.cache` (its named accessors); add `prepare` only if it saves a pass.
+    7. Add cheap settings for it to SETTINGS in tests/explain/test_contract.py (the test fails without them), plus
+       tests of its own numbers (a reference implementation, an axiom it satisfies).
+    8. Give the class a docstring with Args (its settings), Returns (scores and extras), an Example and the paper.
+
+    Example:
+        >>> classifier = faithlab.models.load_classifier("minilm")
+        >>> explanation = get_explainer("occlusion", classifier, replacement="mask").explain(["a fine film"])[0]
+        >>> explanation.scores.shape == (len(explanation.tokens),)
+        True
+    """
 
     name: ClassVar[str] = ""
 
@@ -42,9 +86,8 @@ class Explainer:
         raise NotImplementedError
 
     def prepare(self, batch: Batch, target: Target) -> None:
-        """Called while the batch's logits are still unknown: a method may fill the batch cache (the logits
-        included) from its own pass, so that the prediction costs no pass of its own. Gradient methods run the
-        forward with autograd on and go straight on to the backward. The default does nothing.
+        """Optional fast path run while the batch's logits are unknown (see the class docstring); the default
+        does nothing.
         """
 
     def explain(
@@ -84,14 +127,23 @@ def cached_attribute(explainer: Explainer, batch: Batch, targets: torch.Tensor) 
     return _timed_attribute(explainer, batch, targets)[0]
 
 
+@dataclass
+class _Timed:
+    """Attributions as kept in the batch cache, with the seconds their first computation took."""
+
+    attributions: Attributions
+    seconds: float
+
+
 def _timed_attribute(explainer: Explainer, batch: Batch, targets: torch.Tensor) -> tuple[Attributions, float]:
     """The cached attributions and the seconds their first computation took."""
-    key = ("attributions", explainer.name, explainer.settings_key(), tuple(targets.tolist()))
-    if key not in batch.cache:
+    timed = batch.cache.attributions(explainer, targets, _Timed)
+    if timed is None:
         start = time.perf_counter()
         result = explainer.attribute(batch, targets)
-        batch.cache[key] = (result, time.perf_counter() - start)
-    return batch.cache[key]
+        timed = _Timed(result, time.perf_counter() - start)
+        batch.cache.store_attributions(explainer, targets, timed)
+    return timed.attributions, timed.seconds
 
 
 def single_targets(classifier: Classifier, target: Target, logits: torch.Tensor) -> torch.Tensor | None:
@@ -110,7 +162,7 @@ def expand_targets(classifier: Classifier, batch: Batch, target: Target) -> tupl
         return batch, torch.tensor([t[0] for t in per_row], device=batch.input_ids.device)
     rows = [r for r, targets in enumerate(per_row) for _ in targets]
     expanded = batch.select(rows)
-    expanded.cache["logits"] = classifier.batch_logits(batch)[rows]
+    expanded.cache.logits = classifier.batch_logits(batch)[rows]
     flat = [t for targets in per_row for t in targets]
     return expanded, torch.tensor(flat, device=batch.input_ids.device)
 
@@ -119,7 +171,7 @@ def explain_batch(explainer: Explainer, batch: Batch, target: Target = None) -> 
     """Run one explainer on an encoded batch and package the results."""
     classifier = explainer.classifier
     start = time.perf_counter()
-    if "logits" not in batch.cache:
+    if batch.cache.logits is None:
         explainer.prepare(batch, target)
     prepared = time.perf_counter() - start
     rows, targets = expand_targets(classifier, batch, target)

@@ -91,7 +91,7 @@ class Ensemble(Explainer):
 
     def prepare(self, batch: Batch, target: Target) -> None:
         for member in self.members:  # the first member with a pass of its own gives the prediction
-            if "logits" not in batch.cache:
+            if batch.cache.logits is None:
                 member.prepare(batch, target)
 
     def attribute(self, batch: Batch, targets: torch.Tensor) -> Attributions:

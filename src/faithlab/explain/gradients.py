@@ -3,7 +3,7 @@
 Saliency: Simonyan et al. 2014, "Deep Inside Convolutional Networks"; for text, Li et al. 2016, "Visualizing and
 Understanding Neural Models in NLP". Gradient × input: Shrikumar et al. 2016; Kindermans et al. 2016.
 All three read one gradient tensor, d target / d word embedding, computed by one backward per batch and target and
-shared through `batch.cache`, so asking for the three together costs one backward; the forward of that backward
+shared through the batch cache, so asking for the three together costs one backward; the forward of that backward
 also gives the prediction, so no separate prediction pass is run.
 """
 
@@ -16,6 +16,7 @@ import torch
 from faithlab.errors import FaithlabError
 from faithlab.explain.base import Attributions, Explainer, Target, register, single_targets
 from faithlab.models import Batch, Classifier
+from faithlab.models.pass_cache import EmbeddingGradients
 
 OUTPUTS = ("logit", "probability")
 
@@ -35,12 +36,13 @@ def target_outputs(logits: torch.Tensor, targets: torch.Tensor, output: str) -> 
 
 def embedding_gradients(
     classifier: Classifier, batch: Batch, targets: torch.Tensor, output: str
-) -> tuple[torch.Tensor, torch.Tensor]:
+) -> EmbeddingGradients:
     """(gradients, word embeddings) of a batch, each (rows, width, dim); computed once per output and targets."""
-    key = ("embedding_gradients", output, tuple(targets.tolist()))
-    if key not in batch.cache:
-        batch.cache[key] = _gradient_pass(classifier, batch, output, lambda _logits, rows: targets[rows])[:2]
-    return batch.cache[key]
+    found = batch.cache.embedding_gradients(output, targets)
+    if found is None:
+        found = EmbeddingGradients(*_gradient_pass(classifier, batch, output, lambda _logits, rows: targets[rows])[:2])
+        batch.cache.store_embedding_gradients(output, targets, found)
+    return found
 
 
 def predict_with_gradients(classifier: Classifier, batch: Batch, target: Target, output: str) -> None:
@@ -50,8 +52,8 @@ def predict_with_gradients(classifier: Classifier, batch: Batch, target: Target,
     result = _gradient_pass(classifier, batch, output, lambda logits, _rows: single_targets(classifier, target, logits))
     if result is not None:
         grads, embeddings, logits, targets = result
-        batch.cache["logits"] = logits
-        batch.cache[("embedding_gradients", output, tuple(targets.tolist()))] = (grads, embeddings)
+        batch.cache.logits = logits
+        batch.cache.store_embedding_gradients(output, targets, EmbeddingGradients(grads, embeddings))
 
 
 def _gradient_pass(

@@ -17,6 +17,7 @@ the 50 benchmark sentences no text met 1% at level 7, so starting there only add
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -30,6 +31,21 @@ BASELINES = ("pad", "mask", "unk", "zero")
 METHODS = ("gauss_legendre", "riemann_trapezoid", "fejer")
 AUTO_START_STEPS = {"gauss_legendre": 4, "riemann_trapezoid": 5, "fejer": 15}
 DEFAULT_TARGET_DELTA = 0.01
+
+
+class Endpoints(NamedTuple):
+    """The two ends of every row's path: input and baseline word embeddings, each (rows, width, dim)."""
+
+    inputs: torch.Tensor
+    baselines: torch.Tensor
+
+
+class FirstLevel(NamedTuple):
+    """The first level of path points, as `prepare` leaves it for `attribute`: per row the contribution of each
+    node (nodes, width), and f(baseline) per row."""
+
+    contributions: list[torch.Tensor]
+    base_out: torch.Tensor
 
 
 def next_level(method: str, n_steps: int) -> int:
@@ -128,18 +144,18 @@ class IntegratedGradients(Explainer):
         result = self._paths(batch, inputs, baselines, torch.arange(len(batch)), nodes, target=target)
         if result is not None:
             contributions, base_out, logits, targets = result
-            batch.cache["logits"] = logits
-            batch.cache[self._key(targets)] = (contributions, base_out)
+            batch.cache.logits = logits
+            batch.cache.put_prepared(self, targets, FirstLevel(contributions, base_out))
 
     def attribute(self, batch: Batch, targets: torch.Tensor) -> Attributions:
         method, auto = self.settings["method"], self.settings["n_steps"] == "auto"
         inputs, baselines = self._endpoints(batch)
         rows = torch.arange(len(batch))
         steps = [self._first_steps()] * len(batch)
-        first = batch.cache.pop(self._key(targets), None)
+        first = batch.cache.take_prepared(self, targets, FirstLevel)
         if first is None:
             nodes = [quadrature(method, steps[0])[0]] * len(batch)
-            first = self._paths(batch, inputs, baselines, rows, nodes, targets=targets)[:2]
+            first = FirstLevel(*self._paths(batch, inputs, baselines, rows, nodes, targets=targets)[:2])
         contributions, base_out = first
         gap = (target_outputs(self.classifier.batch_logits(batch), targets, self.settings["output"]) - base_out).cpu()
         # per row: α (rounded, as a key) -> that node's per-token contribution (diff · gradient), reused across levels
@@ -174,21 +190,19 @@ class IntegratedGradients(Explainer):
         alphas, weights = quadrature(self.settings["method"], n_steps)
         return sum(w * evaluated[k] for k, w in zip(_keys(alphas), weights.tolist(), strict=True)).float()
 
-    def _key(self, targets: torch.Tensor) -> tuple:
-        return ("ig_first_pass", self.settings_key(), tuple(targets.tolist()))
-
     def _first_steps(self) -> int:
         n_steps = self.settings["n_steps"]
         return AUTO_START_STEPS[self.settings["method"]] if n_steps == "auto" else n_steps
 
-    def _endpoints(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-        """(input, baseline) word embeddings of the batch, made once per batch and baseline."""
-        key = ("ig_endpoints", self.settings["baseline"])
-        if key not in batch.cache:
-            with torch.no_grad():
-                inputs = self.classifier.word_embeddings(batch.input_ids)
-            batch.cache[key] = (inputs, self._baseline(batch, inputs))
-        return batch.cache[key]
+    def _endpoints(self, batch: Batch) -> Endpoints:
+        """(input, baseline) word embeddings of the batch, made once per batch: the plan of `prepare` and
+        `attribute`."""
+        return batch.cache.plan(self, Endpoints, lambda: self._make_endpoints(batch))
+
+    def _make_endpoints(self, batch: Batch) -> Endpoints:
+        with torch.no_grad():
+            inputs = self.classifier.word_embeddings(batch.input_ids)
+        return Endpoints(inputs, self._baseline(batch, inputs))
 
     def _baseline(self, batch: Batch, inputs: torch.Tensor) -> torch.Tensor:
         """Baseline word embeddings: the chosen token (or zeros) at content positions, special tokens kept."""

@@ -122,12 +122,11 @@ class Lrp(Explainer):
         result = _relevance_pass(self.classifier, batch, choose)
         if result is not None:
             relevance, logits, targets = result
-            batch.cache["logits"] = logits
-            batch.cache[("lrp", tuple(targets.tolist()))] = (relevance, logits.gather(1, targets[:, None]).squeeze(1))
+            batch.cache.logits = logits
+            batch.cache.put_prepared(self, targets, (relevance, logits.gather(1, targets[:, None]).squeeze(1)))
 
     def attribute(self, batch: Batch, targets: torch.Tensor) -> Attributions:
-        key = ("lrp", tuple(targets.tolist()))
-        cached = batch.cache.pop(key, None)
+        cached = batch.cache.take_prepared(self, targets, tuple)
         relevance, logits = cached if cached is not None else lrp_relevance(self.classifier, batch, targets)
         totals = relevance.sum(dim=1)
         extras = [

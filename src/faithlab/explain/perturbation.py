@@ -96,7 +96,7 @@ def score_masks(
         raise FaithlabError(f"need feature groups and masks for each of the {len(batch)} rows")
     pad_id = classifier.replacement_id("pad")
     fill_id = pad_id if replacement == "delete" else classifier.replacement_id(replacement)
-    base_known = "logits" in batch.cache
+    base_known = batch.cache.logits is not None
     seen: dict[bytes, int] = {}
     inputs: list[tuple[torch.Tensor, torch.Tensor | None]] = []  # distinct inputs, in order of first use
     row_entries = []  # each row's unperturbed input (duplicated texts share one)
@@ -131,7 +131,7 @@ def score_masks(
     if base_known:
         table[row_entries] = classifier.batch_logits(batch).float().cpu()
     else:
-        batch.cache["logits"] = table[row_entries].to(batch.input_ids.device)
+        batch.cache.logits = table[row_entries].to(batch.input_ids.device)
     return Scored([table[index] for index in indices], len(todo) - (0 if base_known else len(originals)))
 
 
@@ -255,23 +255,20 @@ class PerturbationExplainer(Explainer):
 
     def planned_masks(self, batch: Batch) -> tuple[list[Groups], list[torch.Tensor]]:
         """`perturbation_masks`, made once per batch and shared by `prepare` and `attribute`."""
-        key = ("perturbation_masks", self.name, self.settings_key())
-        if key not in batch.cache:
-            batch.cache[key] = self.perturbation_masks(batch)
-        return batch.cache[key]
+        return batch.cache.plan(self, tuple, lambda: self.perturbation_masks(batch))
 
     def prepare(self, batch: Batch, target: Target) -> None:
         """Score the masks before targets are known (they do not depend on them): the unperturbed rows join the
         same pass, so the prediction costs no pass of its own."""
         groups, masks = self.planned_masks(batch)
         scored = score_masks(self.classifier, batch, groups, masks, self.replacement)
-        batch.cache[("scored", self.name, self.settings_key())] = scored
+        batch.cache.put_prepared(self, None, scored)
 
     def values(
         self, batch: Batch, targets: torch.Tensor, groups: list[Groups], masks: list[torch.Tensor]
     ) -> tuple[list[torch.Tensor], Scored]:
         """The measured output (float64) of every row under each of its masks, and the raw scoring result."""
-        scored = batch.cache.pop(("scored", self.name, self.settings_key()), None)
+        scored = batch.cache.take_prepared(self, None, Scored)
         if scored is None:
             scored = score_masks(self.classifier, batch, groups, masks, self.replacement)
         base = self.classifier.batch_logits(batch)

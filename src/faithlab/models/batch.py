@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import torch
+
+from faithlab.models.pass_cache import PassCache
 
 
 @dataclass
@@ -15,7 +16,7 @@ class Batch:
     `sequence_ids[i][t]` is 0 for a token of the first text, 1 for the pair text and None for special/pad tokens;
     `word_ids[i][t]` numbers the words of both sides in one sequence (pair words follow the text's words);
     `words[i]` holds (side, start, end) character spans of those words in their side's string.
-    `cache` lets several explainers of one run share passes (prediction, attention, gradients).
+    `cache` lets several explainers of one run share passes (prediction, attention, gradients): a `PassCache`.
     """
 
     texts: list[str]
@@ -29,7 +30,7 @@ class Batch:
     word_ids: list[list[int | None]]
     words: list[list[tuple[int, int, int]]]
     truncated: list[bool]
-    cache: dict[str, Any] = field(default_factory=dict, repr=False)
+    cache: PassCache = field(default_factory=PassCache, repr=False)
 
     def __len__(self) -> int:
         return len(self.texts)

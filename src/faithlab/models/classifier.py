@@ -179,9 +179,9 @@ class Classifier:
 
     def batch_logits(self, batch: Batch) -> torch.Tensor:
         """Logits of a batch's own rows, computed once and shared through the batch cache."""
-        if "logits" not in batch.cache:
-            batch.cache["logits"] = self.logits(batch.input_ids, batch.attention_mask, batch.token_type_ids)
-        return batch.cache["logits"]
+        if batch.cache.logits is None:
+            batch.cache.logits = self.logits(batch.input_ids, batch.attention_mask, batch.token_type_ids)
+        return batch.cache.logits
 
     def probabilities(self, batch: Batch) -> torch.Tensor:
         return torch.softmax(self.batch_logits(batch), dim=-1)
@@ -195,7 +195,7 @@ class Classifier:
 
         The same pass fills the logits cache, so prediction and attention cost one forward.
         """
-        if "attentions" not in batch.cache:
+        if batch.cache.attentions is None:
             layers: list[list[torch.Tensor]] = []
             logits = []
             with torch.inference_mode():
@@ -204,9 +204,10 @@ class Classifier:
                     out = self.forward(batch.input_ids[rows], batch.attention_mask[rows], tt, output_attentions=True)
                     logits.append(out.logits.float())
                     layers.append([a.float() for a in out.attentions])
-            batch.cache["attentions"] = tuple(torch.cat(per_layer) for per_layer in zip(*layers, strict=True))
-            batch.cache.setdefault("logits", torch.cat(logits))
-        return batch.cache["attentions"]
+            batch.cache.attentions = tuple(torch.cat(per_layer) for per_layer in zip(*layers, strict=True))
+            if batch.cache.logits is None:
+                batch.cache.logits = torch.cat(logits)
+        return batch.cache.attentions
 
     def word_embeddings(self, input_ids: torch.Tensor) -> torch.Tensor:
         """The word (token) embeddings of ids, before positions or segments are added."""
