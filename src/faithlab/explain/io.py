@@ -137,10 +137,10 @@ def to_dataframe(explanations: Iterable[Explanation]) -> pd.DataFrame:
     """One row per token of every explanation, special tokens included (`special` is True for them).
 
     `text_id` numbers distinct (text, pair) inputs in order of first appearance, so rows of several methods on the
-    same text share it. `output`, `replacement` and `special_tokens` are the explanation's conventions. `word` is the token's word in
-    its text ('' for special tokens), `side` 0 for the text and 1 for the pair text, `score` the stored score,
-    `normalized` the score divided by the largest |score| of the explanation's content tokens (0 for special
-    tokens, as in the views that hide them).
+    same text share it. `output`, `replacement` and `special_tokens` are the explanation's conventions. `word` is
+    the token's word in its text ('' for special tokens), `side` 0 for the text and 1 for the pair text, `score` the
+    stored score, `normalized` the score divided by the largest |score| of the explanation's content tokens (0 for
+    special tokens, as in the views that hide them).
     """
     ids: dict[tuple[str, str | None], int] = {}
     rows = []
