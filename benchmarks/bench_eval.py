@@ -75,14 +75,21 @@ def run_ferret(classifier: Classifier, explanations: Explained, fractions: Seque
     start = time.perf_counter()
     for i in range(len(explanations[methods[0]])):
         items = [explanations[m][i] for m in methods]
-        converted = [FerretExplanation(e.text, e.tokens, e.scores - e.scores.min() + 1.0, e.method, e.target)
-                     for e in items]
+        converted = [FerretExplanation(e.text, e.tokens, s - s.min() + 1.0, e.method, e.target)
+                     for e, s in zip(items, map(content_scores, items), strict=True)]
         # ferret takes one target per call: one call per example, all methods together
         results = bench.evaluate_explanations(converted, target=items[0].target, show_progress=False, **args)
         for method, result in zip(methods, results, strict=True):
             for evaluation in result.evaluation_scores:
                 values[(method, i, evaluation.name)] = float(evaluation.score)
     return time.perf_counter() - start, values
+
+
+def content_scores(explanation: Explanation) -> np.ndarray:
+    """The scores with special tokens at 0: ferret ranks every token it is given, faithlab content tokens only."""
+    out = np.zeros_like(explanation.scores)
+    out[explanation.content] = explanation.scores[explanation.content]
+    return out
 
 
 def agreement(ours: dict, theirs: dict) -> dict[str, float]:

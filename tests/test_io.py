@@ -22,18 +22,21 @@ from faithlab.explain.io import (
 METHODS = ["attention_sum", "gradient"]
 
 
-def make(text: str, scores: list[float], method: str = "m", pair: str | None = None) -> Explanation:
-    """A hand-made explanation: [CLS] + one token per whitespace word + [SEP]."""
+def make(
+    text: str, scores: list[float], method: str = "m", pair: str | None = None, special: float = 0.0
+) -> Explanation:
+    """A hand-made explanation of the probability, tokens deleted: [CLS] + one token per whitespace word + [SEP]."""
     words, start = [], 0
     for word in text.split():
         start = text.index(word, start)
         words.append((0, start, start + len(word)))
         start += len(word)
     return Explanation(
-        text=text, pair=pair, tokens=["[CLS]", *text.split(), "[SEP]"], scores=[0.0, *scores, 0.0],
+        text=text, pair=pair, tokens=["[CLS]", *text.split(), "[SEP]"], scores=[special, *scores, special],
         word_ids=[None, *range(len(words)), None], words=words, target=1, target_name="positive", method=method,
         settings={"seed": 3}, probabilities=[0.25, 0.75], labels=["negative", "positive"], model="tiny",
-        seconds=0.5, warnings=["a warning"], extras={"delta": np.float32(0.5), "table": np.arange(3)},
+        seconds=0.5, output="probability", replacement="delete", warnings=["a warning"],
+        extras={"delta": np.float32(0.5), "table": np.arange(3)},
     )
 
 
@@ -52,6 +55,22 @@ def test_jsonl_round_trip_keeps_every_field(tmp_path, real_explanations):
     back = read_jsonl(path)
     assert [e.to_dict() for e in back] == [e.to_dict() for e in real_explanations]
     assert all(isinstance(e.scores, np.ndarray) for e in back)
+    assert [(e.method, e.output, e.replacement, e.special_tokens) for e in back[::2]] == [
+        ("attention_sum", "attention", "none", "kept"), ("gradient", "logit", "none", "kept")
+    ]
+
+
+def test_lines_written_before_conventions_were_recorded_still_read(tmp_path):
+    path = tmp_path / "old.jsonl"
+    write_jsonl([make("good film", [0.5, -0.25])], path)
+    record = json.loads(path.read_text(encoding="utf-8"))
+    assert (record["output"], record["replacement"], record["special_tokens"]) == ("probability", "delete", "kept")
+    for key in ("output", "replacement", "special_tokens"):
+        del record[key]
+    path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    (old,) = read_jsonl(path)
+    assert (old.output, old.replacement, old.special_tokens) == ("unknown", "unknown", "zeroed")
+    np.testing.assert_array_equal(old.scores, [0.0, 0.5, -0.25, 0.0])
 
 
 def test_each_line_is_one_object_with_provenance(tmp_path):
@@ -122,6 +141,16 @@ def test_dataframe_has_one_row_per_token_with_named_columns():
     assert content[content["method"] == "a"]["score"].tolist() == [0.5, -0.25]
     assert frame.groupby("method")["normalized"].apply(lambda s: s.abs().max()).eq(1.0).all()
     assert set(frame["predicted"]) == {"positive"}
+    assert set(frame["output"]) == {"probability"} and set(frame["replacement"]) == {"delete"}
+    assert set(frame["special_tokens"]) == {"kept"}
+
+
+def test_dataframe_keeps_special_scores_but_normalises_over_content_tokens():
+    frame = to_dataframe([make("good film", [0.5, -0.25], special=3.0)])
+    specials = frame[frame["special"]]
+    assert specials["score"].tolist() == [3.0, 3.0]
+    assert specials["normalized"].tolist() == [0.0, 0.0]
+    assert frame[~frame["special"]]["normalized"].tolist() == [1.0, -0.5]
 
 
 def test_dataframe_of_nothing_is_empty_with_the_columns():

@@ -16,20 +16,27 @@ HEAD_WARNING = "the classification head is untrained: scores explain a random he
 
 
 def make(
-    text: str, scores: list[float], method: str = "m", *, warnings: tuple[str, ...] = (), target: int = 1
+    text: str,
+    scores: list[float],
+    method: str = "m",
+    *,
+    warnings: tuple[str, ...] = (),
+    target: int = 1,
+    special: tuple[float, float] = (0.0, 0.0),
 ) -> Explanation:
-    """[CLS] + one token per whitespace word + [SEP], on a two-label model."""
+    """[CLS] + one token per whitespace word + [SEP] (scored `special`), on a two-label model; explains the logit
+    with [MASK] replacement."""
     words, start = [], 0
     for word in text.split():
         start = text.index(word, start)
         words.append((0, start, start + len(word)))
         start += len(word)
     return Explanation(
-        text=text, pair=None, tokens=["[CLS]", *text.split(), "[SEP]"], scores=[0.0, *scores, 0.0],
+        text=text, pair=None, tokens=["[CLS]", *text.split(), "[SEP]"], scores=[special[0], *scores, special[1]],
         word_ids=[None, *range(len(words)), None], words=words, target=target,
         target_name=["negative", "positive"][target], method=method, settings={"n_samples": 8},
         probabilities=[0.3, 0.7], labels=["negative", "positive"], model="tiny-model", seconds=0.25,
-        warnings=list(warnings), extras={"delta": 0.125, "table": [1, 2]},
+        output="logit", replacement="mask", warnings=list(warnings), extras={"delta": 0.125, "table": [1, 2]},
     )
 
 
@@ -104,11 +111,14 @@ def test_subword_pieces_join_and_words_are_spaced():
         scores=[0.0, 1.0, 0.5, -1.0, 0.0], word_ids=[None, 0, 0, 1, None], words=[(0, 0, 7), (0, 8, 11)],
         target=0, target_name="a", method="m", settings={}, probabilities=[1.0], labels=["a"], model="x", seconds=0,
     )
-    shown = shown_tokens(e)
+    shown = shown_tokens(e, show_special=True)
     assert [t.text for t in shown] == ["[CLS]", "un", "happy", "day", "[SEP]"]
     assert [t.space_before for t in shown] == [False, True, False, True, True]
     assert [t.scaled for t in shown] == [0.0, 1.0, 0.5, -1.0, 0.0]
-    assert token_text(e).plain == "[CLS] unhappy day [SEP]"
+    assert token_text(e, show_special=True).plain == "[CLS] unhappy day [SEP]"
+    hidden = shown_tokens(e)
+    assert [(t.text, t.space_before) for t in hidden] == [("un", False), ("happy", False), ("day", True)]
+    assert token_text(e).plain == "unhappy day"
 
 
 def test_terminal_rendering_shows_tokens_tables_and_the_head_warning():
@@ -119,10 +129,35 @@ def test_terminal_rendering_shows_tokens_tables_and_the_head_warning():
     assert "tiny-model is untrained" in text
     assert "ig → positive" in text and "lime → positive" in text
     assert "good (+0.9)" in text and "film (-0.3)" not in text
-    styles = {str(span.style) for span in token_text(explanations[0]).spans}
+    assert text.count("explains: logit · removal: mask · special tokens: hidden") == 2
+    assert "special tokens hidden" in text and "[CLS]" not in text
+    styles = {str(span.style) for span in token_text(explanations[0], show_special=True).spans}
     assert "white on rgb(214,39,40)" in styles and "dim" in styles
 
 
 def test_top_tokens_table_has_a_row_per_explanation():
     table = top_tokens_table([make("good film", [0.9, -0.3], m) for m in ("a", "b", "c")], k=2)
     assert table.row_count == 3
+
+
+def test_each_row_states_its_conventions_and_special_tokens_are_hidden_unless_asked():
+    explanation = make("good film", [1.0, -0.5], special=(4.0, -2.0))
+    html = render_html([explanation])
+    row = re.search(r'<tr class="row">.*?</tr>', html, flags=re.S).group(0)
+    assert "explains: logit · removal: mask · special tokens: hidden" in row
+    (section,) = sections(html)
+    assert "[CLS]" not in section and "[SEP]" not in section and "special tokens ([CLS], [SEP], ...) are hidden" in html
+    # hidden special tokens do not set the scale: the best content token still gets the full colour
+    assert 'style="background:rgb(214,39,40);color:#fff" title="good: +1"' in row
+    shown = render_html([explanation], show_special=True)
+    assert "special tokens: shown" in shown and "are shown" in shown
+    assert 'title="[CLS]: +4 (special token)"' in shown and 'title="good: +1"' in shown
+    assert 'style="background:rgb(214,39,40);color:#fff" title="[CLS]: +4 (special token)"' in shown
+
+
+def test_an_old_record_says_its_special_tokens_were_stored_as_zero():
+    record = make("good film", [1.0, -0.5]).to_dict()
+    for key in ("output", "replacement", "special_tokens"):
+        del record[key]
+    html = render_html([Explanation.from_dict(record)])
+    assert "explains: unknown · removal: unknown · special tokens: hidden, stored as 0" in html

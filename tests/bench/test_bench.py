@@ -87,14 +87,14 @@ def test_a_model_can_restrict_the_metric_groups(tmp_path: Path, tiny_folders) ->
 
 
 def test_two_labelled_ensembles_sit_side_by_side(tmp_path: Path, tiny_folders) -> None:
-    methods = [{"ig": {"n_steps": 4}}, "occlusion", "grad_x_input",
+    methods = [{"ig": {"n_steps": 4}}, {"occlusion": {"output": "logit"}}, "grad_x_input",
                {"ensemble": {"label": "ensemble_a", "methods": ["ig", "occlusion"]}},
                {"ensemble": {"label": "ensemble_b", "methods": ["ig", "grad_x_input"]}}]
     config = parse_config(_config(tmp_path, tiny_folders["bert"], methods=methods, metrics=["ground_truth"]))
     with ResultStore(run_benchmark(config, tmp_path / "run", progress=False)) as store:
         frame = store.frame()
     assert {"ensemble_a", "ensemble_b"} <= set(frame.method)
-    same = parse_config(_config(tmp_path, tiny_folders["bert"], methods=["ensemble", "ensemble"],
+    same = parse_config(_config(tmp_path, tiny_folders["bert"], methods=[{"ensemble": {"methods": ["ig"]}}] * 2,
                                 metrics=["ground_truth"]))
     with pytest.raises(FaithlabError, match="requested twice"):
         run_benchmark(same, tmp_path / "twice", progress=False)

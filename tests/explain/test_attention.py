@@ -154,3 +154,13 @@ def test_top_attention_tokens_skip_special_tokens_and_punctuation(tiny_classifie
 def test_attention_methods_take_no_settings(tiny_classifiers: dict[str, Classifier]) -> None:
     with pytest.raises(FaithlabError, match="rollout"):
         get_explainer("rollout", tiny_classifiers["bert"], layers=2)
+
+
+def test_rollout_explanations_keep_the_mass_on_special_tokens(classifier: Classifier) -> None:
+    pooled = pooled_rollout(classifier, classifier.encode(TEXTS))
+    explanations = get_explainer("rollout", classifier).explain(TEXTS)
+    for row, explanation in enumerate(explanations):
+        total = explanation.scores.sum()
+        assert total == pytest.approx(float(pooled[row].sum()), rel=1e-5)
+        assert total == pytest.approx(1.0, abs=1e-5)  # the pooled row is a probability row
+        assert explanation.output == "attention" and explanation.special_tokens == "kept"

@@ -14,7 +14,11 @@ from faithlab.explain.lrp import Lrp
 from faithlab.models import Classifier
 
 TEXTS = ["the movie was great and fun to watch", "not bad", "i loved every minute of it !", "a dull film"]
-MEMBERS = ["attention_sum", "rollout", "lrp", "random"]
+# members of one ensemble explain one quantity: attention weights, or the target logit
+MEMBER_SETS = {
+    "attention": (["attention_sum", "attention_mean", "rollout"], {}),
+    "logit": (["gradient", "grad_x_input", "lrp"], {"gradient": {"output": "logit"}}),
+}
 
 
 @pytest.fixture
@@ -62,18 +66,20 @@ def test_random_rejects_bad_settings(bert: Classifier) -> None:
         get_explainer("random", bert, seed=1.5)
 
 
-def test_ensemble_is_the_mean_of_l1_normalised_members(classifier: Classifier) -> None:
-    member_settings = {"random": {"seed": 11}}
-    ensemble = get_explainer("ensemble", classifier, methods=MEMBERS, member_settings=member_settings)
+@pytest.mark.parametrize("quantity", sorted(MEMBER_SETS))
+def test_ensemble_is_the_mean_of_l1_normalised_members(classifier: Classifier, quantity: str) -> None:
+    names, member_settings = MEMBER_SETS[quantity]
+    ensemble = get_explainer("ensemble", classifier, methods=names, member_settings=member_settings)
     combined = ensemble.explain(TEXTS, target=0)
     members = [
-        get_explainer(name, classifier, **member_settings.get(name, {})).explain(TEXTS, target=0) for name in MEMBERS
+        get_explainer(name, classifier, **member_settings.get(name, {})).explain(TEXTS, target=0) for name in names
     ]
     for row, explanation in enumerate(combined):
-        expected = np.mean([m[row].normalized("l1") for m in members], axis=0)
+        expected = np.mean([m[row].normalized("l1") for m in members], axis=0)  # over content tokens
         np.testing.assert_allclose(explanation.scores, expected, rtol=1e-5, atol=1e-7)
-        assert explanation.extras["members"] == MEMBERS
+        assert explanation.extras["members"] == names
         assert np.abs(explanation.scores).sum() <= 1 + 1e-6
+        assert explanation.output == quantity
 
 
 def test_ensemble_reuses_work_already_done_on_the_batch(bert: Classifier, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -85,10 +91,10 @@ def test_ensemble_reuses_work_already_done_on_the_batch(bert: Classifier, monkey
         return original(self, batch, targets)
 
     monkeypatch.setattr(Lrp, "attribute", counted)
-    results = explain_many(bert, TEXTS, ["lrp", ("ensemble", {"methods": ["lrp", "rollout"]})])
+    results = explain_many(bert, TEXTS, ["lrp", ("ensemble", {"methods": ["lrp", "gradient"]})])
     assert calls == [len(TEXTS)], "lrp must run once for both requests"
     batch = bert.encode(TEXTS)
-    explain_batch(get_explainer("ensemble", bert, methods=["lrp", "rollout"]), batch)
+    explain_batch(get_explainer("ensemble", bert, methods=["lrp", "gradient"]), batch)
     explain_batch(get_explainer("lrp", bert), batch)
     assert len(calls) == 2, "lrp after the ensemble on the same batch must come from the cache"
     assert all(len(e.scores) for e in results["ensemble"])
@@ -111,22 +117,40 @@ def test_default_ensemble_runs_once_its_members_exist(bert: Classifier) -> None:
     missing = [name for name in DEFAULT_MEMBERS if name not in EXPLAINERS]
     if missing:
         pytest.skip(f"members not registered yet: {', '.join(missing)}")
-    settings = {"ig": {"n_steps": 4}, "lime": {"n_samples": 16}, "kernel_shap": {"n_samples": 16}}
+    settings = {"ig": {"n_steps": 4}, "lime": {"n_samples": 16, "output": "logit"}, "kernel_shap": {"n_samples": 16},
+                "occlusion": {"output": "logit"}}
     explanations = get_explainer("ensemble", bert, member_settings=settings).explain(TEXTS[:2])
     for explanation in explanations:
         assert explanation.extras["members"] == list(DEFAULT_MEMBERS)
         assert np.all(np.isfinite(explanation.scores))
+        assert (explanation.output, explanation.replacement) == ("logit", "mixed")
+
+
+def test_ensemble_refuses_members_that_explain_different_quantities(bert: Classifier) -> None:
+    margin = {"occlusion": {"output": "margin"}}
+    with pytest.raises(FaithlabError, match=r"grad_x_input: logit, occlusion: margin.*member_settings=") as error:
+        get_explainer("ensemble", bert, methods=["grad_x_input", "occlusion"], member_settings=margin)
+    assert "{'occlusion': {'output': 'logit'}}" in str(error.value)
+    with pytest.raises(FaithlabError, match=r"rollout: attention, lrp: logit.*cannot"):
+        get_explainer("ensemble", bert, methods=["rollout", "lrp"])
+    agreed = get_explainer("ensemble", bert, methods=["grad_x_input", "occlusion"],
+                           member_settings={"occlusion": {"output": "logit", "replacement": "mask"}})
+    assert (agreed.output, agreed.replacement) == ("logit", "mixed")
+    explanation = agreed.explain(TEXTS[:1])[0]
+    assert (explanation.output, explanation.replacement) == ("logit", "mixed")
+    same = get_explainer("ensemble", bert, methods=["lime", "kernel_shap"],
+                         member_settings={"lime": {"output": "logit", "replacement": "pad"},
+                                          "kernel_shap": {"replacement": "pad"}})
+    assert (same.output, same.replacement) == ("logit", "pad")
 
 
 def test_ensemble_members_take_the_settings_of_their_own_requests(bert: Classifier) -> None:
-    results = explain_many(
-        bert, TEXTS, [("ig", {"n_steps": 6}), ("occlusion", {}), ("ensemble", {"methods": ["ig", "occlusion"]})]
-    )
-    alone = explain_many(bert, TEXTS, [("ensemble", {"methods": ["ig", "occlusion"],
-                                                     "member_settings": {"ig": {"n_steps": 6}}})])
+    own = {"ig": {"n_steps": 6}, "occlusion": {"output": "logit"}}
+    results = explain_many(bert, TEXTS, [*own.items(), ("ensemble", {"methods": ["ig", "occlusion"]})])
+    alone = explain_many(bert, TEXTS, [("ensemble", {"methods": ["ig", "occlusion"], "member_settings": own})])
     for shared, separate in zip(results["ensemble"], alone["ensemble"], strict=True):
         np.testing.assert_allclose(shared.scores, separate.scores, rtol=1e-5, atol=1e-7)
-        assert shared.settings["member_settings"] == {"ig": {"n_steps": 6}}
+        assert shared.settings["member_settings"] == own
 
 
 def test_labelled_ensembles_are_named_by_their_label(bert: Classifier) -> None:
@@ -137,4 +161,4 @@ def test_labelled_ensembles_are_named_by_their_label(bert: Classifier) -> None:
     with pytest.raises(FaithlabError, match="label"):
         get_explainer("ensemble", bert, label="mine")
     with pytest.raises(FaithlabError, match="requested twice"):
-        explain_many(bert, TEXTS[:1], ["ensemble", "ensemble"])
+        explain_many(bert, TEXTS[:1], [("ensemble", {"methods": ["lrp"]})] * 2)

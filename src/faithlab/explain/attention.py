@@ -76,10 +76,14 @@ def pooled_rollout(classifier: Classifier, batch: Batch) -> torch.Tensor:
 
 
 class _AttentionExplainer(Explainer):
-    """Attention scores take no settings and ignore the target."""
+    """Attention scores take no settings and ignore the target; special tokens keep what they receive."""
 
     def __init__(self, classifier: Classifier):
         super().__init__(classifier)
+
+    @property
+    def output(self) -> str:
+        return "attention"
 
     def scores(self, batch: Batch) -> torch.Tensor:
         raise NotImplementedError
@@ -114,7 +118,10 @@ class AttentionMean(_AttentionExplainer):
 
 @register
 class Rollout(_AttentionExplainer):
-    """Attention rollout (Abnar & Zuidema 2020), read at the position the classification head pools."""
+    """Attention rollout (Abnar & Zuidema 2020), read at the position the classification head pools.
+
+    The scores are that rollout row, special tokens included, so a row's scores sum to 1.
+    """
 
     name = "rollout"
 

@@ -58,9 +58,10 @@ class Explainer:
     Adding an explainer:
     1. Subclass `Explainer`, set `name`, decorate with `@register`, import its module in `faithlab/explain/__init__`.
     2. Validate every setting in `__init__` with one clear `FaithlabError`; pass all of them to `super().__init__`.
-    3. Follow the shared conventions: the quantity explained is an `output` setting ('logit', 'probability', ...
-       as in gradients.OUTPUTS or perturbation.OUTPUTS) and removed tokens follow a `replacement` setting
-       (perturbation.REPLACEMENTS); scores are signed where the method is signed.
+    3. Follow the shared conventions: the quantity explained is an `output` setting ('logit' by default) and
+       removed tokens follow a `replacement` setting; the `output` and `replacement` properties state them (keys of
+       `OUTPUTS` and `REPLACEMENTS` in explain/explanation.py) and every Explanation records them; override the
+       properties where the method has no such setting. Scores are signed where the method is signed.
     4. Batch everything: all rows in one pass, cut by `Classifier.chunks` / `length_chunks`; no per-row model loop.
     5. Run passes that need no gradient under `torch.inference_mode()`; change the model only through a context
        manager of `faithlab.models` that restores it, also on error.
@@ -81,6 +82,21 @@ class Explainer:
     def __init__(self, classifier: Classifier, **settings: Any):
         self.classifier = classifier
         self.settings = settings
+
+    @property
+    def output(self) -> str:
+        """The quantity the scores explain: the `output` setting (methods without one override this)."""
+        return self.settings["output"]
+
+    @property
+    def replacement(self) -> str:
+        """How a feature is removed: the `replacement` setting, 'baseline:<b>' for a `baseline` setting, else
+        'none' (nothing is removed)."""
+        if "replacement" in self.settings:
+            return self.settings["replacement"]
+        if "baseline" in self.settings:
+            return f"baseline:{self.settings['baseline']}"
+        return "none"
 
     def attribute(self, batch: Batch, targets: torch.Tensor) -> Attributions:
         raise NotImplementedError
@@ -174,6 +190,7 @@ def explain_batch(explainer: Explainer, batch: Batch, target: Target = None) -> 
     if batch.cache.logits is None:
         explainer.prepare(batch, target)
     prepared = time.perf_counter() - start
+    check_finite_logits(classifier, batch)
     rows, targets = expand_targets(classifier, batch, target)
     # the cost of this method's own computation, also when an ensemble computed it earlier in the same run;
     # passes shared with another method (prediction, one backward for several gradient methods) count once
@@ -182,17 +199,31 @@ def explain_batch(explainer: Explainer, batch: Batch, target: Target = None) -> 
     return package(explainer, rows, targets, result, seconds)
 
 
+def check_finite_logits(classifier: Classifier, batch: Batch) -> None:
+    """Stop before anything is explained when the model's logits hold NaN or inf: every method would explain them
+    (attention, rollout and random without noticing)."""
+    logits = classifier.batch_logits(batch).detach()
+    bad = ~torch.isfinite(logits).all(dim=-1)
+    if bool(bad.any()):
+        row = int(bad.nonzero()[0])
+        values = ", ".join(str(float(v)) for v in logits[row].flatten().tolist())
+        raise FaithlabError(
+            f"model '{classifier.name}' produced non-finite logits ({values}) for text {row} {batch.texts[row][:40]!r}"
+            f" ({int(bad.sum())} of {len(batch)} texts); check the model's weights and inputs"
+        )
+
+
 def package(
     explainer: Explainer, batch: Batch, targets: torch.Tensor, result: Attributions, seconds: float
 ) -> list[Explanation]:
+    """One Explanation per row, with the explainer's conventions; special tokens keep their scores."""
     classifier = explainer.classifier
     probabilities = classifier.probabilities(batch).cpu()
     scores = result.scores.detach().float().cpu()
     out = []
     for row in range(len(batch)):
         n = len(batch.tokens[row])
-        row_scores = scores[row, :n].clone()
-        row_scores[batch.special_mask[row, :n].cpu()] = 0.0
+        row_scores = scores[row, :n]
         warnings = []
         if batch.truncated[row]:
             warnings.append(f"input longer than the model limit of {classifier.max_length} tokens was truncated")
@@ -215,6 +246,8 @@ def package(
                 labels=list(classifier.labels),
                 model=classifier.name,
                 seconds=seconds,
+                output=explainer.output,
+                replacement=explainer.replacement,
                 warnings=warnings,
                 extras=result.extras[row] if result.extras else {},
             )

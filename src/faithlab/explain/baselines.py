@@ -34,6 +34,10 @@ class RandomScores(Explainer):
             raise FaithlabError(f"unknown distribution '{distribution}'; choose one of {', '.join(DISTRIBUTIONS)}")
         super().__init__(classifier, seed=seed, distribution=distribution)
 
+    @property
+    def output(self) -> str:
+        return "none"
+
     def attribute(self, batch: Batch, targets: torch.Tensor) -> Attributions:
         content = batch.content_mask.cpu()
         scores = torch.zeros(content.shape)
@@ -55,6 +59,13 @@ class RandomScores(Explainer):
 @register
 class Ensemble(Explainer):
     """Mean of the members' explanations, each L1-normalised over content tokens first.
+
+    Normalisation puts members on one scale (a logit gradient and a KernelSHAP value differ by orders of magnitude),
+    so each member counts equally and the ensemble's content scores have an L1 norm of at most 1. Special tokens
+    are left out of the norm and score 0: methods treat them in different ways (LRP's bias share on [CLS], nothing
+    for removal methods). Averaging only makes sense for one quantity, so every member must explain the same
+    `output`: members with an output setting take it from `member_settings` (e.g.
+    `{"lime": {"output": "logit"}}`); the ensemble's replacement is the members' common one, or 'mixed'.
 
     `methods` names the members; `member_settings` maps a member's name to its settings. Members run through the
     batch cache, so a member also requested on its own (say in `explain_many`) is computed once. `label` names
@@ -87,7 +98,17 @@ class Ensemble(Explainer):
         if strays:
             raise FaithlabError(f"member_settings names {', '.join(strays)}, which are not among the methods {names}")
         self.members = [get_explainer(n, classifier, **member_settings.get(n, {})) for n in names]
+        self._output = common_output(self.members)
         super().__init__(classifier, methods=names, member_settings=member_settings, label=label)
+
+    @property
+    def output(self) -> str:
+        return self._output
+
+    @property
+    def replacement(self) -> str:
+        replacements = {member.replacement for member in self.members}
+        return replacements.pop() if len(replacements) == 1 else "mixed"
 
     def prepare(self, batch: Batch, target: Target) -> None:
         for member in self.members:  # the first member with a pass of its own gives the prediction
@@ -103,3 +124,20 @@ class Ensemble(Explainer):
             total = total + torch.where(norm > 0, scores / norm.clamp_min(torch.finfo(norm.dtype).tiny), scores)
         names = [m.name for m in self.members]
         return Attributions(total / len(self.members), [{"members": names} for _ in range(len(batch))])
+
+
+def common_output(members: Sequence[Explainer]) -> str:
+    """The one quantity the members explain; an error naming each member's output when they differ, with the
+    `member_settings` that would give them a common one where their methods allow it."""
+    outputs = {member.name: member.output for member in members}
+    if len(set(outputs.values())) == 1:
+        return next(iter(outputs.values()))
+    listing = ", ".join(f"{name}: {output}" for name, output in outputs.items())
+    fixed = sorted({member.output for member in members if "output" not in member.settings})  # no output setting
+    if len(fixed) > 1 or (fixed and fixed[0] in ("attention", "none")):
+        hint = "these methods cannot explain one quantity; choose members that can"
+    else:
+        common = fixed[0] if fixed else "logit"
+        settings = {name: {"output": common} for name, output in outputs.items() if output != common}
+        hint = f"give them a common output through member_settings, e.g. member_settings={settings}"
+    raise FaithlabError(f"ensemble members explain different quantities ({listing}); an ensemble averages one: {hint}")

@@ -1,4 +1,9 @@
-"""`Explanation`: one text's token attributions for one target class, with provenance; serialises without the model."""
+"""`Explanation`: one text's token attributions for one target class, with provenance; serialises without the model.
+
+Every explanation records its conventions, so that scores of different methods are never compared blindly:
+`output` is the quantity explained, `replacement` how a feature is removed, `special_tokens` whether the scores of
+special tokens ([CLS], [SEP], ...) are stored as the method computed them. The vocabularies are below.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,36 @@ from faithlab.errors import FaithlabError
 
 WORD_AGGREGATIONS = ("sum", "mean", "absmax")
 
+# The quantity a method's scores explain.
+OUTPUTS = {
+    "logit": "the target class's logit",
+    "probability": "the target class's softmax probability",
+    "margin": "the target logit minus the contrast class's logit",
+    "loss": "log p(target), the negative cross-entropy against the target (a removal that raises the loss scores > 0)",
+    "attention": "attention weights or attention flow; no model output, the same for every target class",
+    "none": "no model output: scores that do not depend on the model (the random baseline)",
+    "unknown": "not recorded (a record written before faithlab recorded its conventions)",
+}
+# How a method removes a feature: a replacement token, deletion, the input baseline of a gradient method, or nothing.
+REPLACEMENTS = {
+    "mask": "removed tokens are replaced by the mask token (positions are kept)",
+    "pad": "removed tokens are replaced by the pad token (positions are kept)",
+    "unk": "removed tokens are replaced by the unknown token (positions are kept)",
+    "delete": "removed tokens are deleted (later tokens move up)",
+    "baseline:pad": "gradients along the path from the pad-token embedding at every content position",
+    "baseline:mask": "gradients along the path from the mask-token embedding at every content position",
+    "baseline:unk": "gradients along the path from the unknown-token embedding at every content position",
+    "baseline:zero": "gradients along the path from (or linearised at) a zero word embedding",
+    "none": "nothing is removed: local gradients, relevance propagation, attention or random scores",
+    "mixed": "an ensemble whose members remove features in different ways",
+    "unknown": "not recorded (a record written before faithlab recorded its conventions)",
+}
+# What the stored scores of special tokens are.
+SPECIAL_TOKENS = {
+    "kept": "special tokens keep the score the method gave them (0 where it never scores them)",
+    "zeroed": "special-token scores were set to 0 before storing (records written before they were kept)",
+}
+
 
 @dataclass
 class Explanation:
@@ -19,7 +54,11 @@ class Explanation:
 
     `word_ids[t]` points into `words` (None for special tokens); `words[w]` is (side, start, end) in the text
     (side 0) or the pair text (side 1). `extras` holds method-specific results (IG convergence delta, LRP gap,
-    occlusion table, ...). Special tokens keep their score, usually 0; views such as `normalized` never mutate.
+    occlusion table, ...). `output`, `replacement` and `special_tokens` take a key of `OUTPUTS`, `REPLACEMENTS`
+    and `SPECIAL_TOKENS`; an explanation made by hand defaults to 'unknown', 'unknown' and 'kept'.
+    Special tokens keep their score (LRP's relevance on [CLS], the rollout mass of [SEP], ...), so sums over all
+    tokens mean what the method says; `content` and the views that hide special tokens leave them out and say so.
+    Views such as `normalized` never mutate the scores.
     """
 
     text: str
@@ -36,6 +75,9 @@ class Explanation:
     labels: list[str]
     model: str
     seconds: float
+    output: str = "unknown"
+    replacement: str = "unknown"
+    special_tokens: str = "kept"
     warnings: list[str] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -45,6 +87,13 @@ class Explanation:
             raise FaithlabError(f"{self.method}: {self.scores.shape[0]} scores for {len(self.tokens)} tokens")
         if not np.all(np.isfinite(self.scores)):
             raise FaithlabError(f"{self.method} produced non-finite scores for {self.text[:40]!r}")
+        for setting, value, choices in (
+            ("output", self.output, OUTPUTS),
+            ("replacement", self.replacement, REPLACEMENTS),
+            ("special_tokens", self.special_tokens, SPECIAL_TOKENS),
+        ):
+            if value not in choices:
+                raise FaithlabError(f"{self.method}: unknown {setting} {value!r}; choose one of {', '.join(choices)}")
 
     @property
     def predicted(self) -> int:
@@ -52,7 +101,8 @@ class Explanation:
 
     @property
     def content(self) -> np.ndarray:
-        """Indices of tokens that come from the text (not special tokens)."""
+        """Indices of tokens that come from the text (not special tokens): the tokens metrics rank and the views
+        that hide special tokens show."""
         return np.array([t for t, w in enumerate(self.word_ids) if w is not None], dtype=int)
 
     def word_text(self, word: int) -> str:
@@ -78,12 +128,26 @@ class Explanation:
                 out[w] = part[np.argmax(np.abs(part))]
         return out
 
-    def normalized(self, how: str = "l1") -> np.ndarray:
-        """Scores divided by their L1 norm ('l1') or largest magnitude ('max'); zeros stay zeros."""
+    def normalized(self, how: str = "l1", *, include_special: bool = False) -> np.ndarray:
+        """Scores divided by their L1 norm ('l1') or largest magnitude ('max'); zeros stay zeros.
+
+        Args:
+            how: 'l1' or 'max'.
+            include_special: False (default) hides special tokens: the scale comes from content tokens only and special
+                tokens get 0 in the result. True scales every token, special tokens included.
+
+        Returns:
+            One value per token (a new array; the scores are not changed).
+        """
         if how not in ("l1", "max"):
             raise FaithlabError(f"unknown normalisation '{how}'; choose 'l1' or 'max'")
-        scale = np.abs(self.scores).sum() if how == "l1" else np.abs(self.scores).max(initial=0.0)
-        return self.scores / scale if scale > 0 else self.scores.copy()
+        shown = self.scores.copy()
+        if not include_special:
+            hidden = np.ones(len(shown), dtype=bool)
+            hidden[self.content] = False
+            shown[hidden] = 0.0
+        scale = np.abs(shown).sum() if how == "l1" else np.abs(shown).max(initial=0.0)
+        return shown / scale if scale > 0 else shown
 
     def top_tokens(self, k: int = 5) -> list[tuple[str, float]]:
         """The k content tokens with the highest score."""
@@ -103,7 +167,9 @@ class Explanation:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Explanation:
-        data = dict(data)
+        """The explanation of `to_dict`; a dict written before conventions were recorded reads with output and
+        replacement 'unknown' and special_tokens 'zeroed' (special-token scores were then stored as 0)."""
+        data = {"output": "unknown", "replacement": "unknown", "special_tokens": "zeroed"} | dict(data)
         data["words"] = [tuple(w) for w in data["words"]]
         return cls(**data)
 

@@ -148,5 +148,9 @@ class GradientTimesInput(_EmbeddingGradientExplainer):
 
     name = "grad_x_input"
 
+    @property
+    def replacement(self) -> str:
+        return "baseline:zero"  # the first-order estimate of f(x) − f(zero word embeddings)
+
     def reduce(self, grads: torch.Tensor, embeddings: torch.Tensor) -> torch.Tensor:
         return (grads * embeddings).sum(dim=-1)

@@ -1,7 +1,9 @@
 """Explanations on disk and as tables: JSON Lines with provenance (one explanation per line) and a DataFrame view.
 
 Each line is `Explanation.to_dict()` plus `faithlab_version`, `created` (UTC, ISO 8601) and a free `meta` dict
-(a job stores the input row there); the model id, method and settings are fields of the explanation itself.
+(a job stores the input row there); the model id, method, settings and conventions (output, replacement,
+special_tokens) are fields of the explanation itself. Lines written before the conventions were recorded still read:
+`Explanation.from_dict` fills them in as 'unknown', 'unknown' and 'zeroed'.
 Files are appended to one whole line at a time, so a crash can only leave a partial last line, which readers skip
 and `repair_jsonl` removes before more lines are appended.
 """
@@ -23,6 +25,7 @@ from faithlab.errors import FaithlabError
 from faithlab.explain.explanation import Explanation
 
 _FIELDS = {f.name for f in dataclasses.fields(Explanation)}
+_OPTIONAL = {"warnings", "extras", "output", "replacement", "special_tokens"}  # absent from older lines
 
 DATAFRAME_COLUMNS = [
     "text_id",
@@ -30,6 +33,9 @@ DATAFRAME_COLUMNS = [
     "pair",
     "model",
     "method",
+    "output",
+    "replacement",
+    "special_tokens",
     "target",
     "target_name",
     "predicted",
@@ -56,7 +62,7 @@ def to_record(explanation: Explanation, meta: dict[str, Any] | None = None) -> d
 
 def from_record(record: dict[str, Any]) -> Explanation:
     """The explanation in a record (provenance and meta are dropped; read them from the record)."""
-    missing = sorted(_FIELDS - set(record) - {"warnings", "extras"})
+    missing = sorted(_FIELDS - set(record) - _OPTIONAL)
     if missing:
         raise FaithlabError(f"not an explanation record: missing {', '.join(missing)}")
     return Explanation.from_dict({key: value for key, value in record.items() if key in _FIELDS})
@@ -128,11 +134,13 @@ def repair_jsonl(path: str | os.PathLike) -> None:
 
 
 def to_dataframe(explanations: Iterable[Explanation]) -> pd.DataFrame:
-    """One row per token of every explanation.
+    """One row per token of every explanation, special tokens included (`special` is True for them).
 
     `text_id` numbers distinct (text, pair) inputs in order of first appearance, so rows of several methods on the
-    same text share it. `word` is the token's word in its text ('' for special tokens), `side` 0 for the text and
-    1 for the pair text, `normalized` the score divided by the explanation's largest |score|.
+    same text share it. `output`, `replacement` and `special_tokens` are the explanation's conventions. `word` is
+    the token's word in its text ('' for special tokens), `side` 0 for the text and 1 for the pair text, `score` the
+    stored score, `normalized` the score divided by the largest |score| of the explanation's content tokens (0 for
+    special tokens, as in the views that hide them).
     """
     ids: dict[tuple[str, str | None], int] = {}
     rows = []
@@ -148,6 +156,9 @@ def to_dataframe(explanations: Iterable[Explanation]) -> pd.DataFrame:
                     "pair": e.pair,
                     "model": e.model,
                     "method": e.method,
+                    "output": e.output,
+                    "replacement": e.replacement,
+                    "special_tokens": e.special_tokens,
                     "target": e.target,
                     "target_name": e.target_name,
                     "predicted": e.labels[e.predicted],

@@ -107,14 +107,18 @@ def relevance_of_rows(
 
 @register
 class Lrp(Explainer):
-    """LRP by conservative propagation (Ali et al. 2022); extras: relevance_sum (special tokens included), logit,
-    conservation_gap = logit − relevance_sum (what the biases absorb)."""
+    """LRP by conservative propagation (Ali et al. 2022) of the target logit; extras: relevance_sum (special tokens
+    included, as in the scores), logit, conservation_gap = logit − relevance_sum (what the biases absorb)."""
 
     name = "lrp"
 
     def __init__(self, classifier: Classifier):
         check_lrp_support(classifier)
         super().__init__(classifier)
+
+    @property
+    def output(self) -> str:
+        return "logit"
 
     def prepare(self, batch: Batch, target: Target) -> None:
         """The relevance pass also gives the prediction (conservative propagation changes gradients, not values)."""

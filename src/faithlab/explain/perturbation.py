@@ -237,8 +237,8 @@ class PerturbationExplainer(Explainer):
         contrast: int | str | None,
         **settings: Any,
     ):
-        self.replacement = check_choice("replacement", replacement, REPLACEMENTS)
-        self.output = check_choice("output", output, OUTPUTS)
+        check_choice("replacement", replacement, REPLACEMENTS)  # `replacement` and `output` read the settings
+        check_choice("output", output, OUTPUTS)
         self.contrast = None if contrast is None else classifier.label_index(contrast)
         if replacement != "delete":
             classifier.replacement_id(replacement)  # fails early when the model has no such token

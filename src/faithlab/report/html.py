@@ -1,7 +1,8 @@
 """A self-contained HTML token heatmap: per text, one row per method, tokens on a diverging colour scale.
 
-The page has inline CSS only (no scripts, fonts or external URLs, and a Content-Security-Policy that forbids them)
-and is rendered with autoescaping, because texts are user input.
+Each row states what its scores explain and how its method removes features; special tokens are hidden unless
+asked for, and the page says which. The page has inline CSS only (no scripts, fonts or external URLs, and a
+Content-Security-Policy that forbids them) and is rendered with autoescaping, because texts are user input.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import jinja2
 import faithlab
 from faithlab.explain.explanation import Explanation
 from faithlab.report.grouping import MAX_TEXTS, TextGroup, group_by_text, is_head_warning, is_truncation
-from faithlab.report.tokens import needs_light_text, score_rgb, shown_tokens
+from faithlab.report.tokens import conventions, needs_light_text, score_rgb, shown_tokens
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("faithlab.report", "templates"),
@@ -30,9 +31,23 @@ _ENV = jinja2.Environment(
 
 
 def render_html(
-    explanations: Iterable[Explanation], *, title: str = "faithlab explanations", max_texts: int = MAX_TEXTS
+    explanations: Iterable[Explanation],
+    *,
+    title: str = "faithlab explanations",
+    max_texts: int = MAX_TEXTS,
+    show_special: bool = False,
 ) -> str:
-    """The report page for (at most the first `max_texts` texts of) a stream of explanations."""
+    """The report page for (at most the first `max_texts` texts of) a stream of explanations.
+
+    Args:
+        explanations: any iterable, read once.
+        title: the page title.
+        max_texts: how many texts to show; the rest are counted.
+        show_special: show special tokens ([CLS], [SEP], ...) with their scores; hidden by default, as the page says.
+
+    Returns:
+        The HTML page.
+    """
     groups, n_texts = group_by_text(explanations, max_texts)
     all_rows = [e for g in groups for e in g.rows]
     models = sorted({e.model for e in all_rows})
@@ -46,7 +61,8 @@ def render_html(
         n_truncated=sum(any(is_truncation(w) for e in g.rows for w in e.warnings) for g in groups),
         n_shown=len(groups),
         n_texts=n_texts,
-        texts=[_text_view(g) for g in groups],
+        show_special=show_special,
+        texts=[_text_view(g, show_special) for g in groups],
     )
 
 
@@ -56,15 +72,17 @@ def write_html(
     *,
     title: str = "faithlab explanations",
     max_texts: int = MAX_TEXTS,
+    show_special: bool = False,
 ) -> Path:
-    """Render and write the report; returns its path."""
+    """Render and write the report (arguments as `render_html`); returns its path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_html(explanations, title=title, max_texts=max_texts), encoding="utf-8")
+    html = render_html(explanations, title=title, max_texts=max_texts, show_special=show_special)
+    path.write_text(html, encoding="utf-8")
     return path
 
 
-def _text_view(group: TextGroup) -> dict[str, Any]:
+def _text_view(group: TextGroup, show_special: bool) -> dict[str, Any]:
     first = group.rows[0]
     warnings = dict.fromkeys(w for e in group.rows for w in e.warnings if not is_head_warning(w))
     return {
@@ -75,13 +93,13 @@ def _text_view(group: TextGroup) -> dict[str, Any]:
         "probabilities": [(label, p, i == first.predicted) for i, (label, p) in enumerate(
             zip(first.labels, first.probabilities, strict=True))],
         "warnings": list(warnings),
-        "rows": [_row_view(e) for e in group.rows],
+        "rows": [_row_view(e, show_special) for e in group.rows],
     }
 
 
-def _row_view(e: Explanation) -> dict[str, Any]:
+def _row_view(e: Explanation, show_special: bool) -> dict[str, Any]:
     tokens = []
-    for token in shown_tokens(e):
+    for token in shown_tokens(e, show_special=show_special):
         r, g, b = score_rgb(token.scaled)
         style = f"background:rgb({r},{g},{b})" + (";color:#fff" if needs_light_text(token.scaled) else "")
         tokens.append({
@@ -98,6 +116,7 @@ def _row_view(e: Explanation) -> dict[str, Any]:
         "target_probability": e.probabilities[e.target],
         "settings": json.dumps(e.settings, sort_keys=True, default=str) if e.settings else "defaults",
         "seconds": e.seconds,
+        "conventions": conventions(e, show_special=show_special),
         "extras": ", ".join(f"{k}={_short(v)}" for k, v in extras.items()),
         "tokens": tokens,
     }

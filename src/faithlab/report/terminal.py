@@ -1,4 +1,5 @@
-"""Explanations in the terminal with rich: coloured tokens per method, and a table of each method's top tokens."""
+"""Explanations in the terminal with rich: coloured tokens per method with what each explains, and a table of each
+method's top tokens. Special tokens are hidden unless asked for, and the output says which."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ from rich.text import Text
 
 from faithlab.explain.explanation import Explanation
 from faithlab.report.grouping import MAX_TEXTS, TextGroup, group_by_text, is_head_warning
-from faithlab.report.tokens import needs_light_text, score_rgb, shown_tokens
+from faithlab.report.tokens import conventions, needs_light_text, score_rgb, shown_tokens
 
 
-def token_text(explanation: Explanation) -> Text:
-    """The explanation's tokens on a red (for the target) / blue (against) background, scaled per explanation."""
+def token_text(explanation: Explanation, *, show_special: bool = False) -> Text:
+    """The explanation's tokens on a red (for the target) / blue (against) background, scaled per explanation;
+    special tokens (dim) only with `show_special`."""
     out = Text()
-    for token in shown_tokens(explanation):
+    for token in shown_tokens(explanation, show_special=show_special):
         if token.space_before:
             out.append(" ")
         if token.special:
@@ -40,8 +42,8 @@ def top_tokens_table(explanations: Iterable[Explanation], k: int = 5) -> Table:
     return table
 
 
-def render_text(group: TextGroup, k: int = 5) -> RenderableType:
-    """One input: the text, the prediction, coloured tokens per method, then the top-tokens table."""
+def render_text(group: TextGroup, k: int = 5, *, show_special: bool = False) -> RenderableType:
+    """One input: the text, the prediction, coloured tokens and conventions per method, then the top-tokens table."""
     first = group.rows[0]
     probabilities = ", ".join(f"{label} {p:.3f}" for label, p in zip(first.labels, first.probabilities, strict=True))
     parts: list[RenderableType] = [
@@ -54,15 +56,29 @@ def render_text(group: TextGroup, k: int = 5) -> RenderableType:
     rows.add_column(style="cyan", no_wrap=True)
     rows.add_column()
     for e in group.rows:
-        rows.add_row(f"{e.method} → {e.target_name}", token_text(e))
+        rows.add_row(f"{e.method} → {e.target_name}", token_text(e, show_special=show_special))
+        rows.add_row("", Text(conventions(e, show_special=show_special), style="dim"))
     parts += [rows, top_tokens_table(group.rows, k)]
     return Group(*parts)
 
 
 def print_explanations(
-    explanations: Iterable[Explanation], console: Console | None = None, *, k: int = 5, max_texts: int = MAX_TEXTS
+    explanations: Iterable[Explanation],
+    console: Console | None = None,
+    *,
+    k: int = 5,
+    max_texts: int = MAX_TEXTS,
+    show_special: bool = False,
 ) -> None:
-    """Print every text's explanations (at most `max_texts` texts), with a head warning first where it applies."""
+    """Print every text's explanations (at most `max_texts` texts), with a head warning first where it applies.
+
+    Args:
+        explanations: any iterable, read once.
+        console: where to print (a new rich Console by default).
+        k: how many top tokens the table lists per explanation (content tokens only).
+        max_texts: how many texts to show; the rest are counted.
+        show_special: show special tokens ([CLS], [SEP], ...) with their scores; hidden by default, as said.
+    """
     console = console or Console()
     groups, n_texts = group_by_text(explanations, max_texts)
     untrained = sorted({e.model for g in groups for e in g.rows if any(map(is_head_warning, e.warnings))})
@@ -72,9 +88,10 @@ def print_explanations(
             f" the classification head of model {model} is untrained: "
             "these explanations explain a random head, not a trained classifier.",
         ))
-    console.print(Text.assemble(("red", "red"), ": evidence for the target · ", ("blue", "blue"), ": against it"))
+    console.print(Text.assemble(("red", "red"), ": evidence for the target · ", ("blue", "blue"), ": against it · ",
+                                f"special tokens {'shown' if show_special else 'hidden'}"))
     for group in groups:
         console.print()
-        console.print(render_text(group, k))
+        console.print(render_text(group, k, show_special=show_special))
     if len(groups) < n_texts:
         console.print(f"\n(showing the first {len(groups)} of {n_texts} texts)")

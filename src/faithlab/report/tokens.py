@@ -1,4 +1,5 @@
-"""How a token is shown in any report: readable text, a space before new words, a diverging colour for its score."""
+"""How a token is shown in any report: readable text, a space before new words, a diverging colour for its score;
+and the line that states an explanation's conventions."""
 
 from __future__ import annotations
 
@@ -21,14 +22,15 @@ class ShownToken:
     special: bool
 
 
-def shown_tokens(explanation: Explanation) -> list[ShownToken]:
+def shown_tokens(explanation: Explanation, *, show_special: bool = False) -> list[ShownToken]:
     """The tokens of an explanation as a reader sees them.
 
     A word made of one token shows the word exactly as written; pieces of longer words show the token without its
-    subword marker ('##', 'Ġ', '▁'). Scores are scaled per explanation by the largest magnitude, centred at zero.
+    subword marker ('##', 'Ġ', '▁'). Scores are scaled per explanation by the largest magnitude of the tokens
+    shown, centred at zero. Special tokens are left out unless `show_special` is True.
     """
     e = explanation
-    scaled = e.normalized("max")
+    scaled = e.normalized("max", include_special=show_special)
     pieces = [0] * len(e.words)
     for word in e.word_ids:
         if word is not None:
@@ -42,10 +44,20 @@ def shown_tokens(explanation: Explanation) -> list[ShownToken]:
             text = e.word_text(word) or token
         else:
             text = _strip_marks(token) or "␣"  # a lone word-start marker stands for the space itself
-        space = t > 0 and (word is None or word != previous)
-        out.append(ShownToken(text, float(e.scores[t]), float(scaled[t]), space, word is None))
+        space = bool(out) and (word is None or word != previous)
         previous = word
+        if word is not None or show_special:
+            out.append(ShownToken(text, float(e.scores[t]), float(scaled[t]), space, word is None))
     return out
+
+
+def conventions(explanation: Explanation, *, show_special: bool = False) -> str:
+    """What the scores explain and how features are removed, and whether special tokens are shown."""
+    e = explanation
+    special = "shown" if show_special else "hidden"
+    if e.special_tokens == "zeroed":
+        special += ", stored as 0"
+    return f"explains: {e.output} · removal: {e.replacement} · special tokens: {special}"
 
 
 def _strip_marks(token: str) -> str:
