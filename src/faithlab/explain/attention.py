@@ -78,9 +78,6 @@ def pooled_rollout(classifier: Classifier, batch: Batch) -> torch.Tensor:
 class _AttentionExplainer(Explainer):
     """Attention scores take no settings and ignore the target."""
 
-    def __init__(self, classifier: Classifier):
-        super().__init__(classifier)
-
     def scores(self, batch: Batch) -> torch.Tensor:
         raise NotImplementedError
 

@@ -17,8 +17,10 @@ import torch
 
 from faithlab.errors import FaithlabError
 from faithlab.explain.explanation import Explanation
+from faithlab.explain.settings import DEFAULT_MEMBERS, MethodSettings, NoSettings
 from faithlab.models import Batch, Classifier
 from faithlab.models.classifier import Target
+from faithlab.schema import validate
 
 
 @dataclass
@@ -30,13 +32,18 @@ class Attributions:
 
 
 class Explainer:
-    """Base class: settings are validated in `__init__`, work happens in `attribute`."""
+    """Base class: settings are validated in `__init__` through the `Settings` schema, work happens in `attribute`.
+
+    `options` holds the validated settings (typed), `settings` all of them that apply as a plain dict.
+    """
 
     name: ClassVar[str] = ""
+    Settings: ClassVar[type[MethodSettings]] = NoSettings
 
     def __init__(self, classifier: Classifier, **settings: Any):
         self.classifier = classifier
-        self.settings = settings
+        self.options = validate(self.Settings, settings, f"bad settings for method '{self.name}': ")
+        self.settings = self.options.resolved()
 
     def attribute(self, batch: Batch, targets: torch.Tensor) -> Attributions:
         raise NotImplementedError
@@ -69,14 +76,12 @@ def register(cls: type[Explainer]) -> type[Explainer]:
 
 
 def get_explainer(name: str, classifier: Classifier, **settings: Any) -> Explainer:
-    """An explainer by registered name, with its settings checked by its constructor."""
+    """An explainer by registered name, its settings validated through the method's `Settings` schema (an unknown
+    key or a wrong type is a `FaithlabError` naming the setting and the valid ones)."""
     key = name.strip().lower()
     if key not in EXPLAINERS:
         raise FaithlabError(f"unknown method '{name}'; available: {', '.join(sorted(EXPLAINERS))}")
-    try:
-        return EXPLAINERS[key](classifier, **settings)
-    except TypeError as exc:
-        raise FaithlabError(f"bad settings for method '{name}': {exc}") from exc
+    return EXPLAINERS[key](classifier, **settings)
 
 
 def cached_attribute(explainer: Explainer, batch: Batch, targets: torch.Tensor) -> Attributions:
@@ -172,8 +177,6 @@ def package(
 
 def share_settings(methods: Sequence[str | tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
     """(name, settings) per request; an ensemble's members take the settings of the same method requested alone."""
-    from faithlab.explain.baselines import DEFAULT_MEMBERS  # here: baselines imports this module
-
     requests = [(m, {}) if isinstance(m, str) else (m[0].strip().lower(), dict(m[1] or {})) for m in methods]
     own = {name: settings for name, settings in requests if name != "ensemble"}
     for name, settings in requests:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import torch
 from torch import nn
@@ -221,9 +222,9 @@ class Lrp(Explainer):
 
     name = "lrp"
 
-    def __init__(self, classifier: Classifier):
+    def __init__(self, classifier: Classifier, **settings: Any):
+        super().__init__(classifier, **settings)
         check_lrp_support(classifier)
-        super().__init__(classifier)
 
     def prepare(self, batch: Batch, target: Target) -> None:
         """The relevance pass also gives the prediction (conservative propagation changes gradients, not values)."""
