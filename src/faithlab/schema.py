@@ -11,10 +11,10 @@ import re
 import types
 import typing
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import ErrorDetails
 
 from faithlab.errors import FaithlabError
@@ -27,6 +27,14 @@ class Schema(BaseModel):
 
 
 SchemaT = TypeVar("SchemaT", bound=BaseModel)
+
+# bounds shared by the schemas: each written once
+AtLeastOne = Annotated[int, Field(ge=1)]
+Positive = Annotated[float, Field(gt=0)]
+NonNegative = Annotated[float, Field(ge=0)]
+OpenFraction = Annotated[float, Field(gt=0, lt=1)]  # strictly between 0 and 1
+Ratio = Annotated[float, Field(ge=0, lt=1)]  # 0 up to (not including) 1
+UnitFraction = Annotated[float, Field(gt=0, le=1)]  # above 0, up to 1
 
 
 class _Loader(yaml.SafeLoader):
@@ -43,7 +51,7 @@ _Loader.add_implicit_resolver(
 def load_yaml(text: str, where: str) -> Any:
     """Parse YAML text; a syntax error becomes one line naming `where` and the line and column."""
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506  (_Loader is a SafeLoader)
+        return yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -75,10 +83,11 @@ def parse_assignments(items: list[str], example: str = "data.limit=500") -> dict
     return out
 
 
-def validate(schema: type[SchemaT], values: Any, where: str = "") -> SchemaT:
-    """`values` checked against `schema`; any problem becomes one `FaithlabError` prefixed by `where`."""
+def validate(schema: type[SchemaT], values: Any, where: str = "", context: dict[str, Any] | None = None) -> SchemaT:
+    """`values` checked against `schema` (validators see `context`); any problem becomes one `FaithlabError`
+    prefixed by `where`."""
     try:
-        return schema.model_validate(values)
+        return schema.model_validate(values, context=context)
     except ValidationError as exc:
         raise FaithlabError(f"{where}{describe(exc, schema)}") from exc
 
@@ -86,13 +95,14 @@ def validate(schema: type[SchemaT], values: Any, where: str = "") -> SchemaT:
 def describe(exc: ValidationError, schema: type[BaseModel]) -> str:
     """One line for all the errors of a validation: each names its setting's path, the value and what is valid."""
     problems: dict[str, list[ErrorDetails]] = {}
+    annotations: dict[str, Any] = {}
     for error in exc.errors():
-        path, _ = _walk(schema, error["loc"])
+        path, annotations[path] = _walk(schema, error["loc"])
         problems.setdefault(path, []).append(error)
-    return "; ".join(_problem(schema, path, errors) for path, errors in problems.items())
+    return "; ".join(_problem(schema, path, errors, annotations[path]) for path, errors in problems.items())
 
 
-def _problem(schema: type[BaseModel], path: str, errors: list[ErrorDetails]) -> str:
+def _problem(schema: type[BaseModel], path: str, errors: list[ErrorDetails], annotation: Any) -> str:
     first = errors[0]
     value = first.get("input")
     if first["type"] == "extra_forbidden":
@@ -105,7 +115,8 @@ def _problem(schema: type[BaseModel], path: str, errors: list[ErrorDetails]) -> 
     if first["type"] in ("value_error", "assertion_error"):
         message = str(first.get("ctx", {}).get("error", first["msg"]))
         return f"{path}: {message}" if path else message
-    expected = [_expected(e) for e in errors]
+    number = "an integer" if _integer(annotation) else "a number"
+    expected = [_expected(e, number) for e in errors]
     if all(e["type"] == "literal_error" for e in errors):
         return f"unknown {path} {value!r}; choose one of {', '.join(_choices(errors))}"
     return f"{path} must be {' or '.join(dict.fromkeys(expected))}, got {value!r}"
@@ -121,13 +132,13 @@ _EXPECTED = {
 _BOUNDS = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}
 
 
-def _expected(error: ErrorDetails) -> str:
+def _expected(error: ErrorDetails, number: str) -> str:
     kind, ctx = error["type"], error.get("ctx", {})
     if kind in _BOUNDS:
         (bound,) = (v for k, v in ctx.items() if k in ("gt", "ge", "lt", "le"))
-        return f"a number {_BOUNDS[kind]} {bound}"
+        return f"{number} {_BOUNDS[kind]} {bound}"
     if kind == "literal_error":
-        return " or ".join(_choices([error]))
+        return " or ".join(repr(c) for c in _choices([error]))
     if kind == "too_short":
         return "a non-empty list" if ctx["min_length"] == 1 else f"a list of at least {ctx['min_length']} items"
     return _EXPECTED.get(kind, error["msg"].removeprefix("Input should be ").removeprefix("Value error, "))
@@ -157,6 +168,12 @@ def _walk(schema: type[BaseModel], loc: tuple[int | str, ...]) -> tuple[str, Any
         elif model is not None and isinstance(step, str):
             path, node = f"{path}.{step}" if path else step, None  # an unknown key (extra="forbid")
     return path, node
+
+
+def _integer(annotation: Any) -> bool:
+    """Whether a setting takes integers (and not floats): bounds then read "an integer >= 1"."""
+    kinds = {typing.get_args(m)[0] if typing.get_origin(m) is typing.Annotated else m for m in _members(annotation)}
+    return int in kinds and float not in kinds
 
 
 def _container(node: Any) -> Any:

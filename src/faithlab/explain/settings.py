@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
 
-from faithlab.schema import Schema
+from faithlab.schema import NonNegative, OpenFraction, Positive, Schema
 
 Replacement = Literal["mask", "pad", "unk", "delete"]  # how a removed token is replaced (or deleted)
 Output = Literal["logit", "probability", "margin", "loss"]  # the quantity a removal-based method measures
@@ -42,7 +42,6 @@ LIME_MIN_SAMPLES = 2  # a slope and the intercept need at least two perturbed sa
 KERNEL_SHAP_MIN_SAMPLES = 3  # the empty and the full coalition, and at least one weighted coalition to fit
 
 Seed = Annotated[int, Field(ge=0)]
-Fraction = Annotated[float, Field(gt=0, lt=1)]
 
 
 class MethodSettings(Schema):
@@ -68,7 +67,7 @@ class IgSettings(MethodSettings):
     baseline: IgBaseline = "pad"
     n_steps: int | Literal["auto"] = "auto"
     method: IgMethod | None = None
-    target_delta: float | None = Field(default=None, gt=0)
+    target_delta: Positive | None = None
     max_steps: int = 512
     output: GradientOutput = DEFAULT_OUTPUT
 
@@ -108,7 +107,7 @@ class OcclusionSettings(PerturbationSettings):
 class _SampledSettings(PerturbationSettings):
     """A sample budget: a fixed count or 'auto' (grow per text until stable, up to 2n + 2048 samples)."""
 
-    target_spearman: Fraction = 0.95
+    target_spearman: OpenFraction = 0.95
     seed: Seed = 0
 
     def resolved(self) -> dict[str, Any]:
@@ -118,16 +117,16 @@ class _SampledSettings(PerturbationSettings):
 
 class LimeSettings(_SampledSettings):
     n_samples: int | Literal["auto"] = "auto"
-    kernel_width: float = Field(default=0.25, gt=0)
-    alpha: float = Field(default=1.0, ge=0)
+    kernel_width: Positive = 0.25
+    alpha: NonNegative = 1.0
     sampling: Sampling = "balanced"
 
     @field_validator("n_samples")
     @classmethod
     def _budget(cls, value: int | str) -> int | str:
         if value != "auto" and value < LIME_MIN_SAMPLES:
-            raise ValueError(f"n_samples={value} is too small to fit a surrogate; give at least {LIME_MIN_SAMPLES} "
-                             "(more than the text's features without the ridge penalty) or 'auto'")
+            raise ValueError(f"{value} is too small to fit a surrogate; give at least {LIME_MIN_SAMPLES} (at least "
+                             "the text's feature count without the ridge penalty) or 'auto'")
         return value
 
 
@@ -140,8 +139,8 @@ class KernelShapSettings(_SampledSettings):
     @classmethod
     def _budget(cls, value: int | str | None) -> int | str | None:
         if isinstance(value, int) and value < KERNEL_SHAP_MIN_SAMPLES:
-            raise ValueError(f"n_samples={value} is too small to fit: the empty and the full coalition and at least "
-                             f"one other need {KERNEL_SHAP_MIN_SAMPLES}; give more, 'auto' or null")
+            raise ValueError(f"{value} is too small to fit: the empty and the full coalition and at least one other "
+                             f"need {KERNEL_SHAP_MIN_SAMPLES}; give more, 'auto' or null")
         return value
 
 
