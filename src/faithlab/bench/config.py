@@ -13,8 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
 from faithlab.data.named import READERS
-from faithlab.errors import FaithlabError
-from faithlab.explain import EXPLAINERS
+from faithlab.explain.base import check_settings
 from faithlab.explain.settings import Replacement
 from faithlab.models.zoo import SIZES, ZOO_FAMILIES
 from faithlab.schema import AtLeastOne, Schema, UnitFraction, read_yaml, validate
@@ -198,9 +197,6 @@ def parse_config(raw: Any, base: Path = Path("."), source: str = "<dict>") -> Be
 
 
 def _check_method(name: str, settings: Any, where: str) -> None:
-    key = name.strip().lower()
-    if key not in EXPLAINERS:
-        raise FaithlabError(f"{where}unknown method; choose one of {', '.join(EXPLAINERS)}")
-    options = validate(EXPLAINERS[key].Settings, settings, where)
+    options = check_settings(name, settings, where)
     for member, member_settings in getattr(options, "member_settings", {}).items():
         _check_method(member, member_settings, f"{where}member_settings.{member}: ")

@@ -78,10 +78,30 @@ def register(cls: type[Explainer]) -> type[Explainer]:
 def get_explainer(name: str, classifier: Classifier, **settings: Any) -> Explainer:
     """An explainer by registered name, its settings validated through the method's `Settings` schema (an unknown
     key or a wrong type is a `FaithlabError` naming the setting and the valid ones)."""
+    return _registered(name)(classifier, **settings)
+
+
+def check_settings(name: str, settings: dict[str, Any], where: str | None = None) -> MethodSettings:
+    """A method's settings checked against its schema before any model is loaded (the checks that need the model,
+    e.g. whether it has a mask token, wait for `get_explainer`).
+
+    Args:
+        name: a registered method name.
+        settings: the method's settings.
+        where: the prefix of an error message (default: "bad settings for method '<name>': ").
+
+    Returns:
+        The validated settings.
+    """
+    prefix = f"bad settings for method '{name}': " if where is None else where
+    return validate(_registered(name).Settings, settings, prefix)
+
+
+def _registered(name: str) -> type[Explainer]:
     key = name.strip().lower()
     if key not in EXPLAINERS:
         raise FaithlabError(f"unknown method '{name}'; available: {', '.join(sorted(EXPLAINERS))}")
-    return EXPLAINERS[key](classifier, **settings)
+    return EXPLAINERS[key]
 
 
 def cached_attribute(explainer: Explainer, batch: Batch, targets: torch.Tensor) -> Attributions:
