@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -38,7 +37,7 @@ TEXT_COL = "text"  # explain's default text column
 class FaithlabGroup(TyperGroup):
     """The command group whose `invoke` is faithlab's one error handler, for every command and sub-group."""
 
-    def invoke(self, ctx: click.Context) -> object:
+    def invoke(self, ctx: typer.Context) -> object:
         try:
             return super().invoke(ctx)
         except FaithlabError as exc:
