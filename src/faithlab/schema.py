@@ -109,7 +109,8 @@ def _problem(schema: type[BaseModel], path: str, errors: list[ErrorDetails], ann
         parent_path, parent = _walk(schema, first["loc"][:-1])
         model = _model(_container(parent))
         scope = f" of {parent_path}" if parent_path else ""
-        return f"unknown setting '{path}'; valid settings{scope}: {', '.join(model.model_fields if model else [])}"
+        known = ", ".join(model.model_fields if model else []) or "none"
+        return f"unknown setting '{path}'; valid settings{scope}: {known}"
     if first["type"] == "missing":
         return f"{path}: missing (required)"
     if first["type"] in ("value_error", "assertion_error"):
