@@ -471,7 +471,8 @@ def equal_settings(
                    captum_layer_ig(clf, 50),
                    **({"ferret IG (x Input)": ferret_fn(bench, "Integrated Gradient (x Input)",
                                                        n_steps=50, internal_batch_size=50)} if bench else {})}))
-    specs.append(("lime, 500 samples", "lime", {"n_samples": 500, "replacement": "mask"}, "500 rows fwd",
+    lime_500 = {"n_samples": 500, "replacement": "mask", "output": "probability"}
+    specs.append(("lime, 500 samples", "lime", lime_500, "500 rows fwd",
                   lambda c, bare: raw_forward(clf, c, 500, bare=bare),
                   {"Captum Lime": captum_perturbation(clf, "lime", 500), "lime LimeTextExplainer":
                    lime_package(clf, 500),
@@ -874,7 +875,8 @@ def fl_run_seeded(clf: Classifier, case: Case, n: int, seed: int) -> np.ndarray:
 def lime_accuracy(clf: Classifier, cases: list[Case], ladder: Sequence[int], n_reference: int, report: Report) -> None:
     def fixed(replacement: str) -> Callable[..., np.ndarray]:
         def run(case: Case, n: int, seed: int = 0) -> np.ndarray:
-            explanation = faithlab_fn(clf, "lime", n_samples=n, replacement=replacement, seed=seed)(case)
+            lime = faithlab_fn(clf, "lime", n_samples=n, replacement=replacement, seed=seed, output="probability")
+            explanation = lime(case)
             return content_scores(explanation, case)
 
         return run
@@ -882,7 +884,7 @@ def lime_accuracy(clf: Classifier, cases: list[Case], ladder: Sequence[int], n_r
     fl_mask, fl_delete = fixed("mask"), fixed("delete")
 
     def fl_auto(case: Case, _: None) -> tuple[np.ndarray, int]:
-        explanation = faithlab_fn(clf, "lime")(case)
+        explanation = faithlab_fn(clf, "lime", output="probability")(case)
         return content_scores(explanation, case), int(explanation.extras["n_evaluations"])
 
     def captum_run(case: Case, n: int, seed: int = 0) -> np.ndarray:

@@ -59,7 +59,7 @@ def kernel_shap_needs(clf: Classifier, case: Case, n_reference: int, seeds: int)
 
 def lime_need(clf: Classifier, text: str, n_reference: int, seeds: int) -> int | None:
     """The smallest ladder budget at which LIME with deletion reaches Spearman ≥ 0.95 on every seed."""
-    lime = dict(replacement="delete")
+    lime = dict(replacement="delete", output="probability")
     (reference,) = get_explainer("lime", clf, n_samples=n_reference, seed=999, **lime).explain([text], target=TARGET)
     for budget in LIME_LADDER:
         explainers = [get_explainer("lime", clf, n_samples=budget, seed=s, **lime) for s in range(seeds)]

@@ -9,10 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import typer
+from typer.core import TyperCommand, TyperGroup
 from typer.testing import CliRunner
 
 from faithlab import jobs
 from faithlab.cli import app
+from faithlab.data import read_emotion
 from faithlab.explain import EXPLAINERS
 from faithlab.models import Classifier, load_classifier
 
@@ -210,3 +213,89 @@ def test_method_settings_from_the_command_line(tiny_folders, tmp_path):
     assert wrong.exit_code == 2 and "lime" in wrong.stderr
     malformed = invoke("explain", "--model", tiny_folders["bert"], "--methods", "ig", "--set", "n_steps", "x")
     assert malformed.exit_code == 2 and "method.key=value" in malformed.stderr
+
+
+def _commands(group: TyperGroup, prefix: str = "") -> dict[str, TyperCommand]:
+    out = {}
+    for name, command in group.commands.items():
+        if isinstance(command, TyperGroup):
+            out |= _commands(command, f"{prefix}{name} ")
+        else:
+            out[f"{prefix}{name}"] = command
+    return out
+
+
+def test_the_same_thing_has_the_same_flag_on_every_command():
+    commands = _commands(typer.main.get_command(app))
+    assert {"explain", "train", "ablate", "bench", "zoo build", "zoo train", "demo", "methods"} <= set(commands)
+    spelled: dict[str, set[tuple[str, ...]]] = {}
+    for command in commands.values():
+        for param in command.params:
+            if param.param_type_name == "option":
+                spelled.setdefault(param.name, set()).add(tuple(sorted(param.opts + param.secondary_opts)))
+    expected = {"out": ("--out", "-o"), "model": ("--model", "-m"), "text_col": ("--text-col",),
+                "pair_col": ("--pair-col",), "label_col": ("--label-col",), "reader": ("--reader",),
+                "quiet": ("--quiet", "-q")}
+    for name, flags in expected.items():
+        assert spelled[name] == {tuple(sorted(flags))}, name
+    assert spelled["setting"] | spelled["settings"] == {("--set",)}
+    all_flags = {flag for spellings in spelled.values() for flags in spellings for flag in flags}
+    assert not all_flags & {"--output", "--text-column", "--pair-column", "--label-column"}
+    for name in ("explain", "train"):  # the commands that read a data file take the same reader choices
+        assert {"--reader", "--input", "--text-col"} <= {o for p in commands[name].params for o in p.opts}
+
+
+def test_the_emotion_set_can_be_explained(bert, tmp_path):
+    out = tmp_path / "emotion"
+    data = REPO / "tests" / "data" / "fixtures" / "emotion_small.txt"
+    result = invoke("explain", "--model", bert, "--methods", METHODS[0], "--input", data, "--reader", "emotion",
+                    "--out", out, "--quiet")
+    assert result.exit_code == 0, result.output
+    texts = read_emotion(data).texts  # `text;label` lines, split on the last ';'
+    assert [r["text"] for r in records(out)] == texts and "i feel great; really great" in texts
+
+
+BAD_SETTINGS = {
+    "too small a budget": (["--methods", "lime", "--set", "lime.n_samples=1"], "error: bad settings for method "
+                           "'lime': n_samples: 1 is too small to fit a surrogate"),
+    "unknown key": (["--methods", "ig", "--set", "ig.steps=3"], "error: bad settings for method 'ig': unknown "
+                    "setting 'steps'; valid settings: baseline, n_steps, method, target_delta, max_steps, output"),
+    "wrong type": (["--methods", "lime", "--set", "lime.kernel_width=wide"], "error: bad settings for method "
+                   "'lime': kernel_width must be a number, got 'wide'"),
+    "bad choice": (["--methods", "occlusion", "--set", "occlusion.unit=sentence"], "error: bad settings for method "
+                   "'occlusion': unknown unit 'sentence'; choose one of token, word"),
+    "malformed YAML": (["--methods", "lime", "--set", "lime.seed=[1"], "error: setting 'lime.seed': invalid YAML at "
+                       "line 1, column 3"),
+    "unknown reader": (["--methods", "lime", "--input", "{table}", "--reader", "csv", "--out", "{out}"],
+                       "error: unknown reader 'csv'; choose one of table, sst2, mnli, emotion"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_SETTINGS))
+def test_bad_method_settings_are_one_line_before_the_model_loads(case, table, tmp_path):
+    args, message = BAD_SETTINGS[case]
+    paths = {"table": table, "out": tmp_path / "out"}
+    text = [] if "--input" in args else ["a fine film"]
+    result = invoke("explain", "-m", tmp_path / "no-model", *(a.format(**paths) for a in args), *text)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith(message)
+
+
+def test_a_long_error_stays_on_one_line(tmp_path):
+    config = tmp_path / "bench.yaml"
+    config.write_text("models: [{name: m, path: x}]\ndatasets: [{name: d, kind: planted, path: builtin}]\n"
+                      "samples: {examples: 5, colour: red}\n")
+    result = invoke("bench", config, "--out", tmp_path / "run")
+    assert result.exit_code == 2
+    assert result.stderr == (f"error: benchmark config {config}: unknown setting 'samples.colour'; valid settings of "
+                             "samples: examples, randomization, adversarial\n")
+
+
+def test_methods_name_shows_the_docstring_and_every_setting():
+    result = invoke("methods", "kernel_shap")
+    assert result.exit_code == 0
+    assert "KernelSHAP" in result.stdout
+    for setting in ("n_samples", "target_spearman", "replacement", "output", "contrast", "seed"):
+        assert setting in result.stdout
+    assert "mask, pad, unk, delete" in result.stdout
+    assert invoke("methods", "nope").exit_code == 2

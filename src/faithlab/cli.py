@@ -1,11 +1,14 @@
 """The `faithlab` command: thin wrappers over `faithlab.jobs`, `faithlab.explain` and `faithlab.report`.
 
-Bad input of any kind ends with one `error: ...` line on stderr and exit code 2, never a traceback.
+Every command (train, ablate, zoo and bench register theirs from their own modules) runs under ONE error handler,
+`FaithlabGroup.invoke`: bad input of any kind ends with one `error: ...` line on stderr and exit code 2, never a
+traceback. Options that mean the same thing are spelled the same on every command (`faithlab.cli_options`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import inspect
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
@@ -13,38 +16,43 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
 import faithlab
 from faithlab import jobs
 from faithlab.bench.cli import register as register_bench_command
+from faithlab.cli_options import Input, Model, Out, PairCol, Quiet, Reader, Sets, TextCol
 from faithlab.errors import FaithlabError
 from faithlab.explain import EXPLAINERS, explain_many
+from faithlab.explain.base import check_settings
 from faithlab.explain.io import iter_jsonl
 from faithlab.models import load_classifier
 from faithlab.report.terminal import print_explanations
+from faithlab.schema import describe_fields
 from faithlab.train.cli import register as register_train_commands
+
+TEXT_COL = "text"  # explain's default text column
+
+
+class FaithlabGroup(TyperGroup):
+    """The command group whose `invoke` is faithlab's one error handler, for every command and sub-group."""
+
+    def invoke(self, ctx: typer.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except FaithlabError as exc:
+            typer.echo(f"error: {' '.join(str(exc).split())}", err=True)  # one line, however long
+            raise typer.Exit(2) from None
+
 
 app = typer.Typer(
     name="faithlab",
+    cls=FaithlabGroup,
     help="Explain transformer text classifiers and measure how far each explanation can be trusted.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-
-def _fail(message: str) -> None:
-    typer.echo(f"error: {' '.join(message.split())}", err=True)
-    raise typer.Exit(2)
-
-
-@contextlib.contextmanager
-def _user_errors() -> Iterator[None]:
-    """Turn faithlab's errors into one line on stderr and exit code 2."""
-    try:
-        yield
-    except FaithlabError as exc:
-        _fail(str(exc))
 
 
 @contextlib.contextmanager
@@ -77,15 +85,14 @@ def main(
 
 @app.command()
 def explain(
-    model: Annotated[str, typer.Option("--model", "-m", help="Model folder, Hub cache id or alias (minilm).")],
+    model: Model = None,
     texts: Annotated[list[str] | None, typer.Argument(help="Texts to explain (or use --input).")] = None,
     methods: Annotated[str, typer.Option(help="Comma-separated methods, or 'all' (see `faithlab methods`).")] = "all",
-    input_file: Annotated[
-        Path | None, typer.Option("--input", "-i", help="CSV, TSV or JSONL file of texts.")
-    ] = None,
-    text_col: Annotated[str, typer.Option(help="Column of the texts in --input.")] = "text",
-    pair_col: Annotated[str | None, typer.Option(help="Column of the pair texts (e.g. NLI hypotheses).")] = None,
-    out: Annotated[Path | None, typer.Option(help="Folder for explanations.jsonl, report.html, summary.json.")] = None,
+    input_file: Input = None,
+    text_col: TextCol = None,
+    pair_col: PairCol = None,
+    reader: Reader = None,
+    out: Out = None,
     target: Annotated[str, typer.Option(help="predicted, all, a label name or a label index.")] = "predicted",
     max_batch_tokens: Annotated[
         int, typer.Option(help="Largest batch (rows x tokens) of one model pass; passes with a backward use half.")
@@ -93,68 +100,89 @@ def explain(
     chunk_size: Annotated[int, typer.Option(help="Texts explained (and written) together.")] = 16,
     new_head: Annotated[bool, typer.Option(help="Attach an untrained head to a model that has none.")] = False,
     top: Annotated[int, typer.Option(help="Top tokens shown per method in the terminal.")] = 5,
-    setting: Annotated[
-        list[str] | None, typer.Option("--set", help="A method setting as method.key=value (repeatable).")
-    ] = None,
+    setting: Sets = None,
+    quiet: Quiet = False,
 ) -> None:
-    """Explain texts with one or more methods: print them, or write JSONL + HTML to --out (resumable)."""
+    """Explain texts with one or more methods: print them, or write JSONL + HTML to --out (resumable).
+
+    --set takes a method setting as method.key=value (e.g. ig.n_steps=32); `faithlab methods NAME` lists them.
+    """
     console = Console()
-    with _user_errors():
-        if input_file is not None and texts:
-            raise FaithlabError("give texts as arguments or a file with --input, not both")
-        if input_file is not None:
-            if out is None:
-                raise FaithlabError("--input needs --out DIR for the explanations")
-            with _reading(str(input_file)):
-                inputs = jobs.read_inputs(input_file, text_col, pair_col)
-        else:
-            inputs = jobs.check_texts(texts or [])
-        names = jobs.resolve_methods(methods)
-        settings = jobs.parse_settings(setting or [])
-        with _reading(f"model '{model}'"):
-            classifier = load_classifier(model, new_head=new_head, max_batch_tokens=max_batch_tokens)
-        target = jobs.resolve_target(classifier, target)
+    if model is None:
+        raise FaithlabError("give the model to explain with --model (a folder, Hub cache id or 'minilm')")
+    if input_file is not None and texts:
+        raise FaithlabError("give texts as arguments or a file with --input, not both")
+    if input_file is not None:
         if out is None:
-            unknown = [m for m in settings if m not in names]
-            if unknown:
-                raise FaithlabError(f"settings given for method '{unknown[0]}', which is not among {names}")
-            requested = [(name, settings.get(name, {})) for name in names]
-            results = explain_many(classifier, inputs.texts, requested, inputs.pairs, target)
-            print_explanations((e for rows in results.values() for e in rows), console, k=top)
-            return
-        summary = jobs.run_explain_job(
-            classifier, inputs, names, out, target=target, chunk_size=chunk_size, settings=settings
-        )
-        if input_file is None:
-            print_explanations(iter_jsonl(Path(out) / jobs.JSONL_NAME), console, k=top)
-        _print_summary(summary, console)
+            raise FaithlabError("--input needs --out DIR for the explanations")
+        with _reading(str(input_file)):
+            inputs = jobs.read_inputs(input_file, text_col or TEXT_COL, pair_col, reader or "table")
+    else:
+        inputs = jobs.check_texts(texts or [])
+    names = jobs.resolve_methods(methods)
+    settings = jobs.parse_settings(setting or [])
+    unknown = [m for m in settings if m not in names]
+    if unknown:
+        raise FaithlabError(f"settings given for method '{unknown[0]}', which is not among {names}")
+    for name, values in settings.items():
+        check_settings(name, values)  # before the model loads
+    with _reading(f"model '{model}'"):
+        classifier = load_classifier(model, new_head=new_head, max_batch_tokens=max_batch_tokens)
+    target = jobs.resolve_target(classifier, target)
+    if out is None:
+        requested = [(name, settings.get(name, {})) for name in names]
+        results = explain_many(classifier, inputs.texts, requested, inputs.pairs, target)
+        print_explanations((e for rows in results.values() for e in rows), console, k=top)
+        return
+    summary = jobs.run_explain_job(
+        classifier, inputs, names, out, target=target, chunk_size=chunk_size, settings=settings, progress=not quiet
+    )
+    if input_file is None:
+        print_explanations(iter_jsonl(Path(out) / jobs.JSONL_NAME), console, k=top)
+    _print_summary(summary, console)
 
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option(help="Folder for the report.")] = Path("runs/demo"),
+    out: Out = None,
     sample: Annotated[int, typer.Option(help="Number of held-out (or built-in) sentences to explain.")] = 12,
     seed: Annotated[int, typer.Option(help="Seed of the sentence sample and of the untrained head.")] = 0,
     untrained: Annotated[bool, typer.Option(help="Skip fine-tuning: explain with an untrained head.")] = False,
+    quiet: Quiet = False,
 ) -> None:
-    """Fine-tune minilm on the planted task (built-in sentences), explain held-out ones with every method."""
+    """Fine-tune minilm on the planted task (built-in sentences), explain held-out ones with every method
+    (report in --out, default runs/demo)."""
     console = Console()
-    with _user_errors():
-        if sample < 1:
-            raise FaithlabError(f"--sample must be >= 1, got {sample}")
-        note = jobs.DEMO_NOTE if untrained else jobs.DEMO_TRAINED_NOTE
-        console.print(f"Note: {note}", style="bold yellow", markup=False, highlight=False)
-        summary = jobs.run_demo(out, n=sample, seed=seed, untrained=untrained, console=console)
-        _print_summary(summary, console)
+    if sample < 1:
+        raise FaithlabError(f"--sample must be >= 1, got {sample}")
+    note = jobs.DEMO_NOTE if untrained else jobs.DEMO_TRAINED_NOTE
+    console.print(f"Note: {note}", style="bold yellow", markup=False, highlight=False)
+    summary = jobs.run_demo(
+        out or Path("runs/demo"), n=sample, seed=seed, untrained=untrained, console=console, progress=not quiet
+    )
+    _print_summary(summary, console)
 
 
 @app.command("methods")
-def list_methods() -> None:
-    """List the registered explanation methods."""
+def list_methods(
+    name: Annotated[str | None, typer.Argument(help="A method: show its description and settings.")] = None,
+) -> None:
+    """List the registered explanation methods, or describe one with its settings (type, default, choices)."""
+    console = Console()
+    if name is not None:
+        cls = EXPLAINERS.get(name.strip().lower())
+        if cls is None:
+            raise FaithlabError(f"unknown method '{name}'; available: {', '.join(EXPLAINERS)}")
+        console.print(inspect.cleandoc(cls.__doc__ or ""), markup=False, highlight=False)
+        table = Table("setting", "type", "default", "choices", box=None, pad_edge=False, header_style="bold")
+        for row in describe_fields(cls.Settings):
+            table.add_row(*row)
+        console.print(table if cls.Settings.model_fields else "settings: none", markup=False, highlight=False)
+        return
     table = Table("method", "description", box=None, pad_edge=False, header_style="bold")
-    for name, cls in EXPLAINERS.items():
-        table.add_row(name, " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split()))
-    Console().print(table)
+    for method, cls in EXPLAINERS.items():
+        table.add_row(method, " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split()))
+    console.print(table)
 
 
 def _print_summary(summary: jobs.JobSummary, console: Console) -> None:

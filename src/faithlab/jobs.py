@@ -20,16 +20,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
-import yaml
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from faithlab.data import DataError, builtin_sentences, read_table
+from faithlab.data import DataError, builtin_sentences
+from faithlab.data.named import read_named
 from faithlab.errors import FaithlabError
 from faithlab.explain import EXPLAINERS, Explanation, explain_many
 from faithlab.explain.io import append_records, from_record, iter_records, repair_jsonl, to_record
 from faithlab.models import Classifier, load_classifier
 from faithlab.report.html import write_html
+from faithlab.schema import load_yaml
 
 JSONL_NAME = "explanations.jsonl"
 HTML_NAME = "report.html"
@@ -94,15 +95,16 @@ def check_texts(texts: Sequence[str], pairs: Sequence[str] | None = None) -> Inp
     return Inputs(list(texts), None if pairs is None else list(pairs))
 
 
-def read_inputs(path: str | Path, text_col: str, pair_col: str | None = None) -> Inputs:
-    """Texts from a CSV / TSV / JSONL file by column name; rows with an empty text are skipped and counted."""
+def read_inputs(path: str | Path, text_col: str, pair_col: str | None = None, reader: str = "table") -> Inputs:
+    """Texts from a file: a CSV / TSV / JSONL table by column name, or a named reader's format (`READERS`, e.g.
+    'emotion'); rows with an empty text are skipped and counted."""
     try:
-        dataset = read_table(path, text_column=text_col, pair_column=pair_col)
+        dataset = read_named(reader, path, text_col, pair_col)
     except DataError as exc:
         raise FaithlabError(str(exc)) from exc
     if not len(dataset):
         raise FaithlabError(f"{path}: no usable rows (every row was empty or malformed)")
-    pairs = dataset.pairs if pair_col is not None else None
+    pairs = dataset.pairs if any(p is not None for p in dataset.pairs) else None
     return Inputs(dataset.texts, pairs, str(path), dataset.report.n_malformed + dataset.report.n_filtered)
 
 
@@ -143,7 +145,7 @@ def parse_settings(items: Sequence[str]) -> dict[str, dict]:
         method, _, key = name.strip().partition(".")
         if not _ or not key or not method:
             raise FaithlabError(f"write a setting as method.key=value (e.g. ig.n_steps=100), got {item!r}")
-        settings.setdefault(method.lower(), {})[key] = yaml.safe_load(value)
+        settings.setdefault(method.lower(), {})[key] = load_yaml(value, f"setting '{name.strip()}'")
     return settings
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from faithlab.bench.config import parse_config
+from faithlab.bench.config import load_config, parse_config
 from faithlab.bench.runner import run_benchmark
 from faithlab.bench.store import ResultStore
 from faithlab.bench.summary import recommend, summary_table, write_summary
@@ -42,17 +42,34 @@ def _config(tmp_path: Path, folder: Path, **extra) -> dict:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"modles": []}, "unknown key 'modles'"),
-        ({"metrics": ["faithfulness", "vibes"]}, r"metrics\[1\] = 'vibes'"),
-        ({"samples": {"example": 3}}, "samples: unknown key 'example'"),
-        ({"removal": {"replacement": "blank"}}, "removal.replacement"),
-        ({"seed": -1}, "seed"),
+        ({"modles": []}, "unknown setting 'modles'; valid settings: models, datasets"),
+        ({"metrics": ["faithfulness", "vibes"]}, r"unknown metrics\[1\] 'vibes'; choose one of ground_truth"),
+        ({"samples": {"example": 3}}, r"unknown setting 'samples\.example'; valid settings of samples: examples"),
+        ({"removal": {"replacement": "blank"}}, r"unknown removal\.replacement 'blank'; choose one of mask, pad, unk"),
+        ({"seed": -1}, "seed must be an integer >= 0, got -1"),
+        ({"chunk_size": "two"}, "chunk_size must be an integer, got 'two'"),
+        ({"methods": [{"lime": {"n_samples": 1}}]}, r"methods\[0\]\.lime: n_samples: 1 is too small to fit"),
+        ({"methods": ["ig", {"ig": {"steps": 3}}]}, r"methods\[1\]\.ig: unknown setting 'steps'; valid settings: base"),
+        ({"methods": [{"kernel_shap": {"output": "odds"}}]}, "unknown output 'odds'; choose one of logit, probability"),
     ],
 )
 def test_bad_config_names_the_bad_key(tmp_path: Path, tiny_folders, change, message) -> None:
     raw = _config(tmp_path, tiny_folders["bert"]) | change
     with pytest.raises(FaithlabError, match=message):
         parse_config(raw)
+
+
+def test_removal_takes_every_replacement_the_explainers_take(tmp_path: Path, tiny_folders) -> None:
+    config = parse_config(_config(tmp_path, tiny_folders["bert"]) | {"removal": {"replacement": "unk"}})
+    assert config.replacement == "unk" and config.fractions == [0.01, 0.05, 0.1, 0.2, 0.5]
+
+
+def test_malformed_yaml_is_one_line_naming_the_file_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "bench.yaml"
+    path.write_text("seed: 0\nmodels: [{name: m, path: x}\n")
+    with pytest.raises(FaithlabError, match=r"bench\.yaml': invalid YAML at line 3, column 1") as caught:
+        load_config(path)
+    assert "\n" not in str(caught.value)
 
 
 def test_bad_model_and_dataset_entries(tmp_path: Path, tiny_folders) -> None:
@@ -79,10 +96,10 @@ def test_a_model_can_restrict_the_metric_groups(tmp_path: Path, tiny_folders) ->
     assert set(cheap.metric) == {"gt_overlap", "gt_mean_rank"}
     assert "randomization_spearman" in set(frame[frame.model == "tiny"].metric)
     raw["models"][1]["metrics"] = ["ground_truth", "vibes"]
-    with pytest.raises(FaithlabError, match=r"models\[1\]\.metrics: 'vibes'"):
+    with pytest.raises(FaithlabError, match=r"unknown models\[1\]\.metrics\[1\] 'vibes'; choose one of ground_truth"):
         parse_config(raw)
     raw["models"][1] |= {"metrics": ["ground_truth"], "size": "xxl"}
-    with pytest.raises(FaithlabError, match=r"models\[1\]\.size = 'xxl'"):
+    with pytest.raises(FaithlabError, match=r"unknown models\[1\]\.size 'xxl'; choose one of xs, s, m, l"):
         parse_config(raw)
 
 

@@ -9,8 +9,8 @@ import torch
 from faithlab.errors import FaithlabError
 from faithlab.explain import EXPLAINERS, explain_many, get_explainer
 from faithlab.explain.base import explain_batch
-from faithlab.explain.baselines import DEFAULT_MEMBERS
 from faithlab.explain.lrp import Lrp
+from faithlab.explain.settings import DEFAULT_MEMBERS
 from faithlab.models import Classifier
 
 TEXTS = ["the movie was great and fun to watch", "not bad", "i loved every minute of it !", "a dull film"]

@@ -116,9 +116,10 @@ def test_same_seed_same_scores(tiny_classifiers: dict[str, Classifier]) -> None:
         assert a.extras["local_prediction"] == pytest.approx(a.extras["intercept"] + a.scores.sum(), abs=1e-5)
 
 
-def test_default_explains_the_target_probability(tiny_classifiers: dict[str, Classifier]) -> None:
+def test_probability_output_explains_the_target_probability(tiny_classifiers: dict[str, Classifier]) -> None:
     classifier = tiny_classifiers["bert"]
-    (explanation,) = get_explainer("lime", classifier).explain(["a dull film"], target="negative")
+    lime = get_explainer("lime", classifier, output="probability")
+    (explanation,) = lime.explain(["a dull film"], target="negative")
     settings = explanation.settings
     assert settings["output"] == "probability" and settings["replacement"] == "mask" and settings["n_samples"] == "auto"
     # the surrogate's value at the original input approximates p(negative) there

@@ -32,7 +32,7 @@ def margin(logits: torch.Tensor, target: int) -> float:
 
 
 def test_deleting_each_token_by_hand_gives_the_scores(classifier: Classifier) -> None:
-    for explanation in get_explainer("occlusion", classifier).explain(TEXTS):
+    for explanation in get_explainer("occlusion", classifier, output="margin").explain(TEXTS):
         before = margin(logits_without(classifier, explanation.text, set(), "delete"), explanation.target)
         assert explanation.extras["output_before"] == pytest.approx(before, abs=1e-5)
         for t in explanation.content:
@@ -54,7 +54,7 @@ def test_mask_replacement_by_hand_gives_the_scores(tiny_classifiers: dict[str, C
 
 def test_word_unit_removes_whole_words(tiny_classifiers: dict[str, Classifier]) -> None:
     classifier = tiny_classifiers["t5"]  # "a dull film" → ▁a | ▁d u ll | ▁fi l m
-    (explanation,) = get_explainer("occlusion", classifier, unit="word").explain(["a dull film"])
+    (explanation,) = get_explainer("occlusion", classifier, unit="word", output="margin").explain(["a dull film"])
     table = explanation.extras["table"]
     assert [row["word"] for row in table] == ["a", "dull", "film"]
     before = margin(logits_without(classifier, "a dull film", set(), "delete"), explanation.target)
@@ -82,7 +82,7 @@ def test_loss_score_is_the_rise_in_cross_entropy(tiny_classifiers: dict[str, Cla
 
 def test_table_describes_each_removal(tiny_classifiers: dict[str, Classifier]) -> None:
     classifier = tiny_classifiers["bert"]
-    (explanation,) = get_explainer("occlusion", classifier, contrast="negative").explain(
+    (explanation,) = get_explainer("occlusion", classifier, contrast="negative", output="margin").explain(
         ["a dull film"], target="positive"
     )
     extras = explanation.extras

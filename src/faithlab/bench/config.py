@@ -1,239 +1,202 @@
-"""Benchmark configuration: a YAML file checked key by key, so a typo names itself instead of being ignored."""
+"""Benchmark configuration: one schema for the YAML file, so a typo or a wrong type names itself with its path.
+
+Method entries are checked by each method's own settings schema (`faithlab.explain.settings`), the same one
+`get_explainer` uses, and the removal settings use the same choices as the explainers. Relative paths inside the
+file are relative to the file's folder.
+"""
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-import yaml
+from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
-from faithlab.errors import FaithlabError
-from faithlab.models.zoo import SIZES
+from faithlab.data.named import READERS
+from faithlab.explain.base import check_settings
+from faithlab.explain.settings import Replacement
+from faithlab.models.zoo import SIZES, ZOO_FAMILIES
+from faithlab.schema import AtLeastOne, Schema, UnitFraction, read_yaml, validate
+from faithlab.train.config import TrainConfig
 
 METRIC_GROUPS = (
     "ground_truth", "faithfulness", "curves", "loo", "plausibility", "randomization", "adversarial"
 )  # fmt: skip
 BUILTIN = "builtin"  # data set path: the held-out test split of the planted built-in sentences
-DATASET_KINDS = ("planted", "sst2", "mnli", "esnli", "movies", "hatexplain", "table")
+DATASET_KINDS = ("planted", *READERS, "esnli", "movies", "hatexplain")  # the named readers and the rationale sets
 DEFAULT_METHODS = (
     "gradient", "grad_x_input", "ig", "lime", "kernel_shap", "attention_mean", "rollout", "occlusion", "lrp",
     "random", "ensemble",
 )  # fmt: skip
 
+MetricGroup = Literal[METRIC_GROUPS]  # type: ignore[valid-type]
+DatasetKind = Literal[DATASET_KINDS]  # type: ignore[valid-type]
+ZooSize = Literal[tuple(SIZES)]  # type: ignore[valid-type]
+ZooFamily = Literal[ZOO_FAMILIES]  # type: ignore[valid-type]
 
-@dataclass
-class ModelSpec:
-    """A model to evaluate: a folder, the `minilm` alias, or a zoo entry trained by the runner first."""
+
+def _resolve(path: str | None, info: ValidationInfo) -> str | None:
+    """A path relative to the config file's folder (`base` in the validation context) made absolute."""
+    base = (info.context or {}).get("base")
+    if path is None or base is None or Path(path).is_absolute():
+        return path
+    return str((Path(base) / path).resolve())
+
+
+class ZooSpec(Schema):
+    """A zoo model the runner trains first on the planted task (`task_data`: its texts; default built-in)."""
+
+    family: ZooFamily
+    size: ZooSize = "xs"
+    task_data: str | None = None
+    epochs: AtLeastOne | None = None  # None: the zoo's own
+    train_size: AtLeastOne = 4000
+
+    @field_validator("task_data")
+    @classmethod
+    def _task_data(cls, path: str | None, info: ValidationInfo) -> str | None:
+        return _resolve(path, info)
+
+
+class ModelSpec(Schema):
+    """A model to evaluate: a folder, the `minilm` alias, or a zoo entry trained by the runner first. `train`
+    (train config settings, dotted keys allowed) fine-tunes a folder model first; `metrics` restricts the metric
+    groups run on it (e.g. costly tests on small models only); `size` is a folder model's zoo size for the plots."""
 
     name: str
     path: str | None = None
-    zoo: dict[str, Any] | None = None
-    train: dict[str, Any] = field(default_factory=dict)
-    metrics: list[str] | None = None  # only these of the config's metric groups (e.g. costly tests on small models)
-    size: str | None = None  # the zoo size of a folder model (xs, s, m, l), for the size plots
+    zoo: ZooSpec | None = None
+    train: dict[str, Any] = Field(default_factory=dict)
+    metrics: list[MetricGroup] | None = None
+    size: ZooSize | None = None
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, path: str | None, info: ValidationInfo) -> str | None:
+        return path if path == "minilm" else _resolve(path, info)
+
+    @field_validator("train")
+    @classmethod
+    def _train(cls, train: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        TrainConfig().with_overrides(train)  # fail now, not after other models ran for an hour
+        data = train.get("data")
+        if not isinstance(data, dict):
+            return train
+        return {**train, "data": {**data, **{k: _resolve(data[k], info) for k in ("train", "test") if data.get(k)}}}
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ModelSpec:
+        if (self.path is None) == (self.zoo is None):
+            raise ValueError("give exactly one of 'path' (a folder or 'minilm') or 'zoo'")
+        return self
 
 
-@dataclass
-class DatasetSpec:
+class DatasetSpec(Schema):
+    """A data set: `kind` picks the reader, `options` go to it; `n` caps its examples."""
+
     name: str
-    kind: str
+    kind: DatasetKind
     path: str
-    n: int | None = None
-    options: dict[str, Any] = field(default_factory=dict)
+    n: AtLeastOne | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, path: str, info: ValidationInfo) -> str:
+        return path if path == BUILTIN else str(_resolve(path, info))
 
 
-@dataclass
-class BenchConfig:
-    models: list[ModelSpec]
-    datasets: list[DatasetSpec]
-    methods: list[tuple[str, dict[str, Any]]]
-    metrics: list[str]
-    seed: int = 0
-    examples: int = 500
-    randomization_examples: int = 50
-    adversarial_examples: int = 16
-    chunk_size: int = 25
-    replacement: str = "mask"
-    fractions: list[float] = field(default_factory=lambda: [0.01, 0.05, 0.1, 0.2, 0.5])
-    bootstrap_resamples: int = 1000
-    adversarial: dict[str, Any] = field(default_factory=dict)
-    source: str = ""
+class Samples(Schema):
+    examples: AtLeastOne = 500
+    randomization: AtLeastOne = 50
+    adversarial: AtLeastOne = 16
+
+
+class Removal(Schema):
+    """How the faithfulness metrics remove tokens (the explainers' choices) and which top fractions they remove."""
+
+    replacement: Replacement = "mask"
+    fractions: Annotated[list[UnitFraction], Field(min_length=1)] = [0.01, 0.05, 0.1, 0.2, 0.5]
+
+
+class Bootstrap(Schema):
+    resamples: AtLeastOne = 1000
+
+
+class BenchConfig(Schema):
+    """A benchmark: every model × data set × method, scored by the metric groups. A method is a name or
+    {name: {setting: value}}; `adversarial` holds the attack's settings."""
+
+    models: Annotated[list[ModelSpec], Field(min_length=1)]
+    datasets: Annotated[list[DatasetSpec], Field(min_length=1)]
+    methods: Annotated[list[tuple[str, dict[str, Any]]], Field(min_length=1)] = [(m, {}) for m in DEFAULT_METHODS]
+    metrics: Annotated[list[MetricGroup], Field(min_length=1)] = list(METRIC_GROUPS)
+    seed: Annotated[int, Field(ge=0)] = 0
+    samples: Samples = Field(default_factory=Samples)
+    chunk_size: AtLeastOne = 25
+    removal: Removal = Field(default_factory=Removal)
+    bootstrap: Bootstrap = Field(default_factory=Bootstrap)
+    adversarial: dict[str, Any] = Field(default_factory=dict)
+    _source: str = PrivateAttr(default="<dict>")
+
+    @field_validator("methods", mode="before")
+    @classmethod
+    def _entries(cls, raw: Any) -> Any:
+        """Each entry a (name, settings) pair: a bare name, or a mapping of one name to its settings."""
+        if not isinstance(raw, list):
+            return raw
+        out = []
+        for entry in raw:
+            if isinstance(entry, dict) and len(entry) == 1:
+                name, settings = next(iter(entry.items()))
+                out.append((str(name), settings if settings is not None else {}))
+            elif isinstance(entry, str):
+                out.append((entry, {}))
+            else:
+                raise ValueError(f"write a method as a name or as {{name: {{setting: value}}}}, got {entry!r}")
+        return out
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> BenchConfig:
+        for what, names in (("models", [m.name for m in self.models]), ("datasets", [d.name for d in self.datasets])):
+            twice = sorted({n for n in names if names.count(n) > 1})
+            if twice:
+                raise ValueError(f"{what}: name {twice[0]!r} is used twice")
+        return self
+
+    # the names the runner reads
+    examples = property(lambda self: self.samples.examples)
+    randomization_examples = property(lambda self: self.samples.randomization)
+    adversarial_examples = property(lambda self: self.samples.adversarial)
+    replacement = property(lambda self: self.removal.replacement)
+    fractions = property(lambda self: self.removal.fractions)
+    bootstrap_resamples = property(lambda self: self.bootstrap.resamples)
+    source = property(lambda self: self._source)
 
     def for_model(self, model: ModelSpec) -> BenchConfig:
         """This config with the metric groups a model entry restricts itself to."""
         if model.metrics is None:
             return self
-        return dataclasses.replace(self, metrics=[m for m in self.metrics if m in model.metrics])
-
-
-TOP_KEYS = {
-    "models",
-    "datasets",
-    "methods",
-    "metrics",
-    "seed",
-    "samples",
-    "chunk_size",
-    "removal",
-    "bootstrap",
-    "adversarial",
-}
-MODEL_KEYS = {"name", "path", "zoo", "train", "metrics", "size"}
-DATASET_KEYS = {"name", "kind", "path", "n", "options"}
-SAMPLE_KEYS = {"examples", "randomization", "adversarial"}
-REMOVAL_KEYS = {"replacement", "fractions"}
-BOOTSTRAP_KEYS = {"resamples"}
+        return self.model_copy(update={"metrics": [m for m in self.metrics if m in model.metrics]})
 
 
 def load_config(path: str | Path) -> BenchConfig:
     """Read and check a YAML benchmark config; paths inside it are relative to the file's folder."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise FaithlabError(f"cannot read benchmark config {path}: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise FaithlabError(f"benchmark config {path} is not valid YAML: {exc}") from exc
-    return parse_config(raw, base=path.parent, source=str(path))
+    return parse_config(read_yaml(path, "benchmark config"), base=path.parent, source=str(path))
 
 
 def parse_config(raw: Any, base: Path = Path("."), source: str = "<dict>") -> BenchConfig:
-    where = f"benchmark config {source}"
-    top = _mapping(raw, where, TOP_KEYS)
-    for key in ("models", "datasets"):
-        if key not in top:
-            raise FaithlabError(f"{where}: missing key '{key}'")
-    models = [_model(m, f"{where}: models[{i}]", base) for i, m in enumerate(_list(top["models"], f"{where}: models"))]
-    datasets = [
-        _dataset(d, f"{where}: datasets[{i}]", base) for i, d in enumerate(_list(top["datasets"], f"{where}: datasets"))
-    ]
-    _unique([m.name for m in models], f"{where}: models")
-    _unique([d.name for d in datasets], f"{where}: datasets")
-    methods = [_method(m, f"{where}: methods[{i}]") for i, m in enumerate(top.get("methods", list(DEFAULT_METHODS)))]
-    metrics = _list(top.get("metrics", list(METRIC_GROUPS)), f"{where}: metrics")
-    for i, metric in enumerate(metrics):
-        if metric not in METRIC_GROUPS:
-            choices = ", ".join(METRIC_GROUPS)
-            raise FaithlabError(f"{where}: metrics[{i}] = {metric!r} is unknown; choose from {choices}")
-    samples = _mapping(top.get("samples", {}), f"{where}: samples", SAMPLE_KEYS)
-    removal = _mapping(top.get("removal", {}), f"{where}: removal", REMOVAL_KEYS)
-    bootstrap = _mapping(top.get("bootstrap", {}), f"{where}: bootstrap", BOOTSTRAP_KEYS)
-    config = BenchConfig(
-        models=models,
-        datasets=datasets,
-        methods=methods,
-        metrics=list(metrics),
-        seed=_int(top.get("seed", 0), f"{where}: seed", minimum=0),
-        examples=_int(samples.get("examples", 500), f"{where}: samples.examples"),
-        randomization_examples=_int(samples.get("randomization", 50), f"{where}: samples.randomization"),
-        adversarial_examples=_int(samples.get("adversarial", 16), f"{where}: samples.adversarial"),
-        chunk_size=_int(top.get("chunk_size", 25), f"{where}: chunk_size"),
-        replacement=str(removal.get("replacement", "mask")),
-        fractions=[float(f) for f in removal.get("fractions", [0.01, 0.05, 0.1, 0.2, 0.5])],
-        bootstrap_resamples=_int(bootstrap.get("resamples", 1000), f"{where}: bootstrap.resamples"),
-        adversarial=dict(top.get("adversarial", {}) or {}),
-        source=source,
-    )
-    if config.replacement not in ("mask", "pad", "delete"):
-        raise FaithlabError(f"{where}: removal.replacement = {config.replacement!r}; choose mask, pad or delete")
-    if not config.fractions or not all(0 < f <= 1 for f in config.fractions):
-        raise FaithlabError(f"{where}: removal.fractions must be numbers in (0, 1], got {config.fractions}")
+    """A checked `BenchConfig` from a mapping; every method's settings are checked by that method's schema."""
+    where = f"benchmark config {source}: "
+    config = validate(BenchConfig, raw, where, context={"base": base})
+    for i, (name, settings) in enumerate(config.methods):
+        _check_method(name, settings, f"{where}methods[{i}].{name}: ")
+    config._source = source
     return config
 
 
-def _model(raw: Any, where: str, base: Path) -> ModelSpec:
-    entry = _mapping(raw, where, MODEL_KEYS)
-    if "name" not in entry:
-        raise FaithlabError(f"{where}: missing key 'name'")
-    if ("path" in entry) == ("zoo" in entry):
-        raise FaithlabError(f"{where}: give exactly one of 'path' (a folder or 'minilm') or 'zoo'")
-    path = entry.get("path")
-    if path is not None and path != "minilm":
-        path = str((base / path).resolve()) if not Path(path).is_absolute() else path
-    zoo = entry.get("zoo")
-    if zoo is not None:
-        zoo = _mapping(zoo, f"{where}.zoo", {"family", "size", "task_data", "epochs", "train_size"})
-        if "family" not in zoo:
-            raise FaithlabError(f"{where}.zoo: missing key 'family'")
-        if zoo.get("task_data"):
-            zoo["task_data"] = str((base / zoo["task_data"]).resolve())
-    train = _mapping(entry.get("train", {}), f"{where}.train", None)
-    if isinstance(train.get("data"), dict):
-        data = dict(train["data"])
-        for key in ("train", "test"):
-            if data.get(key) and not Path(data[key]).is_absolute():
-                data[key] = str((base / data[key]).resolve())
-        train["data"] = data
-    metrics = entry.get("metrics")
-    if metrics is not None:
-        metrics = [str(m) for m in _list(metrics, f"{where}.metrics")]
-        for metric in metrics:
-            if metric not in METRIC_GROUPS:
-                raise FaithlabError(f"{where}.metrics: {metric!r} is unknown; choose from {', '.join(METRIC_GROUPS)}")
-    size = entry.get("size")
-    if size is not None and size not in SIZES:
-        raise FaithlabError(f"{where}.size = {size!r}; choose one of {', '.join(SIZES)}")
-    return ModelSpec(name=str(entry["name"]), path=path, zoo=zoo, train=train, metrics=metrics, size=size)
-
-
-def _dataset(raw: Any, where: str, base: Path) -> DatasetSpec:
-    entry = _mapping(raw, where, DATASET_KEYS)
-    for key in ("name", "kind", "path"):
-        if key not in entry:
-            raise FaithlabError(f"{where}: missing key '{key}'")
-    if entry["kind"] not in DATASET_KINDS:
-        raise FaithlabError(f"{where}.kind = {entry['kind']!r} is unknown; choose from {', '.join(DATASET_KINDS)}")
-    path = Path(entry["path"])
-    if entry["path"] != BUILTIN:
-        path = path if path.is_absolute() else (base / path).resolve()
-    n = entry.get("n")
-    return DatasetSpec(
-        name=str(entry["name"]),
-        kind=entry["kind"],
-        path=str(path),
-        n=None if n is None else _int(n, f"{where}.n"),
-        options=_mapping(entry.get("options", {}), f"{where}.options", None),
-    )
-
-
-def _method(raw: Any, where: str) -> tuple[str, dict[str, Any]]:
-    if isinstance(raw, str):
-        return raw, {}
-    if isinstance(raw, dict) and len(raw) == 1:
-        name, settings = next(iter(raw.items()))
-        return str(name), _mapping(settings or {}, f"{where}.{name}", None)
-    raise FaithlabError(f"{where}: write a method as a name or as {{name: {{setting: value}}}}, got {raw!r}")
-
-
-def _mapping(raw: Any, where: str, allowed: set[str] | None) -> dict[str, Any]:
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise FaithlabError(f"{where}: expected a mapping, got {type(raw).__name__}")
-    if allowed is not None:
-        for key in raw:
-            if key not in allowed:
-                raise FaithlabError(f"{where}: unknown key '{key}'; allowed: {', '.join(sorted(allowed))}")
-    return dict(raw)
-
-
-def _list(raw: Any, where: str) -> list[Any]:
-    if not isinstance(raw, list) or not raw:
-        raise FaithlabError(f"{where}: expected a non-empty list")
-    return raw
-
-
-def _int(raw: Any, where: str, minimum: int = 1) -> int:
-    if isinstance(raw, bool) or not isinstance(raw, int) or raw < minimum:
-        raise FaithlabError(f"{where}: expected an integer >= {minimum}, got {raw!r}")
-    return raw
-
-
-def _unique(names: list[str], where: str) -> None:
-    seen = set()
-    for name in names:
-        if name in seen:
-            raise FaithlabError(f"{where}: name {name!r} is used twice")
-        seen.add(name)
+def _check_method(name: str, settings: Any, where: str) -> None:
+    options = check_settings(name, settings, where)
+    for member, member_settings in getattr(options, "member_settings", {}).items():
+        _check_method(member, member_settings, f"{where}member_settings.{member}: ")

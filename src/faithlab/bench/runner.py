@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from faithlab.bench.store import ResultStore
 from faithlab.data import (
     Example,
     plant_feature,
+    read_emotion,
     read_eraser,
     read_esnli_csv,
     read_esnli_jsonl,
@@ -65,7 +66,7 @@ def run_benchmark(
     """Run (or resume) every unit of the config; returns the SQLite path. `max_units` stops early (for tests)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(json.dumps(asdict(config), indent=2))
+    (out / "config.json").write_text(json.dumps(config.model_dump(), indent=2))
     done_now = 0
     with ResultStore(out / "results.sqlite") as store, _progress(progress) as bar:
         task = bar.add_task("benchmark", total=None)
@@ -198,6 +199,8 @@ def load_examples(spec: DatasetSpec, seed: int, limit: int) -> list[Example]:
         dataset = read_sst2(path)
     elif kind == "mnli":
         dataset = read_mnli(path, **options)
+    elif kind == "emotion":
+        dataset = read_emotion(path)
     elif kind == "esnli":
         dataset = read_esnli_jsonl(path) if path.suffix in (".jsonl", ".json") else read_esnli_csv(path, **options)
     elif kind == "movies":
@@ -214,12 +217,12 @@ def obtain_classifier(spec: ModelSpec, out: Path, seed: int, progress: bool) -> 
     """Load a model, training it first (resumably, inside the run folder) when the spec asks for that."""
     info: dict[str, Any] = {"name": spec.name}
     if spec.zoo is not None:
-        zoo = dict(spec.zoo)
-        family, size = zoo["family"], zoo.get("size", "xs")
-        data = zoo_data(data=zoo.get("task_data"), limit=zoo.get("train_size", 4000))
+        zoo = spec.zoo
+        family, size = zoo.family, zoo.size
+        data = zoo_data(data=zoo.task_data, limit=zoo.train_size)
         overrides = {"seed": seed, "progress": progress, **spec.train}
-        if "epochs" in zoo:
-            overrides["epochs"] = zoo["epochs"]
+        if zoo.epochs is not None:
+            overrides["epochs"] = zoo.epochs
         table = train_zoo(data, out / "zoo", families=[family], sizes=[size], overrides=overrides)
         folder = out / "zoo" / "runs" / f"{family}-{size}" / "best"
         info |= {"family": family, "size": size, **table.iloc[-1].to_dict()}

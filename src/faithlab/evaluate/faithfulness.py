@@ -32,7 +32,8 @@ from faithlab.errors import FaithlabError
 from faithlab.evaluate.ranking import descending_order, rank_correlation
 from faithlab.evaluate.results import Explanations, Row, by_method
 from faithlab.explain.explanation import Explanation
-from faithlab.explain.perturbation import REPLACEMENTS, check_choice, feature_groups, score_masks
+from faithlab.explain.perturbation import check_choice, feature_groups, score_masks
+from faithlab.explain.settings import REPLACEMENTS
 from faithlab.models import Batch, Classifier
 
 FRACTIONS = (0.01, 0.05, 0.10, 0.20, 0.50)

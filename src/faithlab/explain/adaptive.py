@@ -19,18 +19,8 @@ from collections.abc import Callable
 import numpy as np
 from scipy.stats import spearmanr
 
-from faithlab.errors import FaithlabError
-
 AUTO_SPLITS = 16  # random halvings whose Spearman ρ is averaged (4 made the prediction noisier; see the margins)
 AUTO_GROWTH = 1.5  # each round multiplies a row's sampled units by this much
-
-
-def check_target_spearman(value: object) -> float:
-    """A target rank correlation strictly between 0 and 1, or a clear error."""
-    ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and 0 < value < 1
-    if not ok:
-        raise FaithlabError(f"target_spearman must be a number between 0 and 1 (exclusive), got {value!r}")
-    return float(value)
 
 
 def split_half_prediction(fit: Callable[[np.ndarray], np.ndarray], units: int, rng: np.random.Generator) -> float:

@@ -78,9 +78,6 @@ def pooled_rollout(classifier: Classifier, batch: Batch) -> torch.Tensor:
 class _AttentionExplainer(Explainer):
     """Attention scores take no settings and ignore the target; special tokens keep what they receive."""
 
-    def __init__(self, classifier: Classifier):
-        super().__init__(classifier)
-
     @property
     def output(self) -> str:
         return "attention"

@@ -17,8 +17,10 @@ import torch
 
 from faithlab.errors import FaithlabError
 from faithlab.explain.explanation import Explanation
+from faithlab.explain.settings import DEFAULT_MEMBERS, MethodSettings, NoSettings
 from faithlab.models import Batch, Classifier
 from faithlab.models.classifier import Target
+from faithlab.schema import validate
 
 
 @dataclass
@@ -33,8 +35,9 @@ class Explainer:
     """Base class of every explainer, and the contract each one keeps (checked for all of them by
     tests/explain/test_contract.py).
 
-    `__init__(classifier, **settings)` validates every setting (a bad one raises one `FaithlabError` naming the
-    value and the valid choices) and hands them all to `Explainer.__init__`: `settings_key()` keys the cache.
+    `__init__(classifier, **settings)` validates every setting through the class's `Settings` schema (a bad one
+    raises one `FaithlabError` naming the value and the valid choices); `options` holds the typed values and
+    `settings` all resolved settings as a plain dict, which `settings_key()` turns into the cache key.
 
     `attribute(batch, targets)` returns `Attributions`: `scores` (rows, width), one score per token position of
     every row for that row's target class (padding ignored; special tokens are shown as `package` decides), higher
@@ -57,7 +60,10 @@ class Explainer:
 
     Adding an explainer:
     1. Subclass `Explainer`, set `name`, decorate with `@register`, import its module in `faithlab/explain/__init__`.
-    2. Validate every setting in `__init__` with one clear `FaithlabError`; pass all of them to `super().__init__`.
+    2. Declare its settings as a pydantic `Settings` schema in explain/settings.py (each default and set of choices
+       once; cross-field rules as validators) and set it as the class's `Settings`: `Explainer.__init__` validates
+       through it (a bad setting is one `FaithlabError` naming the value and the valid choices), keeps the typed
+       values in `options` and all resolved settings as a plain dict in `settings`.
     3. Follow the shared conventions: the quantity explained is an `output` setting ('logit' by default) and
        removed tokens follow a `replacement` setting; the `output` and `replacement` properties state them (keys of
        `OUTPUTS` and `REPLACEMENTS` in explain/explanation.py) and every Explanation records them; override the
@@ -78,10 +84,12 @@ class Explainer:
     """
 
     name: ClassVar[str] = ""
+    Settings: ClassVar[type[MethodSettings]] = NoSettings
 
     def __init__(self, classifier: Classifier, **settings: Any):
         self.classifier = classifier
-        self.settings = settings
+        self.options = validate(self.Settings, settings, f"bad settings for method '{self.name}': ")
+        self.settings = self.options.resolved()
 
     @property
     def output(self) -> str:
@@ -128,14 +136,32 @@ def register(cls: type[Explainer]) -> type[Explainer]:
 
 
 def get_explainer(name: str, classifier: Classifier, **settings: Any) -> Explainer:
-    """An explainer by registered name, with its settings checked by its constructor."""
+    """An explainer by registered name, its settings validated through the method's `Settings` schema (an unknown
+    key or a wrong type is a `FaithlabError` naming the setting and the valid ones)."""
+    return _registered(name)(classifier, **settings)
+
+
+def check_settings(name: str, settings: dict[str, Any], where: str | None = None) -> MethodSettings:
+    """A method's settings checked against its schema before any model is loaded (the checks that need the model,
+    e.g. whether it has a mask token, wait for `get_explainer`).
+
+    Args:
+        name: a registered method name.
+        settings: the method's settings.
+        where: the prefix of an error message (default: "bad settings for method '<name>': ").
+
+    Returns:
+        The validated settings.
+    """
+    prefix = f"bad settings for method '{name}': " if where is None else where
+    return validate(_registered(name).Settings, settings, prefix)
+
+
+def _registered(name: str) -> type[Explainer]:
     key = name.strip().lower()
     if key not in EXPLAINERS:
         raise FaithlabError(f"unknown method '{name}'; available: {', '.join(sorted(EXPLAINERS))}")
-    try:
-        return EXPLAINERS[key](classifier, **settings)
-    except TypeError as exc:
-        raise FaithlabError(f"bad settings for method '{name}': {exc}") from exc
+    return EXPLAINERS[key]
 
 
 def cached_attribute(explainer: Explainer, batch: Batch, targets: torch.Tensor) -> Attributions:
@@ -257,8 +283,6 @@ def package(
 
 def share_settings(methods: Sequence[str | tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
     """(name, settings) per request; an ensemble's members take the settings of the same method requested alone."""
-    from faithlab.explain.baselines import DEFAULT_MEMBERS  # here: baselines imports this module
-
     requests = [(m, {}) if isinstance(m, str) else (m[0].strip().lower(), dict(m[1] or {})) for m in methods]
     own = {name: settings for name, settings in requests if name != "ensemble"}
     for name, settings in requests:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,10 +10,8 @@ import torch
 
 from faithlab.errors import FaithlabError
 from faithlab.explain.base import Attributions, Explainer, Target, cached_attribute, get_explainer, register
+from faithlab.explain.settings import EnsembleSettings, RandomSettings
 from faithlab.models import Batch, Classifier
-
-DISTRIBUTIONS = ("uniform", "normal")
-DEFAULT_MEMBERS = ("grad_x_input", "ig", "lime", "kernel_shap", "occlusion", "lrp")
 
 
 @register
@@ -26,13 +23,7 @@ class RandomScores(Explainer):
     """
 
     name = "random"
-
-    def __init__(self, classifier: Classifier, *, seed: int = 0, distribution: str = "uniform"):
-        if not isinstance(seed, int) or isinstance(seed, bool):
-            raise FaithlabError(f"seed must be an integer, got {seed!r}")
-        if distribution not in DISTRIBUTIONS:
-            raise FaithlabError(f"unknown distribution '{distribution}'; choose one of {', '.join(DISTRIBUTIONS)}")
-        super().__init__(classifier, seed=seed, distribution=distribution)
+    Settings = RandomSettings
 
     @property
     def output(self) -> str:
@@ -73,33 +64,15 @@ class Ensemble(Explainer):
     """
 
     name = "ensemble"
+    Settings = EnsembleSettings
 
-    def __init__(
-        self,
-        classifier: Classifier,
-        *,
-        methods: Sequence[str] = DEFAULT_MEMBERS,
-        member_settings: dict[str, dict[str, Any]] | None = None,
-        label: str | None = None,
-    ):
-        if label is not None:
-            if not isinstance(label, str) or not re.fullmatch(r"ensemble[\w-]*", label):
-                raise FaithlabError(f"label must start with 'ensemble' (letters, digits, _ or -), got {label!r}")
-            self.name = label
-        if isinstance(methods, str) or not methods:
-            raise FaithlabError(f"methods must be a non-empty list of method names, got {methods!r}")
-        names = [m.strip().lower() for m in methods]
-        if len(set(names)) != len(names):
-            raise FaithlabError(f"methods lists a method twice: {names}")
-        if any(n.startswith("ensemble") for n in names):
-            raise FaithlabError("an ensemble cannot contain an ensemble")
-        member_settings = {k.strip().lower(): dict(v) for k, v in (member_settings or {}).items()}
-        strays = sorted(set(member_settings) - set(names))
-        if strays:
-            raise FaithlabError(f"member_settings names {', '.join(strays)}, which are not among the methods {names}")
-        self.members = [get_explainer(n, classifier, **member_settings.get(n, {})) for n in names]
+    def __init__(self, classifier: Classifier, **settings: Any):
+        super().__init__(classifier, **settings)
+        if self.settings["label"] is not None:
+            self.name = self.settings["label"]
+        members = self.settings["member_settings"]
+        self.members = [get_explainer(n, classifier, **members.get(n, {})) for n in self.settings["methods"]]
         self._output = common_output(self.members)
-        super().__init__(classifier, methods=names, member_settings=member_settings, label=label)
 
     @property
     def output(self) -> str:

@@ -13,19 +13,10 @@ from collections.abc import Callable
 
 import torch
 
-from faithlab.errors import FaithlabError
 from faithlab.explain.base import Attributions, Explainer, Target, register, single_targets
+from faithlab.explain.settings import GradientSettings
 from faithlab.models import Batch, Classifier
 from faithlab.models.pass_cache import EmbeddingGradients
-
-OUTPUTS = ("logit", "probability")
-
-
-def check_output(output: str) -> str:
-    """The model output to differentiate: the target's 'logit' or its softmax 'probability'."""
-    if output not in OUTPUTS:
-        raise FaithlabError(f"unknown output '{output}'; choose one of {', '.join(OUTPUTS)}")
-    return output
 
 
 def target_outputs(logits: torch.Tensor, targets: torch.Tensor, output: str) -> torch.Tensor:
@@ -84,8 +75,7 @@ def _gradient_pass(
 class _EmbeddingGradientExplainer(Explainer):
     """Shared settings and pass of the three gradient methods; each subclass reduces over the embedding dim."""
 
-    def __init__(self, classifier: Classifier, *, output: str = "logit"):
-        super().__init__(classifier, output=check_output(output))
+    Settings = GradientSettings
 
     def prepare(self, batch: Batch, target: Target) -> None:
         predict_with_gradients(self.classifier, batch, target, self.settings["output"])

@@ -17,20 +17,16 @@ the 50 benchmark sentences no text met 1% at level 7, so starting there only add
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 
 from faithlab.errors import FaithlabError
 from faithlab.explain.base import Attributions, Explainer, Target, register, single_targets
-from faithlab.explain.gradients import check_output, target_outputs
+from faithlab.explain.gradients import target_outputs
+from faithlab.explain.settings import AUTO_START_STEPS, IgSettings
 from faithlab.models import Batch, Classifier
-
-BASELINES = ("pad", "mask", "unk", "zero")
-METHODS = ("gauss_legendre", "riemann_trapezoid", "fejer")
-AUTO_START_STEPS = {"gauss_legendre": 4, "riemann_trapezoid": 5, "fejer": 15}
-DEFAULT_TARGET_DELTA = 0.01
 
 
 class Endpoints(NamedTuple):
@@ -96,45 +92,12 @@ class IntegratedGradients(Explainer):
     """
 
     name = "ig"
+    Settings = IgSettings
 
-    def __init__(
-        self,
-        classifier: Classifier,
-        *,
-        baseline: str = "pad",
-        n_steps: int | str = "auto",
-        method: str | None = None,
-        target_delta: float | None = None,
-        max_steps: int = 512,
-        output: str = "logit",
-    ):
-        if baseline not in BASELINES:
-            raise FaithlabError(f"unknown IG baseline '{baseline}'; choose one of {', '.join(BASELINES)}")
-        if baseline != "zero":
-            classifier.replacement_id(baseline)
-        auto = n_steps == "auto"
-        method = ("fejer" if auto else "gauss_legendre") if method is None else method
-        if method not in METHODS:
-            raise FaithlabError(f"unknown IG method '{method}'; choose one of {', '.join(METHODS)}")
-        if not auto:
-            n_steps = _check_int("n_steps", n_steps, 2 if method == "riemann_trapezoid" else 1, " or 'auto'")
-            if target_delta is not None:
-                raise FaithlabError(f"target_delta={target_delta} needs n_steps='auto' (got n_steps={n_steps})")
-        else:
-            target_delta = DEFAULT_TARGET_DELTA if target_delta is None else target_delta
-            if isinstance(target_delta, bool) or not isinstance(target_delta, (int, float)) or not target_delta > 0:
-                raise FaithlabError(f"target_delta must be a number > 0, got {target_delta!r}")
-            target_delta = float(target_delta)
-        max_steps = _check_int("max_steps", max_steps, AUTO_START_STEPS[method], "")
-        super().__init__(
-            classifier,
-            baseline=baseline,
-            n_steps=n_steps,
-            method=method,
-            target_delta=target_delta,
-            max_steps=max_steps,
-            output=check_output(output),
-        )
+    def __init__(self, classifier: Classifier, **settings: Any):
+        super().__init__(classifier, **settings)
+        if self.settings["baseline"] != "zero":
+            classifier.replacement_id(self.settings["baseline"])  # fails early when the model has no such token
 
     def prepare(self, batch: Batch, target: Target) -> None:
         """Prediction, f(baseline) and the first level of path points from one pass: the input rows' logits give
@@ -338,8 +301,3 @@ def _keys(alphas: torch.Tensor) -> list[float]:
 def _new_nodes(alphas: torch.Tensor, evaluated: dict[float, torch.Tensor]) -> torch.Tensor:
     return alphas[torch.tensor([k not in evaluated for k in _keys(alphas)])]
 
-
-def _check_int(name: str, value: object, minimum: int, alternative: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise FaithlabError(f"{name} must be an integer >= {minimum}{alternative}, got {value!r}")
-    return int(value)

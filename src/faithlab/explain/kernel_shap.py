@@ -31,12 +31,13 @@ from __future__ import annotations
 
 import itertools
 import math
+from typing import Any
 
 import numpy as np
 import torch
 
+from faithlab.errors import FaithlabError
 from faithlab.explain.adaptive import (
-    check_target_spearman,
     next_count,
     sample_cap,
     split_half_prediction,
@@ -46,10 +47,10 @@ from faithlab.explain.base import Attributions, register
 from faithlab.explain.perturbation import (
     Groups,
     PerturbationExplainer,
-    check_int,
     feature_groups,
     random_coalitions,
 )
+from faithlab.explain.settings import KernelShapSettings
 from faithlab.models import Batch, Classifier
 
 
@@ -161,35 +162,15 @@ class KernelShap(PerturbationExplainer):
     """KernelSHAP of `output` (default the target logit); extras say whether the values are exact."""
 
     name = "kernel_shap"
+    Settings = KernelShapSettings
 
-    def __init__(
-        self,
-        classifier: Classifier,
-        *,
-        n_samples: int | str | None = "auto",
-        target_spearman: float = 0.95,
-        replacement: str = "mask",
-        output: str = "logit",
-        contrast: int | str | None = None,
-        seed: int = 0,
-    ):
-        if n_samples != "auto":
-            n_samples = None if n_samples is None else check_int("n_samples", n_samples, 2)
-        self.n_samples = n_samples
-        self.target_spearman = check_target_spearman(target_spearman)
-        self.seed = check_int("seed", seed, 0)
+    def __init__(self, classifier: Classifier, **settings: Any):
+        super().__init__(classifier, **settings)
+        self.n_samples, self.target_spearman, self.seed = (
+            self.options.n_samples, self.options.target_spearman, self.options.seed
+        )
         self._plans: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}  # by feature count; settings are fixed
         self._chunks: dict[tuple[int, int], np.ndarray] = {}  # auto mode: (feature count, chunk) -> its pairs
-        settings = {"target_spearman": target_spearman} if n_samples == "auto" else {}
-        super().__init__(
-            classifier,
-            replacement=replacement,
-            output=output,
-            contrast=contrast,
-            n_samples=n_samples,
-            seed=seed,
-            **settings,
-        )
 
     def budget(self, n: int) -> int:
         return self.n_samples if isinstance(self.n_samples, int) else sample_cap(n)
@@ -274,6 +255,9 @@ class KernelShap(PerturbationExplainer):
         empty, full = np.zeros((1, n), dtype=bool), np.ones((1, n), dtype=bool)
         if 2**n <= self.budget(n):
             return all_coalitions(n), None
+        if self.budget(n) < n + 1:  # the empty and full coalitions, and n - 1 more to determine n values
+            raise FaithlabError(f"kernel_shap: n_samples={self.n_samples} cannot fit a text of {n} features; give "
+                                f"n_samples >= {n + 1}, 'auto' or null")
         if self.adaptive:
             enumerated, _, _ = self._auto_enumeration(n)
             masks = np.concatenate([empty, full, enumerated, self._auto_pairs(n, 0, AUTO_FIRST_PAIRS)])

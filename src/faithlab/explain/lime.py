@@ -41,12 +41,14 @@ former default of 500 missed one, and with deletion it missed 4 of 8 sentences o
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 from scipy.linalg import hadamard
 
+from faithlab.errors import FaithlabError
 from faithlab.explain.adaptive import (
-    check_target_spearman,
     next_count,
     sample_cap,
     split_half_prediction,
@@ -56,15 +58,12 @@ from faithlab.explain.base import Attributions, register
 from faithlab.explain.perturbation import (
     Groups,
     PerturbationExplainer,
-    check_choice,
-    check_int,
-    check_positive,
     feature_groups,
     random_coalitions,
 )
+from faithlab.explain.settings import LimeSettings
 from faithlab.models import Batch, Classifier
 
-SAMPLINGS = ("balanced", "bernoulli", "count")
 AUTO_MARGIN = 0.025  # added to target_spearman in auto mode's stopping rule (calibration: module docstring)
 AUTO_CHUNK = 64  # masks per chunk of auto mode's stream (at least one Hadamard block)
 
@@ -132,42 +131,16 @@ def weighted_r2(y: np.ndarray, prediction: np.ndarray, weights: np.ndarray) -> f
 
 @register
 class Lime(PerturbationExplainer):
-    """LIME with a ridge surrogate on `output` (default the target probability, as lime explains probabilities)."""
+    """LIME with a ridge surrogate on `output` (default the target logit; lime itself explains probabilities)."""
 
     name = "lime"
+    Settings = LimeSettings
 
-    def __init__(
-        self,
-        classifier: Classifier,
-        *,
-        n_samples: int | str = "auto",
-        target_spearman: float = 0.95,
-        kernel_width: float = 0.25,
-        alpha: float = 1.0,
-        sampling: str = "balanced",
-        replacement: str = "mask",
-        output: str = "probability",
-        contrast: int | str | None = None,
-        seed: int = 0,
-    ):
-        self.n_samples = n_samples if n_samples == "auto" else check_int("n_samples", n_samples, 1)
-        self.target_spearman = check_target_spearman(target_spearman)
-        self.sampling = check_choice("sampling", sampling, SAMPLINGS)
-        self.kernel_width = check_positive("kernel_width", kernel_width)
-        self.alpha = check_positive("alpha", alpha, allow_zero=True)
-        self.seed = check_int("seed", seed, 0)
-        super().__init__(
-            classifier,
-            replacement=replacement,
-            output=output,
-            contrast=contrast,
-            n_samples=n_samples,
-            sampling=sampling,
-            kernel_width=kernel_width,
-            alpha=alpha,
-            seed=seed,
-            **({"target_spearman": target_spearman} if n_samples == "auto" else {}),
-        )
+    def __init__(self, classifier: Classifier, **settings: Any):
+        super().__init__(classifier, **settings)
+        options = self.options
+        self.n_samples, self.target_spearman, self.seed = options.n_samples, options.target_spearman, options.seed
+        self.sampling, self.kernel_width, self.alpha = options.sampling, options.kernel_width, options.alpha
 
     def perturbation_masks(self, batch: Batch) -> tuple[list[Groups], list[torch.Tensor]]:
         groups = feature_groups(batch)
@@ -175,6 +148,10 @@ class Lime(PerturbationExplainer):
             plans = [self._auto_masks(len(g), 0, self._chunk(len(g))) for g in groups]
             ones = [np.ones((1, len(g)), dtype=bool) for g in groups]
             return groups, [torch.from_numpy(np.concatenate([o, p])) for o, p in zip(ones, plans, strict=True)]
+        longest = max(map(len, groups), default=0)
+        if self.alpha == 0 and self.n_samples < longest:  # the ridge penalty is what makes fewer samples solvable
+            raise FaithlabError(f"lime: n_samples={self.n_samples} cannot fit a text of {longest} features without the "
+                                f"ridge penalty (alpha=0); give n_samples >= {longest}, alpha > 0 or 'auto'")
         # a fresh generator per row: a text gets the same samples alone or in any batch
         return groups, [torch.from_numpy(lime_masks(len(g), self.n_samples, self.seed, self.sampling)) for g in groups]
 

@@ -22,6 +22,7 @@ forward and backward (benchmarks/RESULTS.md).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -112,9 +113,9 @@ class Lrp(Explainer):
 
     name = "lrp"
 
-    def __init__(self, classifier: Classifier):
+    def __init__(self, classifier: Classifier, **settings: Any):
+        super().__init__(classifier, **settings)
         check_lrp_support(classifier)
-        super().__init__(classifier)
 
     @property
     def output(self) -> str:

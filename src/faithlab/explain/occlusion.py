@@ -5,10 +5,10 @@ for text, erasure as in Li, Monroe & Jurafsky 2016, "Understanding Neural Networ
 
 Defaults: `replacement="delete"`, because erasing the token leaves a text the classifier could have seen during
 training (no [MASK] it was never fine-tuned on) and works the same for every family (GPT-2 has no mask token);
-'mask', 'pad' and 'unk' replace the token instead and keep positions fixed. `output="margin"` (target logit minus
-the contrast logit, e.g. positive − negative in the FinBERT study) does not saturate like the probability and does
-not depend on the arbitrary offset shared by all logits. With `unit="word"` all tokens of a word are removed
-together and each of them carries the word's score.
+'mask', 'pad' and 'unk' replace the token instead and keep positions fixed. `output="logit"`, the project-wide
+default, does not saturate like the probability; `output="margin"` (target logit minus the contrast logit, e.g.
+positive − negative in the FinBERT study) also drops the arbitrary offset shared by all logits. With `unit="word"`
+all tokens of a word are removed together and each of them carries the word's score.
 """
 
 from __future__ import annotations
@@ -18,31 +18,25 @@ from typing import Any
 import torch
 
 from faithlab.explain.base import Attributions, register
-from faithlab.explain.perturbation import UNITS, Groups, PerturbationExplainer, check_choice, feature_groups
+from faithlab.explain.perturbation import Groups, PerturbationExplainer, feature_groups
+from faithlab.explain.settings import OcclusionSettings
 from faithlab.models import Batch, Classifier
 
 
 @register
 class Occlusion(PerturbationExplainer):
-    """Leave-one-out on `output` ('margin', 'probability', 'logit' or 'loss'); extras hold the full removal table.
+    """Leave-one-out on `output` ('logit', 'probability', 'margin' or 'loss'); extras hold the full removal table.
 
     For output='loss' the loss is the cross-entropy against the row's target (the predicted label unless a target
     is given, e.g. the gold labels), and the score is loss after removal − loss before.
     """
 
     name = "occlusion"
+    Settings = OcclusionSettings
 
-    def __init__(
-        self,
-        classifier: Classifier,
-        *,
-        unit: str = "token",
-        replacement: str = "delete",
-        output: str = "margin",
-        contrast: int | str | None = None,
-    ):
-        self.unit = check_choice("unit", unit, UNITS)
-        super().__init__(classifier, replacement=replacement, output=output, contrast=contrast, unit=unit)
+    def __init__(self, classifier: Classifier, **settings: Any):
+        super().__init__(classifier, **settings)
+        self.unit = self.options.unit
 
     def perturbation_masks(self, batch: Batch) -> tuple[list[Groups], list[torch.Tensor]]:
         groups = feature_groups(batch, self.unit)

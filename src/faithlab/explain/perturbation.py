@@ -20,11 +20,8 @@ import torch
 
 from faithlab.errors import FaithlabError
 from faithlab.explain.base import Explainer, Target
+from faithlab.explain.settings import PerturbationSettings
 from faithlab.models import Batch, Classifier
-
-REPLACEMENTS = ("mask", "pad", "unk", "delete")
-OUTPUTS = ("logit", "probability", "margin", "loss")
-UNITS = ("token", "word")
 
 Groups = list[list[int]]  # per feature of one row: its token positions
 
@@ -33,20 +30,6 @@ def check_choice(setting: str, value: Any, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise FaithlabError(f"unknown {setting} {value!r}; choose one of {', '.join(choices)}")
     return value
-
-
-def check_int(setting: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise FaithlabError(f"{setting} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def check_positive(setting: str, value: Any, *, allow_zero: bool = False) -> float:
-    ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and np.isfinite(value)
-    if not ok or value < 0 or (value == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise FaithlabError(f"{setting} must be a finite number {bound}, got {value!r}")
-    return float(value)
 
 
 # ----- features and masks -------------------------------------------------------------------------------------
@@ -223,26 +206,20 @@ def output_values(logits: torch.Tensor, target: int, output: str, contrast: int)
 
 
 class PerturbationExplainer(Explainer):
-    """Settings shared by the removal-based explainers: how tokens are removed and what output is measured.
+    """Settings shared by the removal-based explainers (`PerturbationSettings`): how tokens are removed and what
+    output is measured.
 
     `contrast` (label name or index) is used by output='margin'; None takes the highest other class per row.
     """
 
-    def __init__(
-        self,
-        classifier: Classifier,
-        *,
-        replacement: str,
-        output: str,
-        contrast: int | str | None,
-        **settings: Any,
-    ):
-        check_choice("replacement", replacement, REPLACEMENTS)  # `replacement` and `output` read the settings
-        check_choice("output", output, OUTPUTS)
+    Settings: type[PerturbationSettings] = PerturbationSettings
+
+    def __init__(self, classifier: Classifier, **settings: Any):
+        super().__init__(classifier, **settings)
+        contrast = self.options.contrast
         self.contrast = None if contrast is None else classifier.label_index(contrast)
-        if replacement != "delete":
-            classifier.replacement_id(replacement)  # fails early when the model has no such token
-        super().__init__(classifier, replacement=replacement, output=output, contrast=contrast, **settings)
+        if self.replacement != "delete":
+            classifier.replacement_id(self.replacement)  # fails early when the model has no such token
 
     @property
     def adaptive(self) -> bool:

@@ -29,7 +29,7 @@ def load_ablation(path: str | Path) -> tuple[TrainConfig, dict[str, dict[str, An
     base = spec.get("base") or {}
     if isinstance(base, str):
         base = read_yaml(Path(path).parent / base)
-    return TrainConfig.from_dict(base), dict(spec.get("variations") or {})
+    return TrainConfig.from_dict(base, f"ablation file '{path}': base: "), dict(spec.get("variations") or {})
 
 
 def ablation_configs(base: TrainConfig, variations: dict[str, dict[str, Any]]) -> dict[str, TrainConfig]:
@@ -45,7 +45,7 @@ def ablation_configs(base: TrainConfig, variations: dict[str, dict[str, Any]]) -
             raise FaithlabError(f"variation '{name}' must map settings to values, got {overrides!r}")
         if "output_dir" in overrides:
             raise FaithlabError(f"variation '{name}' may not set output_dir; runs go under '{root}'")
-        configs[name] = base.with_overrides({**overrides, "output_dir": str(root / name)})
+        configs[name] = base.with_overrides({**overrides, "output_dir": str(root / name)}, f"variation '{name}': ")
     return configs
 
 

@@ -14,12 +14,9 @@ from faithlab.data import (
     builtin_sentences,
     make_splits,
     plant_feature,
-    read_emotion,
-    read_mnli,
-    read_sst2,
-    read_table,
     stratified_indices,
 )
+from faithlab.data.named import read_named
 from faithlab.errors import FaithlabError
 from faithlab.train.config import DataConfig
 
@@ -81,14 +78,8 @@ def _unnested(texts: Iterable[str], limit: int | None) -> list[str]:
 
 
 def _read(path: str, data: DataConfig) -> Dataset:
-    if data.reader == "sst2":
-        return read_sst2(path)
-    if data.reader == "mnli":
-        return read_mnli(path)
-    if data.reader == "emotion":
-        return read_emotion(path)
     label = data.label_column if data.task == "classify" else None
-    return read_table(path, data.text_column, data.pair_column, label, label_names=data.label_names)
+    return read_named(data.reader, path, data.text_column, data.pair_column, label, data.label_names)
 
 
 def _limit(dataset: Dataset, limit: int | None, seed: int) -> Dataset:

@@ -6,7 +6,6 @@ family does) and random weights (`faithlab.models.zoo`), then is fine-tuned on t
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -86,7 +85,7 @@ def train_zoo(
     _check_names(families, sizes)
     transformers.utils.logging.disable_progress_bar()
     root = Path(output_dir)
-    base = TrainConfig.from_dict({**ZOO_SETTINGS, "data": dataclasses.asdict(data)}).with_overrides(overrides or {})
+    base = TrainConfig.from_dict({**ZOO_SETTINGS, "data": data.model_dump()}).with_overrides(overrides or {})
     splits = load_splits(base.data, base.seed)
     texts = splits.train.texts + [pair for pair in splits.train.pairs if pair is not None]
     rows = []
