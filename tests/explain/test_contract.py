@@ -33,7 +33,7 @@ SETTINGS: dict[str, dict] = {
     # auto: the prepared first level of 4 nodes, then 8 nodes for rows still above the target delta
     "ig": {"n_steps": "auto", "method": "gauss_legendre", "max_steps": 8},
     "lime": LIME,
-    "kernel_shap": {"n_samples": 16, "seed": 5},
+    "kernel_shap": {"n_samples": 64, "seed": 5},  # a fixed budget must cover n + 1 (up to 45 features here)
     "occlusion": {},
     "lrp": {},
     "ensemble": {"methods": ["lime", "grad_x_input"], "member_settings": {"lime": LIME}},  # a prepared member, then not
