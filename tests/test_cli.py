@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -299,3 +303,105 @@ def test_methods_name_shows_the_docstring_and_every_setting():
         assert setting in result.stdout
     assert "mask, pad, unk, delete" in result.stdout
     assert invoke("methods", "nope").exit_code == 2
+
+
+# ----- bad output folders, broken models, messy inputs and conflicting resumes: one error line each --------------
+def assert_one_error_line(result, *fragments: str) -> None:
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error: ") and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in result.stderr, (fragment, result.stderr)
+
+
+def test_an_input_field_over_128_kib_is_explained(bert, tmp_path):
+    table = tmp_path / "long.csv"
+    long_text = "a fine film with a long review " * 5000  # 155 KB, over csv's default field limit
+    table.write_text(f"text\n{long_text}\n", encoding="utf-8")
+    result = invoke("explain", "-m", bert, "--methods", METHODS[0], "--input", table, "--out", tmp_path / "out",
+                    "--max-batch-tokens", 100_000)
+    assert result.exit_code == 0, result.output
+    assert [r["text"] for r in records(tmp_path / "out")] == [long_text.strip()]
+
+
+def test_a_truncated_weights_file_is_one_error_naming_it(bert, tmp_path):
+    folder = tmp_path / "model"
+    shutil.copytree(bert, folder)
+    weights = folder / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    result = invoke("explain", "-m", folder, "--methods", METHODS[0], "some text")
+    assert_one_error_line(result, str(weights), "corrupt or truncated")
+
+
+def test_an_output_path_that_is_a_file_or_under_one_is_one_error(bert, tmp_path):
+    afile = tmp_path / "taken.txt"
+    afile.write_text("keep me")
+    result = invoke("explain", "-m", bert, "--methods", METHODS[0], "--out", afile, "some text")
+    assert_one_error_line(result, "taken.txt' is an existing file")
+    result = invoke("explain", "-m", bert, "--methods", METHODS[0], "--out", afile / "out", "some text")
+    assert_one_error_line(result, "cannot create output folder", "taken.txt' is a file")
+    assert afile.read_text() == "keep me"
+
+
+def test_a_header_naming_a_column_twice_is_one_error(bert, tmp_path):
+    table = tmp_path / "dup.csv"
+    table.write_text("sentence,label,sentence\nfirst text,1,second text\n")
+    result = invoke("explain", "-m", bert, "--methods", METHODS[0], "--input", table, "--text-col", "sentence",
+                    "--out", tmp_path / "out")
+    assert_one_error_line(result, "dup.csv", "column 'sentence' 2 times")
+
+
+def test_a_resume_without_the_first_runs_settings_is_one_error_naming_them(bert, tmp_path):
+    out = tmp_path / "out"
+    first = invoke("explain", "-m", bert, "--methods", "ig", "--set", "ig.n_steps=7", "--out", out, SENTENCES[0])
+    assert first.exit_code == 0, first.output
+    before = (out / jobs.JSONL_NAME).read_bytes()
+    result = invoke("explain", "-m", bert, "--methods", "ig", "--out", out, SENTENCES[0], SENTENCES[1])
+    assert_one_error_line(result, "ig.n_steps was 7, now 'auto'")
+    assert (out / jobs.JSONL_NAME).read_bytes() == before
+
+
+def test_a_resume_after_the_weights_changed_is_one_error(bert, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    folder = tmp_path / "model"
+    shutil.copytree(bert, folder)
+    out = tmp_path / "out"
+    assert invoke("explain", "-m", folder, "--methods", METHODS[0], "--out", out, SENTENCES[0]).exit_code == 0
+    tensors = load_file(folder / "model.safetensors")
+    name = next(iter(tensors))
+    tensors[name] = tensors[name] + 0.01  # fine-tuned a little further, same folder
+    save_file(tensors, folder / "model.safetensors", metadata={"format": "pt"})
+    result = invoke("explain", "-m", folder, "--methods", METHODS[0], "--out", out, SENTENCES[0], SENTENCES[1])
+    assert_one_error_line(result, "holds explanations of other weights", "fingerprint")
+
+
+def test_a_folder_another_process_is_writing_is_one_error_with_its_pid(bert, tmp_path):
+    out = tmp_path / "out"
+    code = ("import sys, time; from faithlab.runs import locked_out_dir\n"
+            "with locked_out_dir(sys.argv[1]):\n    print('locked', flush=True); time.sleep(600)\n")
+    env = os.environ | {"PYTHONPATH": str(REPO / "src")}
+    holder = subprocess.Popen([sys.executable, "-c", code, str(out)], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        result = invoke("explain", "-m", bert, "--methods", METHODS[0], "--out", out, SENTENCES[0])
+        assert_one_error_line(result, f"being written by another faithlab process (pid {holder.pid})", "--out")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert invoke("explain", "-m", bert, "--methods", METHODS[0], "--out", out, SENTENCES[0]).exit_code == 0
+
+
+def test_skipped_input_rows_are_shown_with_their_reasons_and_lines(bert, tmp_path):
+    table = tmp_path / "texts.csv"
+    table.write_text('sentence,label\nfine text,1\n"",0\ntoo,many,fields\n"second\nfine text",0\nbad,1,2\n')
+    result = invoke("explain", "-m", bert, "--methods", METHODS[0], "--input", table, "--text-col", "sentence",
+                    "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert "2 x wrong number of fields (lines 4, 7)" in result.stderr
+    assert "1 x empty or non-text 'sentence' (line 3)" in result.stderr
+    summary = json.loads((tmp_path / "out" / jobs.SUMMARY_NAME).read_text(encoding="utf-8"))
+    assert summary["skipped"] == [
+        {"reason": "empty or non-text 'sentence'", "count": 1, "first_lines": [3]},
+        {"reason": "wrong number of fields", "count": 2, "first_lines": [4, 7]},
+    ]

@@ -3,7 +3,9 @@
 A job explains its texts in chunks with `explain_many` (the methods of a chunk share one encoding and their common
 passes), appends each chunk's explanations to `explanations.jsonl` as whole flushed lines, and never holds more
 than one chunk's explanations. Each line records its input row and a hash of the text, so a restarted job skips
-what is already written and adds exactly what is missing. The demo job runs every method on built-in sentences.
+what is already written and adds exactly what is missing. `job.json` records what the lines depend on (model
+and weights fingerprint, target, labels, every setting of every method), and a job is refused if any of it
+changed. The folder is locked while a job writes it. The demo job runs every method on built-in sentences.
 """
 
 from __future__ import annotations
@@ -23,13 +25,17 @@ import torch
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from faithlab.data import DataError, builtin_sentences
+from faithlab.data import DataError, Skipped, builtin_sentences
 from faithlab.data.named import read_named
 from faithlab.errors import FaithlabError
-from faithlab.explain import EXPLAINERS, Explanation, explain_many
+from faithlab.explain import EXPLAINERS, Explanation, explain_many, get_explainer
+from faithlab.explain.base import share_settings
+from faithlab.explain.baselines import Ensemble
 from faithlab.explain.io import append_records, from_record, iter_records, repair_jsonl, to_record
 from faithlab.models import Classifier, load_classifier
+from faithlab.models.loading import weights_fingerprint
 from faithlab.report.html import write_html
+from faithlab.runs import locked_out_dir
 from faithlab.schema import load_yaml
 
 JSONL_NAME = "explanations.jsonl"
@@ -53,12 +59,26 @@ DEMO_TRAINED_NOTE = (
 
 @dataclass
 class Inputs:
-    """Texts (and pair texts) to explain, with where they came from and how many rows the reader skipped."""
+    """Texts (and pair texts) to explain, with where they came from and the rows the reader skipped, by reason."""
 
     texts: list[str]
     pairs: list[str] | None = None
     source: str = "command line"
-    skipped: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+@dataclass
+class SkippedRows:
+    """Input rows left out for one reason: how many, and the first line numbers (1-based, as an editor shows)."""
+
+    reason: str
+    count: int
+    first_lines: list[int]
+
+    def __str__(self) -> str:
+        more = ", ..." if self.count > len(self.first_lines) else ""
+        lines = ", ".join(map(str, self.first_lines))
+        return f"{self.count} x {self.reason} (line{'s' if self.count > 1 else ''} {lines}{more})"
 
 
 @dataclass
@@ -75,6 +95,8 @@ class JobSummary:
     written_lines: int
     seconds: float
     skipped_rows: int = 0
+    skipped: list[SkippedRows] = field(default_factory=list)
+    fingerprint: str = ""
     warnings: dict[str, int] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
 
@@ -97,7 +119,7 @@ def check_texts(texts: Sequence[str], pairs: Sequence[str] | None = None) -> Inp
 
 def read_inputs(path: str | Path, text_col: str, pair_col: str | None = None, reader: str = "table") -> Inputs:
     """Texts from a file: a CSV / TSV / JSONL table by column name, or a named reader's format (`READERS`, e.g.
-    'emotion'); rows with an empty text are skipped and counted."""
+    'emotion'); rows with an empty text are skipped and reported."""
     try:
         dataset = read_named(reader, path, text_col, pair_col)
     except DataError as exc:
@@ -105,7 +127,7 @@ def read_inputs(path: str | Path, text_col: str, pair_col: str | None = None, re
     if not len(dataset):
         raise FaithlabError(f"{path}: no usable rows (every row was empty or malformed)")
     pairs = dataset.pairs if any(p is not None for p in dataset.pairs) else None
-    return Inputs(dataset.texts, pairs, str(path), dataset.report.n_malformed + dataset.report.n_filtered)
+    return Inputs(dataset.texts, pairs, str(path), dataset.report.skipped())
 
 
 def resolve_methods(spec: str | Sequence[str]) -> list[str]:
@@ -169,7 +191,8 @@ def run_explain_job(
 ) -> JobSummary:
     """Explain every input with every method into `out_dir`, resuming from what an earlier run wrote there.
 
-    `settings` maps a method name to its settings (e.g. {"ig": {"n_steps": 100}}); a resumed run must use the same.
+    `settings` maps a method name to its settings (e.g. {"ig": {"n_steps": 100}}); a resumed run must resolve to
+    the same settings, model weights, target and labels. The folder is locked while the job runs.
     """
     if chunk_size < 1:
         raise FaithlabError(f"chunk size must be >= 1, got {chunk_size}")
@@ -180,45 +203,81 @@ def run_explain_job(
     for name in settings:
         if name not in methods:
             raise FaithlabError(f"settings given for method '{name}', which is not among the methods {methods}")
+    # an ensemble's members take the settings of the same method requested alone, whichever methods a row lacks
+    requested = dict(share_settings([(m, settings.get(m, {})) for m in methods]))
     target = resolve_target(classifier, target)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    manifest = {"model": classifier.name, "target": target, "labels": classifier.labels}
-    _check_manifest(out / MANIFEST_NAME, manifest | ({"settings": settings} if settings else {}))
-    jsonl = out / JSONL_NAME
-    hashes = [text_hash(t, p) for t, p in zip(inputs.texts, inputs.pairs or [None] * len(inputs.texts), strict=True)]
-    written = _written(jsonl, hashes)
-    missing = {r: [m for m in methods if not _complete(written, r, m)] for r in range(len(hashes))}
-    pending = [r for r in range(len(hashes)) if missing[r]]
-    start = time.perf_counter()
-    lines = 0
+    fingerprint = classifier.fingerprint or weights_fingerprint(classifier.model)
     console = console or Console(stderr=True)
-    columns = (TextColumn("explaining"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console, disable=not progress, transient=False) as bar:
-        task = bar.add_task("texts", total=len(hashes), completed=len(hashes) - len(pending))
-        for chunk in _chunks(pending, chunk_size):
-            records = []
-            for todo, rows in _by_missing(chunk, missing).items():
-                requested = [(m, settings.get(m, {})) for m in todo]
-                records += _explain_rows(classifier, inputs, rows, requested, target, hashes, written)
-            records.sort(key=lambda rec: (rec["meta"]["row"], methods.index(rec["method"])))
-            lines += append_records(records, jsonl)
-            _release_memory()
-            bar.advance(task, len(chunk))
-    seconds = time.perf_counter() - start
-    warnings: Counter[str] = Counter()
-    html = write_html(
-        _tally(iter_records(jsonl), warnings), out / HTML_NAME, max_texts=report_texts,
-        title=title or f"faithlab explanations: {classifier.name}",
-    )
-    summary = JobSummary(
-        out_dir=str(out), model=classifier.name, methods=methods, target=target, texts=len(hashes),
-        resumed=len(hashes) - len(pending), explained=len(pending), written_lines=lines, seconds=round(seconds, 3),
-        skipped_rows=inputs.skipped, warnings=dict(warnings),
-        files={"explanations": str(jsonl), "report": str(html), "summary": str(out / SUMMARY_NAME)},
-    )
-    (out / SUMMARY_NAME).write_text(json.dumps(asdict(summary), indent=2) + "\n", encoding="utf-8")
+    with locked_out_dir(out_dir) as out:
+        manifest = {"model": classifier.name, "fingerprint": fingerprint, "target": target,
+                    "labels": classifier.labels, "settings": resolved_settings(classifier, requested)}
+        _check_manifest(out / MANIFEST_NAME, manifest, classifier.head_trained)
+        _print_skipped(inputs, console)
+        jsonl = out / JSONL_NAME
+        texts = zip(inputs.texts, inputs.pairs or [None] * len(inputs.texts), strict=True)
+        hashes = [text_hash(t, p) for t, p in texts]
+        written = _written(jsonl, hashes)
+        missing = {r: [m for m in methods if not _complete(written, r, m)] for r in range(len(hashes))}
+        pending = [r for r in range(len(hashes)) if missing[r]]
+        start = time.perf_counter()
+        lines = 0
+        columns = (TextColumn("explaining"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   TimeRemainingColumn())
+        with Progress(*columns, console=console, disable=not progress, transient=False) as bar:
+            task = bar.add_task("texts", total=len(hashes), completed=len(hashes) - len(pending))
+            for chunk in _chunks(pending, chunk_size):
+                records = []
+                for todo, rows in _by_missing(chunk, missing).items():
+                    todo_settings = [(m, requested[m]) for m in todo]
+                    records += _explain_rows(classifier, inputs, rows, todo_settings, target, hashes, written)
+                records.sort(key=lambda rec: (rec["meta"]["row"], methods.index(rec["method"])))
+                lines += append_records(records, jsonl)
+                _release_memory()
+                bar.advance(task, len(chunk))
+        seconds = time.perf_counter() - start
+        warnings: Counter[str] = Counter()
+        html = write_html(
+            _tally(iter_records(jsonl), warnings), out / HTML_NAME, max_texts=report_texts,
+            title=title or f"faithlab explanations: {classifier.name}",
+        )
+        summary = JobSummary(
+            out_dir=str(out), model=classifier.name, methods=methods, target=target, texts=len(hashes),
+            resumed=len(hashes) - len(pending), explained=len(pending), written_lines=lines,
+            seconds=round(seconds, 3), skipped_rows=sum(group.count for group in inputs.skipped),
+            skipped=[_skipped_rows(group) for group in inputs.skipped], fingerprint=fingerprint,
+            warnings=dict(warnings),
+            files={"explanations": str(jsonl), "report": str(html), "summary": str(out / SUMMARY_NAME)},
+        )
+        (out / SUMMARY_NAME).write_text(json.dumps(asdict(summary), indent=2) + "\n", encoding="utf-8")
     return summary
+
+
+def resolved_settings(classifier: Classifier, requested: dict[str, dict]) -> dict[str, dict]:
+    """Every setting of every requested method as its explainer resolves it, defaults included (JSON values).
+
+    An ensemble's `member_settings` become its members' resolved settings, so they are recorded in full too.
+    """
+    resolved = {}
+    for name, given in requested.items():
+        explainer = get_explainer(name, classifier, **given)
+        values = dict(explainer.settings)
+        if isinstance(explainer, Ensemble):
+            values["member_settings"] = {member.name: member.settings for member in explainer.members}
+        resolved[name] = json.loads(json.dumps(values, default=str))
+    return resolved
+
+
+def _skipped_rows(group: Skipped) -> SkippedRows:
+    return SkippedRows(group.reason, group.count, group.rows)
+
+
+def _print_skipped(inputs: Inputs, console: Console) -> None:
+    """Say which input rows the reader left out, and why, before a long job starts."""
+    if inputs.skipped:
+        total = sum(group.count for group in inputs.skipped)
+        console.print(f"skipped {total} rows of {inputs.source}:", style="yellow", markup=False, highlight=False)
+        for group in inputs.skipped:
+            console.print(f"  {_skipped_rows(group)}", style="yellow", markup=False, highlight=False)
 
 
 def demo_inputs(n: int = 12, seed: int = 0) -> Inputs:
@@ -289,18 +348,62 @@ def _complete(written: Written, row: int, method: str) -> bool:
     return len(targets) >= expected
 
 
-def _check_manifest(path: Path, manifest: dict) -> None:
-    """Record what a job explains; a rerun into the same folder must explain it the same way."""
-    if path.exists():
-        old = json.loads(path.read_text(encoding="utf-8"))
-        for key, value in manifest.items():
-            if old.get(key) != value:
-                raise FaithlabError(
-                    f"{path.parent} holds a job with {key} {old.get(key)!r}, not {value!r}; "
-                    "use a new output folder or delete the old one"
-                )
-    else:
-        path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+def _check_manifest(path: Path, manifest: dict, head_trained: bool) -> None:
+    """Record what a job explains, and how; a rerun into the same folder must explain it the same way.
+
+    A rerun may add methods (their settings are added to the record); a method already recorded must resolve to
+    the same settings.
+    """
+    if not path.exists():
+        _write_manifest(path, manifest)
+        return
+    old = json.loads(path.read_text(encoding="utf-8"))
+    advice = "use a new output folder or delete the old one"
+    for key, value in manifest.items():
+        if key not in old:
+            raise FaithlabError(f"{path} was written by an older faithlab that did not record the {key}; {advice}")
+        if key == "fingerprint" and old[key] != value:
+            draw = "" if head_trained else " (an untrained head is drawn anew on each load unless seeded)"
+            raise FaithlabError(
+                f"{path.parent} holds explanations of other weights of model {manifest['model']!r}: fingerprint "
+                f"{old[key][:12]}... then, {value[:12]}... now{draw}; {advice}"
+            )
+        if key != "settings" and old[key] != value:
+            raise FaithlabError(f"{path.parent} holds a job with {key} {old[key]!r}, not {value!r}; {advice}")
+    for method, now in manifest["settings"].items():
+        if method in old["settings"]:
+            _check_settings(path.parent, method, old["settings"][method], now, advice)
+    if set(manifest["settings"]) - set(old["settings"]):
+        _write_manifest(path, old | {"settings": old["settings"] | manifest["settings"]})
+
+
+def _check_settings(folder: Path, method: str, old: dict, now: dict, advice: str) -> None:
+    """Refuse a method whose resolved settings changed, naming each setting that differs (old -> new value)."""
+    before, after = _flatten(old), _flatten(now)
+    changed = [
+        f"{method}.{key} was {before.get(key, '(unset)')!r}, now {after.get(key, '(unset)')!r}"
+        for key in sorted(before.keys() | after.keys()) if before.get(key, "(unset)") != after.get(key, "(unset)")
+    ]
+    if changed:
+        raise FaithlabError(
+            f"{folder} holds {method} explanations made with other settings: {'; '.join(changed)}; give {method} "
+            f"the settings it had before (CLI: --set {method}.KEY=VALUE), or {advice}"
+        )
+
+
+def _flatten(settings: dict, prefix: str = "") -> dict[str, object]:
+    """Nested settings (an ensemble's member settings) as dotted keys: {"member_settings.ig.n_steps": 20}."""
+    flat: dict[str, object] = {}
+    for key, value in settings.items():
+        if isinstance(value, dict) and value:
+            flat |= _flatten(value, f"{prefix}{key}.")
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _write_manifest(path: Path, manifest: dict) -> None:
+    path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
 
 
 # ----- explaining ---------------------------------------------------------------------------------------------------

@@ -43,6 +43,7 @@ from faithlab.evaluate import (
 from faithlab.explain import explain_many, get_explainer
 from faithlab.explain.base import share_settings
 from faithlab.models import Classifier, load_classifier
+from faithlab.runs import locked_out_dir
 from faithlab.train.config import TrainConfig
 from faithlab.train.task_data import load_splits
 from faithlab.train.trainer import train
@@ -63,9 +64,15 @@ class Unit:
 def run_benchmark(
     config: BenchConfig, out_dir: str | Path, *, progress: bool = True, max_units: int | None = None
 ) -> Path:
-    """Run (or resume) every unit of the config; returns the SQLite path. `max_units` stops early (for tests)."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    """Run (or resume) every unit of the config; returns the SQLite path. `max_units` stops early (for tests).
+
+    The output folder is locked while the run lasts: a second process writing into it is refused.
+    """
+    with locked_out_dir(out_dir) as out:
+        return _run_benchmark(config, out, progress, max_units)
+
+
+def _run_benchmark(config: BenchConfig, out: Path, progress: bool, max_units: int | None) -> Path:
     (out / "config.json").write_text(json.dumps(config.model_dump(), indent=2))
     done_now = 0
     with ResultStore(out / "results.sqlite") as store, _progress(progress) as bar:

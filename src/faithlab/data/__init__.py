@@ -12,7 +12,7 @@ from faithlab.data.hatexplain import HATEXPLAIN_LABELS, read_hatexplain
 from faithlab.data.labels import NLI_LABELS, SENTIMENT_LABELS
 from faithlab.data.masks import combine_masks, indices_to_mask, spans_to_mask, word_spans
 from faithlab.data.planted import plant_feature
-from faithlab.data.records import DataError, Dataset, Example, Issue, Report
+from faithlab.data.records import DataError, Dataset, Example, Issue, Report, RowError, Skipped
 from faithlab.data.slices import SliceSpec, length_bucket, slice_index, slice_tags
 from faithlab.data.splits import Splits, make_splits, stratified_indices, text_key
 from faithlab.data.tabular import read_table
@@ -27,6 +27,8 @@ __all__ = [
     "Example",
     "Issue",
     "Report",
+    "RowError",
+    "Skipped",
     "SliceSpec",
     "Splits",
     "builtin_sentences",

@@ -31,7 +31,7 @@ def read_emotion(path: str | Path, on_error: OnError = "skip") -> Dataset:
             try:
                 index, name = resolve_label(label, EMOTION_LABELS)
             except ValueError as err:
-                report.malformed(line, str(err))
+                report.malformed_error(line, err)
                 continue
             examples.append(Example(text.strip(), label=index, label_name=name, id=str(line)))
     return Dataset(examples, EMOTION_LABELS, report, path.stem)

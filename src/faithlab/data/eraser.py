@@ -7,7 +7,7 @@ from typing import Any
 
 from faithlab.data.labels import resolve_label
 from faithlab.data.masks import spans_to_mask
-from faithlab.data.records import DataError, Dataset, Example, OnError, Report
+from faithlab.data.records import DataError, Dataset, Example, OnError, Report, RowError
 from faithlab.data.tabular import check_columns, read_records
 
 # ERASER's class names for movies, and the names used across faithlab (index 0 = negative, as in SST-2).
@@ -39,7 +39,7 @@ def read_eraser(
         try:
             examples.append(_example(record, docs, classes))
         except (ValueError, KeyError, TypeError) as err:
-            report.malformed(line, str(err.args[0]) if err.args else repr(err))
+            report.malformed_error(line, err)
     return Dataset(examples, tuple(classes.values()), report, path.stem)
 
 
@@ -48,16 +48,19 @@ def _example(record: dict[str, Any], docs: Path, classes: dict[str, str]) -> Exa
     spans: list[tuple[int, int]] = []
     docid = str(record["annotation_id"])
     if not (docs / docid).is_file():
-        raise ValueError(f"document {docid!r} is not in {docs}")
+        raise RowError(f"document {docid!r} is not in {docs}", f"document not in {docs}")
     words = (docs / docid).read_text(encoding="utf-8").split()
     for group in record["evidences"]:
         for evidence in group:
             start, end = int(evidence["start_token"]), int(evidence["end_token"])
             if evidence.get("docid", docid) != docid:
-                raise ValueError(f"evidence from another document {evidence['docid']!r}")
+                raise RowError(
+                    f"evidence from another document {evidence['docid']!r}", "evidence from another document"
+                )
             if not 0 <= start < end <= len(words) or " ".join(words[start:end]) != evidence.get("text", ""):
-                raise ValueError(
-                    f"evidence [{start}, {end}) does not match its text {evidence.get('text')!r}"
+                raise RowError(
+                    f"evidence [{start}, {end}) does not match its text {evidence.get('text')!r}",
+                    "evidence does not match its text",
                 )
             spans.append((start, end))
     return Example(

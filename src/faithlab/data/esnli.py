@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from faithlab.data.labels import NLI_LABELS, resolve_label
 from faithlab.data.masks import combine_masks, indices_to_mask
-from faithlab.data.records import DataError, Dataset, Example, OnError, Report
+from faithlab.data.records import DataError, Dataset, Example, OnError, Report, RowError
 from faithlab.data.tabular import check_columns, read_records
 
 Annotator = int | Literal["union", "majority", "all"]
@@ -53,7 +53,7 @@ def read_esnli_csv(path: str | Path, annotator: Annotator = 1, on_error: OnError
         try:
             examples.append(_csv_example(record, line, style, annotators, annotator))
         except ValueError as err:
-            report.malformed(line, str(err))
+            report.malformed_error(line, err)
     return Dataset(examples, NLI_LABELS, report, Path(path).stem)
 
 
@@ -90,11 +90,12 @@ def _side_mask(record: dict[str, str], side: int, style: str, k: int, words: lis
         try:
             indices = parse_highlight_indices(cell)
         except ValueError:
-            raise ValueError(f"{column} {cell!r} is not a list of word indices") from None
+            raise RowError(f"{column} {cell!r} is not a list of word indices",
+                           f"{column} is not a list of word indices") from None
         try:
             return indices_to_mask(indices, len(words))
         except ValueError as err:
-            raise ValueError(f"{column}: {err}") from None
+            raise RowError(f"{column}: {err}", f"{column}: word index out of range") from None
     marked_words, mask = parse_marked(cell)
     if marked_words != words:
         raise ValueError(f"{column} does not spell the same words as Sentence{side}")
@@ -118,7 +119,7 @@ def read_esnli_jsonl(path: str | Path, on_error: OnError = "skip") -> Dataset:
         try:
             examples.append(_jsonl_example(record, line))
         except (ValueError, KeyError, TypeError) as err:
-            report.malformed(line, str(err.args[0]) if err.args else repr(err))
+            report.malformed_error(line, err)
     return Dataset(examples, NLI_LABELS, report, Path(path).stem)
 
 
@@ -132,7 +133,7 @@ def _jsonl_example(record: dict[str, Any], line: int) -> Example:
         try:
             sides.append((text, words, indices_to_mask(record[f"{side}_highlight"], len(words))))
         except ValueError as err:
-            raise ValueError(f"{side}_highlight: {err}") from None
+            raise RowError(f"{side}_highlight: {err}", f"{side}_highlight: word index out of range") from None
     (text, words, mask), (pair, pair_words, pair_mask) = sides
     key = str(record.get("pairID") or record.get("row", line))
     return Example(text, pair, index, name, mask, pair_mask, words, pair_words, id=key)

@@ -95,7 +95,8 @@ def _read_line_pairs(source: Path, labels: Path, report: Report) -> list[Row]:
     for line, (pair, gold) in enumerate(zip(pairs, golds, strict=True), start=1):
         parts = pair.split("|||")
         if len(parts) != 2:
-            report.malformed(line, f"expected 'premise|||hypothesis', found {len(parts) - 1} separators")
+            report.malformed(line, f"expected 'premise|||hypothesis', found {len(parts) - 1} separators",
+                             "expected 'premise|||hypothesis'")
             continue
         rows.append((line, {"sentence1": parts[0], "sentence2": parts[1], "gold_label": gold.strip()}))
     return rows

@@ -8,7 +8,7 @@ from typing import Any
 
 from faithlab.data.labels import resolve_label
 from faithlab.data.masks import Vote, combine_masks
-from faithlab.data.records import DataError, Dataset, Example, OnError, Report
+from faithlab.data.records import DataError, Dataset, Example, OnError, Report, RowError
 from faithlab.data.tabular import check_columns, read_records
 
 # Hugging Face ClassLabel order (= HateXplain's classes.npy).
@@ -31,7 +31,7 @@ def read_hatexplain(path: str | Path, vote: Vote = "majority", on_error: OnError
         try:
             example = _example(record, line, vote)
         except (ValueError, KeyError, TypeError) as err:
-            report.malformed(line, str(err.args[0]) if err.args else repr(err))
+            report.malformed_error(line, err)
             continue
         if example is None:
             report.filtered(line, "annotators disagree with no majority label")
@@ -50,7 +50,8 @@ def _example(record: dict[str, Any], line: int, vote: Vote) -> Example | None:
         return None
     masks = [[int(bit) for bit in mask] for mask in record["rationales"] or []]
     if any(len(mask) != len(words) for mask in masks):
-        raise ValueError(f"a rationale mask's length differs from the {len(words)} post_tokens")
+        raise RowError(f"a rationale mask's length differs from the {len(words)} post_tokens",
+                       "a rationale mask's length differs from post_tokens")
     return Example(
         " ".join(words),
         label=top,

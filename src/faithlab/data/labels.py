@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from faithlab.data.records import RowError
+
 SENTIMENT_LABELS = ("negative", "positive")
 NLI_LABELS = ("entailment", "neutral", "contradiction")
 
@@ -17,12 +19,12 @@ def infer_label_names(raw_labels: Iterable[object]) -> tuple[str, ...]:
 
 
 def resolve_label(raw: object, label_names: Sequence[str]) -> tuple[int, str]:
-    """(index, name) for a raw label; raises `ValueError` with a human message when it is not a known class.
+    """(index, name) for a raw label; raises `RowError` (a `ValueError`) when it is not a known class.
 
     A name matches exactly, then case-insensitively; an integer (or integer text) indexes `label_names`.
     """
     if isinstance(raw, bool) or raw is None:
-        raise ValueError(f"label {raw!r} is not a class name or index")
+        raise RowError(f"label {raw!r} is not a class name or index", "label is not a class name or index")
     value = str(raw).strip()
     if value in label_names:
         return label_names.index(value), value
@@ -32,7 +34,7 @@ def resolve_label(raw: object, label_names: Sequence[str]) -> tuple[int, str]:
         return index, label_names[index]
     if _is_int(value) and 0 <= int(value) < len(label_names):
         return int(value), label_names[int(value)]
-    raise ValueError(f"label {value!r} is not one of {list(label_names)} (or an index into them)")
+    raise RowError(f"label {value!r} is not one of {list(label_names)} (or an index into them)", "unknown label")
 
 
 def _is_int(value: str) -> bool:

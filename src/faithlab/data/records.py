@@ -38,6 +38,18 @@ class Example:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
+MAX_KEPT = 20  # rows kept per reason; a file with a million bad rows reports the first ones and counts the rest
+
+
+class RowError(ValueError):
+    """Why one row cannot become an example. The message names this row's values; `kind` is the reason shared by
+    every such row (e.g. "unknown label"), under which the report counts them."""
+
+    def __init__(self, message: str, kind: str):
+        super().__init__(message)
+        self.kind = kind
+
+
 @dataclass(frozen=True)
 class Issue:
     """A row left out: where (1-based line or record number), why, and whether it was malformed."""
@@ -51,46 +63,86 @@ class Issue:
 
 
 @dataclass
+class Skipped:
+    """The rows left out for one reason: how many, and the first `MAX_KEPT` of them in file order."""
+
+    reason: str
+    malformed: bool
+    count: int = 0
+    issues: list[Issue] = field(default_factory=list)
+
+    @property
+    def rows(self) -> list[int]:
+        return [issue.row for issue in self.issues]
+
+
+@dataclass
 class Report:
-    """What a reader skipped and why. Malformed rows raise under `on_error="raise"`; filtered ones never."""
+    """What a reader skipped and why. Malformed rows raise under `on_error="raise"`; filtered ones never.
+
+    Rows are grouped by reason; each group counts all its rows but keeps only the first `MAX_KEPT`, so memory
+    stays bounded however broken a file is.
+    """
 
     source: str = ""
     on_error: OnError = "skip"
-    issues: list[Issue] = field(default_factory=list)
+    groups: dict[tuple[str, bool], Skipped] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.on_error not in ("skip", "raise"):
             raise DataError(f"on_error must be 'skip' or 'raise', got {self.on_error!r}")
 
-    def malformed(self, row: int, reason: str) -> None:
-        """Record a broken row; raise `DataError` at once when on_error is 'raise'."""
+    def malformed(self, row: int, reason: str, kind: str | None = None) -> None:
+        """Record a broken row (`kind`: the reason it is counted under, default `reason`); raise `DataError` at
+        once when on_error is 'raise'."""
         issue = Issue(row, reason, malformed=True)
         if self.on_error == "raise":
             raise DataError(f"{self.source}: {issue} (pass on_error='skip' to skip such rows with a report)")
-        self._add(issue)
+        self._add(issue, kind or reason)
 
-    def filtered(self, row: int, reason: str) -> None:
+    def malformed_error(self, row: int, error: Exception) -> None:
+        """Record a row whose example could not be built; a `RowError` is counted under its kind."""
+        reason = str(error.args[0]) if error.args else repr(error)
+        self.malformed(row, reason, error.kind if isinstance(error, RowError) else reason)
+
+    def filtered(self, row: int, reason: str, kind: str | None = None) -> None:
         """Record a well-formed row left out on purpose (e.g. no gold label, duplicate text)."""
-        self._add(Issue(row, reason, malformed=False))
+        self._add(Issue(row, reason, malformed=False), kind or reason)
 
-    def _add(self, issue: Issue) -> None:
+    def _add(self, issue: Issue, kind: str) -> None:
+        group = self.groups.setdefault((kind, issue.malformed), Skipped(kind, issue.malformed))
+        group.count += 1
         # Readers find some problems while parsing and others while building examples; keep file order.
-        bisect.insort(self.issues, issue, key=lambda item: item.row)
+        bisect.insort(group.issues, issue, key=lambda item: item.row)
+        del group.issues[MAX_KEPT:]
+
+    @property
+    def issues(self) -> list[Issue]:
+        """The rows kept (the first `MAX_KEPT` per reason), in file order."""
+        return sorted((issue for group in self.groups.values() for issue in group.issues), key=lambda i: i.row)
+
+    def skipped(self) -> list[Skipped]:
+        """One entry per reason, the reason met first in the file first."""
+        return sorted(self.groups.values(), key=lambda group: group.issues[0].row)
 
     @property
     def n_malformed(self) -> int:
-        return sum(issue.malformed for issue in self.issues)
+        return sum(group.count for group in self.groups.values() if group.malformed)
 
     @property
     def n_filtered(self) -> int:
-        return len(self.issues) - self.n_malformed
+        return sum(group.count for group in self.groups.values() if not group.malformed)
+
+    @property
+    def n_skipped(self) -> int:
+        return self.n_malformed + self.n_filtered
 
     def __bool__(self) -> bool:
-        return bool(self.issues)
+        return bool(self.groups)
 
     def __str__(self) -> str:
         head = f"{self.source}: {self.n_malformed} malformed, {self.n_filtered} filtered rows"
-        return "\n".join([head, *(f"  {issue}" for issue in self.issues[:20])])
+        return "\n".join([head, *(f"  {issue}" for issue in self.issues[:MAX_KEPT])])
 
 
 @dataclass

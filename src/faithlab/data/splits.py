@@ -50,7 +50,7 @@ def make_splits(
         raise DataError("no labelled split to score: pass a labelled `test` or an official `validation` set")
     keep, report = _deduplicated(train, {text_key(ex) for ex in scored})
     if report:
-        notes.append(f"dropped {len(report.issues)} train examples repeating a test or earlier train text")
+        notes.append(f"dropped {report.n_filtered} train examples repeating a test or earlier train text")
     train_idx, dev_idx = stratified_indices([train[i].label for i in keep], dev_fraction, seed)
     new_train = train.subset([keep[i] for i in train_idx], name=f"{train.name}-train")
     new_train.report = report
@@ -67,9 +67,10 @@ def _deduplicated(train: Dataset, test_keys: set[tuple[str, str]]) -> tuple[list
         if example.label is None:
             raise DataError(f"train example {i} (id {example.id}) has no label; a dev split needs labels")
         if key in test_keys:
-            report.filtered(i + 1, f"id {example.id}: text also in the test split")
+            report.filtered(i + 1, f"id {example.id}: text also in the test split", "text also in the test split")
         elif key in seen:
-            report.filtered(i + 1, f"id {example.id}: text repeats an earlier train example")
+            report.filtered(i + 1, f"id {example.id}: text repeats an earlier train example",
+                            "text repeats an earlier train example")
         else:
             seen.add(key)
             keep.append(i)

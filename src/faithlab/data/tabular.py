@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 from faithlab.data.labels import infer_label_names, resolve_label
-from faithlab.data.records import DataError, Dataset, Example, OnError, Report
+from faithlab.data.records import DataError, Dataset, Example, OnError, Report, RowError
 
 Format = Literal["csv", "tsv", "jsonl"]
 Row = tuple[int, dict[str, Any]]
+# The largest field csv accepts on every platform (a C long); its default, 128 KiB, refuses long texts.
+_MAX_FIELD = 2**31 - 1
 
 _SUFFIXES: dict[str, Format] = {
     ".csv": "csv",
@@ -36,8 +39,9 @@ def guess_format(path: str | Path) -> Format:
 def read_records(path: str | Path, fmt: Format | None, report: Report) -> tuple[list[str], list[Row]]:
     """Column names and (row number, record) pairs of a table; rows that do not parse go to `report`.
 
-    Row numbers are 1-based physical line numbers (the header is line 1), so a user can open the file there.
-    Blank lines are not rows and are passed over.
+    Row numbers are 1-based physical line numbers (the header is line 1; a CSV record spanning several lines is
+    numbered by its first), so a user can open the file there. Blank lines are not rows and are passed over.
+    A header naming a column twice raises `DataError`: a record could only keep one of the two cells.
     """
     path = Path(path)
     fmt = fmt or guess_format(path)
@@ -53,22 +57,44 @@ def read_records(path: str | Path, fmt: Format | None, report: Report) -> tuple[
 def _read_delimited(path: Path, delimiter: str, report: Report) -> tuple[list[str], list[Row]]:
     # GLUE TSVs contain bare quote characters inside sentences, so TSV is read without quoting.
     quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
-    with path.open(encoding="utf-8-sig", newline="") as handle:
+    with path.open(encoding="utf-8-sig", newline="") as handle, _long_fields():
         reader = csv.reader(handle, delimiter=delimiter, quoting=quoting)
         header = next(reader, None)
         if header is None:
             raise DataError(f"{path}: the file is empty (expected a header row)")
         header = [name.strip() for name in header]
+        _check_unique(path, header)
         rows: list[Row] = []
+        end = reader.line_num  # csv yields every physical line (a blank one as []), so a record starts after it
         for cells in reader:
-            line = reader.line_num
+            line, end = end + 1, reader.line_num
             if not any(cell.strip() for cell in cells):
                 continue
             if len(cells) != len(header):
-                report.malformed(line, f"{len(cells)} fields, expected {len(header)} ({', '.join(header)})")
+                report.malformed(line, f"{len(cells)} fields, expected {len(header)} ({', '.join(header)})",
+                                 "wrong number of fields")
                 continue
             rows.append((line, dict(zip(header, cells, strict=True))))
     return header, rows
+
+
+@contextlib.contextmanager
+def _long_fields() -> Iterator[None]:
+    """Read fields of any length: csv's limit is process-wide, so it is restored afterwards."""
+    before = csv.field_size_limit(_MAX_FIELD)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(before)
+
+
+def _check_unique(path: Path, header: list[str]) -> None:
+    for name in dict.fromkeys(header):
+        if header.count(name) > 1:
+            raise DataError(
+                f"{path}: the header names column {name!r} {header.count(name)} times; "
+                "rename the columns so that each name is used once"
+            )
 
 
 def _read_jsonl(path: Path, report: Report) -> tuple[list[str], list[Row]]:
@@ -81,10 +107,10 @@ def _read_jsonl(path: Path, report: Report) -> tuple[list[str], list[Row]]:
             try:
                 record = json.loads(raw)
             except json.JSONDecodeError as err:
-                report.malformed(line, f"invalid JSON ({err.msg} at column {err.colno})")
+                report.malformed(line, f"invalid JSON ({err.msg} at column {err.colno})", "invalid JSON")
                 continue
             if not isinstance(record, dict):
-                report.malformed(line, f"expected a JSON object, got {type(record).__name__}")
+                report.malformed(line, f"expected a JSON object, got {type(record).__name__}", "not a JSON object")
                 continue
             columns.update(dict.fromkeys(record))
             rows.append((line, record))
@@ -131,7 +157,7 @@ def build_dataset(
             report.filtered(line, str(reason))
             continue
         except (ValueError, KeyError, TypeError) as err:
-            report.malformed(line, str(err.args[0]) if err.args else repr(err))
+            report.malformed_error(line, err)
             continue
         examples.append(example)
     return Dataset(examples, names, report, name)
@@ -170,7 +196,7 @@ def _cell(record: dict[str, Any], column: str) -> str:
         raise KeyError(f"no {column!r} field")
     value = record[column]
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"empty or non-text {column!r}: {value!r}")
+        raise RowError(f"empty or non-text {column!r}: {value!r}", f"empty or non-text {column!r}")
     return value.strip()
 
 

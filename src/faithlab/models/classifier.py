@@ -35,6 +35,7 @@ class Classifier:
         head_trained: bool = True,
         max_length: int | None = None,
         max_batch_tokens: int = 4096,
+        fingerprint: str | None = None,
     ):
         if not tokenizer.is_fast:
             raise FaithlabError(f"model '{name}': faithlab needs a fast (Rust) tokenizer with offsets and word ids")
@@ -45,6 +46,7 @@ class Classifier:
         self.tokenizer = tokenizer
         self.name = name
         self.head_trained = head_trained
+        self.fingerprint = fingerprint  # sha256 of the weights as loaded (`weights_fingerprint`); None if not known
         self.adapter: Adapter = adapter_for(model)
         self.max_length = max_length or _model_limit(model, tokenizer)
         self.max_batch_tokens = max_batch_tokens

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import torch
 import transformers
+from safetensors import SafetensorError, safe_open
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, PretrainedConfig
 
 from faithlab.errors import FaithlabError
@@ -128,6 +131,11 @@ def _load(
             f"'{name_or_path}' cannot be loaded as a classifier (do the weights match config.json?): "
             f"{_first_line(exc)}"
         ) from exc
+    except SafetensorError as exc:
+        raise FaithlabError(
+            f"{_broken_safetensors(source) or f'a weights file of {name_or_path!r}'} is corrupt or truncated "
+            f"({_first_line(exc)}); copy or save the model again"
+        ) from exc
     fresh = {*info.get("missing_keys", []), *(key for key, *_ in info.get("mismatched_keys", []))}
     head_trained = not any(_is_head_key(key) for key in fresh)
     _check_tokenizer(model, tokenizer, name_or_path)
@@ -139,7 +147,22 @@ def _load(
         head_trained=head_trained,
         max_length=max_length,
         max_batch_tokens=max_batch_tokens,
+        fingerprint=weights_fingerprint(model),
     )
+
+
+def weights_fingerprint(model: torch.nn.Module) -> str:
+    """sha256 over the model's state dict: every tensor's name, dtype, shape and bytes.
+
+    The loaded tensors are hashed rather than the weights files because they are what gets explained: a freshly
+    initialised head (new_head, new labels) is in no file, and hub, pickle and sharded models need no special case.
+    """
+    digest = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        flat = tensor.detach().reshape(-1).cpu().contiguous()
+        digest.update(f"{name}|{flat.dtype}|{tuple(tensor.shape)}|".encode())
+        digest.update(memoryview(flat.view(torch.uint8).numpy()))
+    return digest.hexdigest()
 
 
 def _load_config(source: str) -> PretrainedConfig:
@@ -190,6 +213,17 @@ def _is_head_key(key: str) -> bool:
     return key.split(".")[0] in {"classifier", "score", "pre_classifier", "pooler"} or key.startswith(
         ("bert.pooler", "roberta.pooler")
     )
+
+
+def _broken_safetensors(source: str) -> str | None:
+    """The first local .safetensors file of the model that cannot be opened, if any (names it in the error)."""
+    for path in sorted(Path(source).glob("*.safetensors")):
+        try:
+            with safe_open(path, framework="pt"):
+                pass
+        except SafetensorError:
+            return str(path)
+    return None
 
 
 def _has_pickle(source: str) -> bool:

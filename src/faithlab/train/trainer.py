@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from tqdm.auto import tqdm
 from faithlab.data import Dataset
 from faithlab.errors import FaithlabError
 from faithlab.models import Classifier, load_classifier
+from faithlab.runs import clear_out_dir, locked_out_dir
 from faithlab.train import analysis, checkpoint, plots
 from faithlab.train.batching import EncodedSplit, batch_order, collate, encode_split, length_sorted_batches
 from faithlab.train.checkpoint import TrainState
@@ -68,8 +68,14 @@ def train(
     """Fine-tune as `config` says, continuing from `last/` when the folder holds an unfinished run of it.
 
     `callbacks` run after every optimizer step (after any checkpoint of that step) with the current state.
+    The run folder is locked while the run lasts: a second process training into it is refused.
     """
     config.validate()
+    with locked_out_dir(config.output_dir):
+        return _train(config, resume, overwrite, callbacks)
+
+
+def _train(config: TrainConfig, resume: bool, overwrite: bool, callbacks: Sequence[StepCallback]) -> RunResult:
     run = Path(config.output_dir)
     last = _prepare_folder(run, config, resume=resume, overwrite=overwrite)
     state = checkpoint.load_state(last) if last else TrainState()
@@ -229,9 +235,9 @@ def _linear_schedule(optimizer: torch.optim.Optimizer, warmup_ratio: float, tota
 
 
 def _prepare_folder(run: Path, config: TrainConfig, *, resume: bool, overwrite: bool) -> Path | None:
-    """Make the run folder; the `last/` checkpoint to continue from, or None for a fresh start."""
+    """Check the (locked) run folder; the `last/` checkpoint to continue from, or None for a fresh start."""
     if overwrite:
-        shutil.rmtree(run, ignore_errors=True)
+        clear_out_dir(run)
     last = checkpoint.find_last(run / "last")
     if last and not resume:
         raise FaithlabError(f"'{run}' already holds a run; resume it, pass overwrite (--overwrite) or choose "
@@ -243,7 +249,6 @@ def _prepare_folder(run: Path, config: TrainConfig, *, resume: bool, overwrite: 
         if changed:
             raise FaithlabError(f"cannot resume '{run}': settings {', '.join(changed)} differ from the saved "
                                 "config.yaml; pass overwrite (--overwrite) or choose another output folder")
-    run.mkdir(parents=True, exist_ok=True)
     config.save(saved)
     return last
 
