@@ -2,7 +2,8 @@
 (WordPiece for BERT/DistilBERT, byte-level BPE for RoBERTa/GPT-2, Unigram for T5) and randomly initialised weights.
 
 Sizes keep depth and width growing together, from about 0.5M to about 20M parameters (most of the smallest size is
-its embedding table).
+its embedding table). A build is byte-identical for a seed, in any process: the tokenizer trainers' results are
+made independent of their per-process hash order (see `_wordpiece` and `_canonical_unigram`).
 """
 
 from __future__ import annotations
