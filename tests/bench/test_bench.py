@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -171,3 +175,66 @@ def test_recommendation_rule_on_a_hand_made_table() -> None:
     rec = recommend(pd.DataFrame(rows))["m"]
     assert rec["best"]["method"] == "cheap_tie"  # same ranks as 'good', cheaper
     assert rec["runner_up"]["method"] == "good"  # 'bad' never beats random, so it is not eligible
+
+
+def _results(models: list[str]) -> pd.DataFrame:
+    """Hand-made result rows: two methods, one faithfulness metric, three examples per model."""
+    rows = [
+        {"model": model, "dataset": "d", "method": method, "metric": "gt_overlap", "variant": "", "example": i,
+         "value": value + 0.01 * i, "seconds": 0.1}
+        for model in models
+        for method, value in (("grad_x_input", 0.8), ("random", 0.2))
+        for i in range(3)
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_summary_states_accuracy_and_warns_about_a_model_near_chance(tmp_path: Path) -> None:
+    from faithlab.train.chance import CHANCE_RULE
+
+    models = {
+        "learned": {"family": "bert", "test_accuracy": 0.97, "chance_accuracy": 0.5},
+        "at-chance": {"family": "gpt2", "test_accuracy": 0.55, "chance_accuracy": 0.5},
+        "folder": {"family": "bert"},  # neither trained nor evaluated by the run: no accuracy to state
+    }
+    paths = write_summary(_results(list(models)), tmp_path, models, resamples=20)
+    lines = paths["markdown"].read_text().splitlines()
+    assert lines[0] == "# Benchmark summary" and "WARNING" in lines[2] and "at-chance" in lines[2]
+    assert sum("WARNING" in line for line in lines) == 1
+    assert "| learned | 0.9700 | 0.5000 | False |" in lines and "| folder | n/a | n/a | n/a |" in lines
+    summary = json.loads(paths["json"].read_text())
+    assert summary["accuracy"]["learned"] == {"test_accuracy": 0.97, "chance_accuracy": 0.5, "near_chance": False}
+    assert summary["accuracy"]["at-chance"]["near_chance"] is True
+    assert summary["accuracy"]["folder"]["test_accuracy"] is None
+    assert len(summary["warnings"]) == 1 and "at-chance" in summary["warnings"][0]
+    assert summary["chance_rule"] == CHANCE_RULE and set(summary["recommendation"]) == set(models)
+
+
+def test_no_warning_when_every_model_learned(tmp_path: Path) -> None:
+    models = {"learned": {"test_accuracy": 0.95, "chance_accuracy": 0.6}}
+    paths = write_summary(_results(list(models)), tmp_path, models, resamples=20)
+    assert "WARNING" not in paths["markdown"].read_text()
+    assert json.loads(paths["json"].read_text())["warnings"] == []
+
+
+@pytest.mark.parametrize(
+    ("confusion", "accuracy", "chance", "near"),
+    [([[30, 0], [10, 0]], 0.75, 0.75, True), ([[20, 0], [0, 20]], 1.0, 0.5, False), ([[5, 5, 0], [0, 5, 5],
+      [5, 0, 5]], 0.5, 1 / 3, False), ([[12, 8], [9, 11]], 0.575, 0.5, True)],
+)
+def test_chance_is_the_majority_class_rate(confusion, accuracy: float, chance: float, near: bool) -> None:
+    from faithlab.train.chance import chance_accuracy, is_near_chance
+
+    assert chance_accuracy(confusion) == pytest.approx(chance)
+    assert is_near_chance(accuracy, chance_accuracy(confusion)) is near
+
+
+def test_importing_the_summary_switches_no_matplotlib_backend() -> None:
+    # the raw rcParams entry: matplotlib.get_backend() would itself import pyplot to resolve it
+    code = (
+        "import sys, matplotlib; backend = lambda: dict.__getitem__(matplotlib.rcParams, 'backend'); "
+        "before = backend(); import faithlab.bench.summary, faithlab.train.trainer; "
+        "assert 'matplotlib.pyplot' not in sys.modules; assert backend() == before, backend()"
+    )
+    src = Path(__file__).resolve().parents[2] / "src"
+    subprocess.run([sys.executable, "-c", code], check=True, env=os.environ | {"PYTHONPATH": str(src)}, timeout=120)

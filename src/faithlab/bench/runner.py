@@ -44,6 +44,7 @@ from faithlab.explain import explain_many, get_explainer
 from faithlab.explain.base import share_settings
 from faithlab.models import Classifier, load_classifier
 from faithlab.runs import locked_out_dir
+from faithlab.train.chance import chance_accuracy, is_near_chance, near_chance_warning
 from faithlab.train.config import TrainConfig
 from faithlab.train.task_data import load_splits
 from faithlab.train.trainer import train
@@ -81,6 +82,8 @@ def _run_benchmark(config: BenchConfig, out: Path, progress: bool, max_units: in
         for model_spec in config.models:
             classifier, info = obtain_classifier(model_spec, out, config.seed, progress)
             models_info[model_spec.name] = info
+            if "test_accuracy" in info and is_near_chance(info["test_accuracy"], info["chance_accuracy"]):
+                bar.console.print(f"[bold red]warning:[/] {near_chance_warning(model_spec.name, info)}")
             (out / "models.json").write_text(json.dumps(models_info, indent=2))
             for dataset_spec in config.datasets:
                 examples = load_examples(dataset_spec, config.seed, config.examples)
@@ -245,7 +248,8 @@ def obtain_classifier(spec: ModelSpec, out: Path, seed: int, progress: bool) -> 
         )
         result = train(config, resume=True)
         folder = result.best_dir
-        info |= {"test_accuracy": result.metrics["accuracy"], "train_seconds": round(result.train_seconds, 1)}
+        info |= {"test_accuracy": result.metrics["accuracy"], "train_seconds": round(result.train_seconds, 1),
+                 "chance_accuracy": chance_accuracy(result.metrics["confusion_matrix"])}
     else:
         folder = spec.path
     if spec.size is not None:

@@ -2,11 +2,13 @@
 (WordPiece for BERT/DistilBERT, byte-level BPE for RoBERTa/GPT-2, Unigram for T5) and randomly initialised weights.
 
 Sizes keep depth and width growing together, from about 0.5M to about 20M parameters (most of the smallest size is
-its embedding table).
+its embedding table). A build is byte-identical for a seed, in any process: the tokenizer trainers' results are
+made independent of their per-process hash order (see `_wordpiece` and `_canonical_unigram`).
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -53,6 +55,10 @@ SIZES: dict[str, Size] = {
 }
 ZOO_FAMILIES = ("bert", "roberta", "distilbert", "gpt2", "t5")
 MAX_POSITIONS = 512
+# Unigram scores: digits kept (far above the last-bit noise of the trainer's sums, far below any gap that matters)
+# and the step between the scores the trainer gives to characters dropped by EM
+UNIGRAM_DIGITS = 10
+UNIGRAM_RUNG = 1e-4
 
 
 def build_tokenizer(family: str, texts: Sequence[str], vocab_size: int) -> PreTrainedTokenizerFast:
@@ -68,11 +74,17 @@ def build_tokenizer(family: str, texts: Sequence[str], vocab_size: int) -> PreTr
 
 def _wordpiece(texts: Sequence[str], vocab_size: int) -> PreTrainedTokenizerFast:
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tok.decoder = decoders.WordPiece()
-    tok.train_from_iterator(texts, trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=specials))
+    trained = _bert_pipeline(Tokenizer(models.WordPiece(unk_token="[UNK]")))
+    # The trainer gives each word-inner piece ("##a") its id in the order it meets it while walking a Rust hash map,
+    # which is seeded anew in every process; the ids break ties between equally frequent merges, so the vocabulary
+    # changed from build to build. Passing those pieces as (sorted) special tokens fixes their ids up front.
+    inner = _word_inner_pieces(trained, texts, "##")
+    trained.train_from_iterator(
+        texts, trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=specials + inner)
+    )
+    # Rebuilt from the vocabulary alone, so that only the real special tokens are split out of the text.
+    tok = _bert_pipeline(Tokenizer(models.WordPiece(trained.get_vocab(with_added_tokens=False), unk_token="[UNK]")))
+    tok.add_special_tokens(specials)
     cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)]
@@ -81,6 +93,22 @@ def _wordpiece(texts: Sequence[str], vocab_size: int) -> PreTrainedTokenizerFast
         tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]",
         mask_token="[MASK]", model_max_length=MAX_POSITIONS,
     )
+
+
+def _bert_pipeline(tok: Tokenizer) -> Tokenizer:
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.decoder = decoders.WordPiece()
+    return tok
+
+
+def _word_inner_pieces(tok: Tokenizer, texts: Sequence[str], prefix: str) -> list[str]:
+    """`prefix` + each character that follows another inside a word, as the trainer sees the words; sorted."""
+    chars = set()
+    for text in texts:
+        for word, _ in tok.pre_tokenizer.pre_tokenize_str(tok.normalizer.normalize_str(text)):
+            chars.update(word[1:])
+    return [prefix + char for char in sorted(chars)]
 
 
 def _byte_level_bpe(texts: Sequence[str], vocab_size: int, *, decoder_only: bool) -> PreTrainedTokenizerFast:
@@ -122,6 +150,7 @@ def _unigram(texts: Sequence[str], vocab_size: int) -> PreTrainedTokenizerFast:
     tok.train_from_iterator(
         texts, trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=specials, unk_token="<unk>")
     )
+    tok.model = _canonical_unigram(tok, len(specials))
     eos = tok.token_to_id("</s>")
     tok.post_processor = processors.TemplateProcessing(
         single="$A </s>", pair="$A </s> $B:1 </s>:1", special_tokens=[("</s>", eos)]
@@ -129,6 +158,32 @@ def _unigram(texts: Sequence[str], vocab_size: int) -> PreTrainedTokenizerFast:
     return PreTrainedTokenizerFast(
         tokenizer_object=tok, eos_token="</s>", unk_token="<unk>", pad_token="<pad>", model_max_length=MAX_POSITIONS
     )
+
+
+def _canonical_unigram(tok: Tokenizer, n_specials: int) -> models.Unigram:
+    """The trained model made independent of the trainer's hash-map order (seeded anew in every process).
+
+    That order changes the last bits of the scores (summation order), the order of pieces of equal score, and which
+    rare character gets which rung of the ladder of scores (lowest score + k * 1e-4) given to characters that EM
+    dropped. Here the scores are rounded to 1e-10, the rungs go to those characters in alphabetical order, and pieces
+    of equal score are listed alphabetically.
+    """
+    trained = json.loads(tok.to_str())["model"]
+    specials, vocab = trained["vocab"][:n_specials], trained["vocab"][n_specials:]
+    floor = min(score for _, score in vocab)
+    singles = [piece for piece, _ in vocab if len(piece) == 1]
+    rungs = sorted(piece for piece, score in vocab if piece in singles and _on_ladder(score - floor, len(singles)))
+    ladder = {piece: floor + k * UNIGRAM_RUNG for k, piece in enumerate(rungs)}
+    pieces = [(piece, round(ladder.get(piece, score), UNIGRAM_DIGITS)) for piece, score in vocab]
+    pieces.sort(key=lambda item: (-item[1], item[0]))
+    return models.Unigram(
+        [tuple(item) for item in specials] + pieces, unk_id=trained["unk_id"], byte_fallback=trained["byte_fallback"]
+    )
+
+
+def _on_ladder(offset: float, n_rungs: int) -> bool:
+    rung = offset / UNIGRAM_RUNG
+    return round(rung) < n_rungs and abs(rung - round(rung)) < 1e-6
 
 
 def build_model(

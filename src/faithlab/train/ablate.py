@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from faithlab.errors import FaithlabError
+from faithlab.report.tables import markdown_table
 from faithlab.train.config import TrainConfig, read_yaml
 from faithlab.train.trainer import train
 
@@ -73,16 +74,3 @@ def ablate(
     table.to_csv(root / "ablation.csv", index=False)
     (root / "ablation.md").write_text(markdown_table(table.drop(columns="run_dir")), encoding="utf-8")
     return table
-
-
-def markdown_table(table: pd.DataFrame) -> str:
-    """A GitHub-style table; floats with 4 decimals, deltas signed."""
-    def cell(column: str, value: Any) -> str:
-        if isinstance(value, float):
-            return f"{value:+.4f}" if column.startswith("delta") else f"{value:.4f}"
-        return str(value)
-
-    lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
-    for row in table.itertuples(index=False):
-        lines.append("| " + " | ".join(cell(c, v) for c, v in zip(table.columns, row, strict=True)) + " |")
-    return "\n".join(lines) + "\n"

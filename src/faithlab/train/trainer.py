@@ -26,8 +26,9 @@ from tqdm.auto import tqdm
 from faithlab.data import Dataset
 from faithlab.errors import FaithlabError
 from faithlab.models import Classifier, load_classifier
+from faithlab.report import training_plots
 from faithlab.runs import clear_out_dir, locked_out_dir
-from faithlab.train import analysis, checkpoint, plots
+from faithlab.train import analysis, checkpoint
 from faithlab.train.batching import EncodedSplit, batch_order, collate, encode_split, length_sorted_batches
 from faithlab.train.checkpoint import TrainState
 from faithlab.train.config import TrainConfig, read_yaml
@@ -265,7 +266,7 @@ def _write_test_artifacts(
     pd.DataFrame(state.history).to_csv(run / "history.csv", index=False)
     _write_json(run / "history.json", state.history)
     _write_json(run / "test_metrics.json", metrics)
-    plots.save_run_plots(run / "plots", state.history, metrics, slices)
+    training_plots.save_run_plots(run / "plots", state.history, metrics, slices)
     _write_json(run / "summary.json", {
         "test_accuracy": metrics["accuracy"], "best_epoch": state.best_epoch, "epochs_run": len(state.history),
         "stopped_early": state.stopped_early, "train_seconds": state.seconds, "train_tokens": state.tokens,

@@ -16,7 +16,8 @@ import transformers
 from faithlab.errors import FaithlabError
 from faithlab.models import load_classifier
 from faithlab.models.zoo import SIZES, ZOO_FAMILIES, build_classifier_folder, count_parameters, tokenizer_scheme
-from faithlab.train.ablate import markdown_table
+from faithlab.report.tables import markdown_table
+from faithlab.train.chance import chance_accuracy
 from faithlab.train.config import DataConfig, TrainConfig
 from faithlab.train.task_data import load_splits
 from faithlab.train.trainer import train
@@ -80,7 +81,7 @@ def train_zoo(
 
     `overrides` (dotted keys, as in a train config) change `ZOO_SETTINGS` and the per-size
     `ZOO_LEARNING_RATES`. The table (also `zoo.csv` and `zoo.md`, rewritten after each model) has parameters,
-    tokenizer, test accuracy, macro F1, ECE and time.
+    tokenizer, test accuracy (and chance: the test set's majority-class rate), macro F1, ECE and time.
     """
     _check_names(families, sizes)
     transformers.utils.logging.disable_progress_bar()
@@ -103,6 +104,7 @@ def train_zoo(
             result = train(config, resume=resume, overwrite=overwrite)
             rows.append(_describe(family, size, init) | {
                 "test_accuracy": result.metrics["accuracy"],
+                "chance_accuracy": chance_accuracy(result.metrics["confusion_matrix"]),
                 "f1_macro": result.metrics["f1_macro"],
                 "ece": result.metrics["ece"],
                 "epochs_run": len(result.history),
