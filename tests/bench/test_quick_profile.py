@@ -6,7 +6,6 @@ and must reach 0.9 test accuracy on the planted task; the built-in data make cha
 
 from __future__ import annotations
 
-import os
 from importlib import resources
 from pathlib import Path
 
@@ -18,19 +17,13 @@ from faithlab.bench.runner import obtain_classifier
 
 PROFILE = load_config(Path(str(resources.files("faithlab.bench") / QUICK)))
 ZOO_MODELS = [model for model in PROFILE.models if model.zoo is not None]
-# BERT was the model left at chance; the others take another ~40 s each on 2 cores, so they run on request.
-SLOW = pytest.mark.skipif(not os.environ.get("FAITHLAB_SLOW_TESTS"), reason="set FAITHLAB_SLOW_TESTS=1 to run")
-
-
-def _params() -> list:
-    return [pytest.param(m, id=m.name, marks=() if m.zoo["family"] == "bert" else SLOW) for m in ZOO_MODELS]
 
 
 def test_profile_trains_zoo_models() -> None:
-    assert any(model.zoo["family"] == "bert" for model in ZOO_MODELS)
+    assert any(model.zoo.family == "bert" for model in ZOO_MODELS)  # BERT was the model left at chance
 
 
-@pytest.mark.parametrize("model", _params())
+@pytest.mark.parametrize("model", ZOO_MODELS, ids=[m.name for m in ZOO_MODELS])
 def test_quick_model_learns_the_planted_task(model: ModelSpec, tmp_path: Path) -> None:
     _, info = obtain_classifier(model, tmp_path, PROFILE.seed, progress=False)
     assert info["test_accuracy"] >= 0.9

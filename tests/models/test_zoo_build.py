@@ -21,7 +21,7 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 def _build(folder: Path, hash_seed: str) -> dict[str, bytes]:
     """Run `faithlab zoo build` (every family, size xs) in a fresh interpreter; every file's bytes by path."""
     env = os.environ | {"PYTHONHASHSEED": hash_seed, "PYTHONPATH": str(SRC), "HF_HUB_OFFLINE": "1"}
-    command = [sys.executable, "-c", "from faithlab.cli import app; app()", "zoo", "build", "--output", str(folder),
+    command = [sys.executable, "-c", "from faithlab.cli import app; app()", "zoo", "build", "--out", str(folder),
                "--size", "xs", "--seed", "3"]
     subprocess.run(command, env=env, check=True, capture_output=True, timeout=300)
     return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
