@@ -8,7 +8,7 @@ import pytest
 import faithlab as fl
 from faithlab.evaluate import evaluate_faithfulness, evaluate_ground_truth
 from faithlab.evaluate.metrics import GROUPS, METRICS
-from faithlab.explain import explain_many
+from faithlab.explain import explain_many, get_explainer
 
 TEXTS = ["the movie was great and fun to watch", "a dull , boring film"]
 
@@ -120,3 +120,13 @@ def test_explain_names_a_bad_method_request(bert):
         fl.explain(bert, TEXTS[0], methods=[3])
     with pytest.raises(fl.FaithlabError, match="unknown method"):
         fl.explain(bert, TEXTS[0], methods="integrated")
+
+
+def test_every_entry_point_takes_a_single_string(bert):
+    text = TEXTS[0]
+    np.testing.assert_array_equal(bert.predict(text), bert.predict([text]))
+    explainer = get_explainer("grad_x_input", bert)
+    [alone] = explainer.explain(text)
+    [listed] = explainer.explain([text])
+    np.testing.assert_array_equal(alone.scores, listed.scores)
+    assert explain_many(bert, text, ["occlusion"])["occlusion"][0].text == text

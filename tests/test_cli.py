@@ -33,11 +33,6 @@ SENTENCES = [
 ]
 REPO = Path(__file__).resolve().parents[1]
 
-pytestmark = pytest.mark.skipif(
-    any(m not in EXPLAINERS for m in METHODS), reason=f"methods {METHODS} are not all registered yet"
-)
-
-
 @pytest.fixture(scope="module")
 def bert(tiny_folders) -> str:
     return str(tiny_folders["bert"])
@@ -64,6 +59,15 @@ def records(out: Path) -> list[dict]:
 
 def key(record: dict) -> tuple[int, str, int]:
     return record["meta"]["row"], record["method"], record["target"]
+
+
+def test_special_tokens_are_hidden_unless_asked_for(bert, tmp_path):
+    hidden = invoke("explain", "-m", bert, "--methods", "lrp", SENTENCES[0])
+    shown = invoke("explain", "-m", bert, "--methods", "lrp", "--show-special", "--out", tmp_path, SENTENCES[0])
+    assert hidden.exit_code == 0 and shown.exit_code == 0, hidden.output + shown.output
+    assert "special tokens: hidden" in hidden.stdout and "[CLS]" not in hidden.stdout
+    assert "special tokens: shown" in shown.stdout and "[CLS]" in shown.stdout
+    assert "[CLS]" in (tmp_path / jobs.HTML_NAME).read_text(encoding="utf-8")
 
 
 def test_explain_texts_prints_coloured_tokens_per_method(bert):

@@ -100,6 +100,9 @@ def explain(
     chunk_size: Annotated[int, typer.Option(help="Texts explained (and written) together.")] = 16,
     new_head: Annotated[bool, typer.Option(help="Attach an untrained head to a model that has none.")] = False,
     top: Annotated[int, typer.Option(help="Top tokens shown per method in the terminal.")] = 5,
+    show_special: Annotated[
+        bool, typer.Option(help="Show special tokens ([CLS], [SEP], ...) and their scores in the terminal and report.")
+    ] = False,
     setting: Sets = None,
     quiet: Quiet = False,
 ) -> None:
@@ -132,13 +135,14 @@ def explain(
     if out is None:
         requested = [(name, settings.get(name, {})) for name in names]
         results = explain_many(classifier, inputs.texts, requested, inputs.pairs, target)
-        print_explanations((e for rows in results.values() for e in rows), console, k=top)
+        print_explanations((e for rows in results.values() for e in rows), console, k=top, show_special=show_special)
         return
     summary = jobs.run_explain_job(
-        classifier, inputs, names, out, target=target, chunk_size=chunk_size, settings=settings, progress=not quiet
+        classifier, inputs, names, out, target=target, chunk_size=chunk_size, settings=settings, progress=not quiet,
+        show_special=show_special,
     )
     if input_file is None:
-        print_explanations(iter_jsonl(Path(out) / jobs.JSONL_NAME), console, k=top)
+        print_explanations(iter_jsonl(Path(out) / jobs.JSONL_NAME), console, k=top, show_special=show_special)
     _print_summary(summary, console)
 
 
@@ -192,8 +196,6 @@ def _print_summary(summary: jobs.JobSummary, console: Console) -> None:
         f"on {summary.model} in {summary.seconds:.1f} s",
         markup=False, highlight=False,
     )
-    if summary.skipped_rows:
-        console.print(f"skipped {summary.skipped_rows} empty or malformed input rows", markup=False)
     for warning, count in summary.warnings.items():
         console.print(f"warning ({count} explanations): {warning}", style="yellow", markup=False, highlight=False)
     for kind, path in summary.files.items():

@@ -188,8 +188,11 @@ def run_explain_job(
     report_texts: int = REPORT_TEXTS,
     title: str | None = None,
     settings: dict[str, dict] | None = None,
+    show_special: bool = False,
 ) -> JobSummary:
     """Explain every input with every method into `out_dir`, resuming from what an earlier run wrote there.
+
+    `show_special` shows special tokens and their scores in the HTML report (the JSONL always keeps them).
 
     `settings` maps a method name to its settings (e.g. {"ig": {"n_steps": 100}}); a resumed run must resolve to
     the same settings, model weights, target and labels. The folder is locked while the job runs.
@@ -238,7 +241,7 @@ def run_explain_job(
         warnings: Counter[str] = Counter()
         html = write_html(
             _tally(iter_records(jsonl), warnings), out / HTML_NAME, max_texts=report_texts,
-            title=title or f"faithlab explanations: {classifier.name}",
+            title=title or f"faithlab explanations: {classifier.name}", show_special=show_special,
         )
         summary = JobSummary(
             out_dir=str(out), model=classifier.name, methods=methods, target=target, texts=len(hashes),

@@ -115,9 +115,9 @@ class Explainer:
         """
 
     def explain(
-        self, texts: Sequence[str], pairs: Sequence[str | None] | None = None, target: Target = None
+        self, texts: str | Sequence[str], pairs: str | Sequence[str | None] | None = None, target: Target = None
     ) -> list[Explanation]:
-        """One Explanation per text (per text and class when target='all')."""
+        """One Explanation per text (a single string is one text), per text and class when target='all'."""
         return explain_batch(self, self.classifier.encode(texts, pairs), target)
 
     def settings_key(self) -> str:

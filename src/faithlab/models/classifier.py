@@ -71,9 +71,12 @@ class Classifier:
         return self._first_parameter.device
 
     # ----- encoding -------------------------------------------------------------------------------------------
-    def encode(self, texts: Sequence[str], pairs: Sequence[str | None] | None = None) -> Batch:
-        """Tokenize texts (and optional pair texts) into one right-padded batch, truncating with a record."""
+    def encode(self, texts: str | Sequence[str], pairs: str | Sequence[str | None] | None = None) -> Batch:
+        """Tokenize texts (and optional pair texts; a single string is one text) into one right-padded batch,
+        truncating with a record."""
         texts = _check_texts(texts, "text")
+        if isinstance(pairs, str):
+            pairs = [pairs]
         if pairs is not None:
             if len(pairs) != len(texts):
                 raise FaithlabError(f"got {len(texts)} texts but {len(pairs)} pair texts; give one pair per text")
@@ -188,8 +191,8 @@ class Classifier:
     def probabilities(self, batch: Batch) -> torch.Tensor:
         return torch.softmax(self.batch_logits(batch), dim=-1)
 
-    def predict(self, texts: Sequence[str], pairs: Sequence[str | None] | None = None) -> np.ndarray:
-        """Class probabilities, one row per text."""
+    def predict(self, texts: str | Sequence[str], pairs: str | Sequence[str | None] | None = None) -> np.ndarray:
+        """Class probabilities, one row per text (a single string is one text)."""
         return self.probabilities(self.encode(texts, pairs)).cpu().numpy()
 
     def attentions(self, batch: Batch) -> tuple[torch.Tensor, ...]:
@@ -307,10 +310,9 @@ class Classifier:
         return [[self.label_index(t)] for t in target]
 
 
-def _check_texts(texts: Sequence[str], what: str) -> list[str]:
-    if isinstance(texts, str):
-        raise FaithlabError(f"expected a list of {what}s, got a single string; wrap it in a list")
-    texts = list(texts)
+def _check_texts(texts: str | Sequence[str], what: str) -> list[str]:
+    """The texts as a list (a single string is one text); each must be a non-empty string."""
+    texts = [texts] if isinstance(texts, str) else list(texts)
     if not texts:
         raise FaithlabError(f"no {what}s given")
     for i, text in enumerate(texts):
