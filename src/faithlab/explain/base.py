@@ -77,8 +77,7 @@ class Explainer:
     8. Give the class a docstring with Args (its settings), Returns (scores and extras), an Example and the paper.
 
     Example:
-        >>> classifier = faithlab.models.load_classifier("minilm")
-        >>> explanation = get_explainer("occlusion", classifier, replacement="mask").explain(["a fine film"])[0]
+        >>> explanation = get_explainer("occlusion", model, replacement="mask").explain(["a fine film"])[0]
         >>> explanation.scores.shape == (len(explanation.tokens),)
         True
     """
