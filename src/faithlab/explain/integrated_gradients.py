@@ -10,7 +10,7 @@ of the rule until each meets the target or would pass `max_steps`. The default a
 (Fejér 1933; Waldvogel 2006, "Fast construction of the Fejér and Clenshaw–Curtis quadrature rules"), whose levels
 7, 15, 31, ... are nested: every node of a level is reused by the next, so reaching level n costs n gradient
 evaluations in all, where doubling Gauss–Legendre from 4 costs 4 + 8 + ... + n. Auto starts Fejér at level 15,
-because level 7 almost never meets the default target (benchmarks/NOTES.md, "IG: the first auto level").
+because level 7 alone rarely meets the default target (benchmarks/NOTES.md, "IG: the first auto level").
 """
 
 from __future__ import annotations
