@@ -151,12 +151,12 @@ class AttentionMean(_AttentionExplainer):
 
 @register
 class Rollout(_AttentionExplainer):
-    """Attention rollout (Abnar & Zuidema 2020, "Quantifying Attention Flow in Transformers"), read at the position
-    the classification head pools.
+    """Attention rollout (Abnar & Zuidema 2020), read at the position the classification head pools.
 
-    Each layer's head-averaged attention is mixed half and half with the identity (the residual connection) and the
-    layers are multiplied; the row of the pooled position ([CLS], the last token, or the mean over tokens) says how
-    much each input token flows into what the head reads.
+    Abnar & Zuidema 2020, "Quantifying Attention Flow in Transformers" (ACL): each layer's head-averaged attention
+    is mixed half and half with the identity (the residual connection) and the layers are multiplied; the row of the
+    pooled position ([CLS], the last token, or the mean over tokens) says how much each input token flows into what
+    the head reads.
 
     Args:
         This method takes no settings.

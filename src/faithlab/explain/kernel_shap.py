@@ -157,7 +157,7 @@ class KernelShap(PerturbationExplainer):
 
     Lundberg & Lee 2017 ("A Unified Approach to Interpreting Model Predictions", NeurIPS): each token's Shapley value
     for the output, with removed tokens standing for absent players; exact when all 2^n coalitions fit the budget,
-    else the Shapley-kernel weighted regression on sampled coalitions (see the module docstring).
+    else the Shapley-kernel weighted regression on sampled coalitions (details: `faithlab.explain.kernel_shap`).
 
     Args:
         n_samples: coalitions to evaluate: an integer budget (exact when 2^n fits it), 'auto' (grow per text until

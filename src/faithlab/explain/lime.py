@@ -125,7 +125,7 @@ class Lime(PerturbationExplainer):
 
     Ribeiro, Singh & Guestrin 2016 ("Why Should I Trust You?", KDD): remove random subsets of the tokens, weight each
     perturbed text by its closeness to the original, and fit a linear model of the output on which tokens were kept;
-    a token's coefficient is its score. Sampling, kernel and the auto budget are described in the module docstring.
+    a token's coefficient is its score. Sampling, kernel and the auto budget: `faithlab.explain.lime`.
 
     Args:
         n_samples: perturbed texts beside the original, or 'auto': grow per text until the fit is predicted stable
