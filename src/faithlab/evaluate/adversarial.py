@@ -84,9 +84,44 @@ def evaluate_attack(
     alpha: float = 1.0,
     beta: float = 10.0,
 ) -> list[Row]:
-    """Rows of attack_rank_change, attack_spearman, attack_topk_mass_change and attack_probability_change per text.
+    """The top-k attack of Ghorbani et al. 2019 ("Interpretation of Neural Networks Is Fragile"): how far can a small
+    perturbation of the word embeddings move the explanation while the prediction stays the same?
 
-    β = 10 makes a probability change of 0.1 cost as much as a 0.1 drop of top-k mass gains (constrained only).
+    Signed-gradient steps on δ (‖δ‖∞ ≤ `epsilon`, content tokens only) through the explainer's own differentiable
+    scores; a step that changes the predicted class is rejected (rules in the module docstring). Attackable
+    methods: `ATTACKABLE` (ig with a fixed n_steps).
+
+    Args:
+        explainer: the explainer to attack.
+        texts: the texts to explain.
+        pairs: the second text of each pair, aligned with `texts` (default None).
+        target: the class explained: None (predicted), a label name or index, one per text, or 'all' (default None).
+        objective: 'unconstrained' (maximise the drop of the original top-k tokens' share of |score| mass) or
+            'constrained' (that drop · alpha − beta · (target probability change)²) (default 'unconstrained').
+        epsilon: the L∞ bound of δ, in word-embedding units (default 2.0).
+        k_fraction: top-k = floor(k_fraction × content tokens), at least 1 (default 0.15).
+        steps: the most optimisation steps (default 500).
+        lr: the first step size (default 0.1).
+        halve_every: the step size halves every this many steps (default 200).
+        tolerance: a text stops once δ moves less than this (max-abs) for `patience` steps in a row (default 1e-05).
+        patience: see `tolerance` (default 20).
+        alpha: weight of the mass drop, 'constrained' only (default 1.0).
+        beta: weight of the squared probability change, 'constrained' only; 10 makes a probability change of 0.1
+            cost as much as a 0.1 drop of top-k mass gains (default 10.0).
+
+    Returns:
+        `Row`s per text: attack_rank_change (share of the original top-k pushed out of the top-k; in [0, 1], lower
+        is better = more robust), attack_spearman (of |scores| before and after; higher is better),
+        attack_topk_mass_change (drop of the top-k's |score| share; lower is better) and attack_probability_change
+        (|target probability change|; lower is better). Details: k, linf (‖δ‖∞), steps run, label_kept.
+
+    Example:
+        >>> from faithlab.explain import get_explainer
+        >>> rows = evaluate_attack(get_explainer("gradient", model), ["a warm and funny film"], steps=10)
+        >>> [row.metric for row in rows]
+        ['attack_rank_change', 'attack_spearman', 'attack_topk_mass_change', 'attack_probability_change']
+        >>> all(row.details["label_kept"] for row in rows)
+        True
     """
     settings = _check(explainer, objective, epsilon, k_fraction, steps, lr, halve_every, tolerance, patience)
     if objective == "constrained":

@@ -92,10 +92,37 @@ def evaluate_faithfulness(
     parts: Sequence[str] = PARTS,
     curve_steps: int | None = None,
 ) -> list[Row]:
-    """Rows of comprehensiveness and sufficiency ('eraser'), curve areas and shape ('curves') and leave-one-out
-    agreement ('loo') for every method and example. `explanations`: one method's list, or method → list aligned by
-    example (all from `classifier`). `curve_steps` None removes one token per curve point; an int coarsens to that
-    many points."""
+    """Removal-based faithfulness of every method's explanation of every example (rules in the module docstring).
+
+    Comprehensiveness and sufficiency (DeYoung et al. 2020, ERASER), perturbation curves (Samek et al. 2017) and
+    agreement with leave-one-out occlusion (as in Jain & Wallace 2019): does removing what an explanation ranks
+    highest change the prediction most? All perturbed inputs of all methods run in one batched scorer call.
+
+    Args:
+        classifier: the model that produced the explanations (their tokens must match its tokenizer's).
+        explanations: one method's list, or a mapping method → list aligned by example.
+        fractions: the top-k fractions of content tokens ERASER's metrics average over, each in (0, 1]
+            (default (0.01, 0.05, 0.1, 0.2, 0.5)).
+        replacement: how removed tokens are replaced: 'mask', 'pad', 'unk', or 'delete' (default 'mask').
+        parts: which metric groups to compute: 'eraser', 'curves', 'loo' (default ('eraser', 'curves', 'loo')).
+        curve_steps: points of each perturbation curve: None removes one token per point, an integer coarsens to
+            that many evenly spaced points (default None).
+
+    Returns:
+        `Row`s, one per example, method and metric. 'eraser': comprehensiveness (target probability drop without
+        the top-k tokens, higher is better) and sufficiency (drop with only them kept, lower is better), both in
+        [−1, 1] with the per-fraction drops in `details`. 'curves': auc_morf (lower is better), auc_lerf (higher),
+        curve_gap = auc_lerf − auc_morf (higher) and morf_sharp (1 sharp, 0 gradual, NaN flat), with each curve in
+        `details`. 'loo': loo_spearman and loo_kendall in [−1, 1] (higher is better). `settings` records how the
+        value was measured. `faithlab.evaluate.METRICS` has each metric's range, direction and paper.
+
+    Example:
+        >>> result = fl.explain(model, ["a warm and funny film", "dull and slow"], methods=["grad_x_input", "random"])
+        >>> rows = evaluate_faithfulness(model, result.flat(), parts=["eraser"])
+        >>> sorted({(row.method, row.metric) for row in rows})
+        [('grad_x_input', 'comprehensiveness'), ('grad_x_input', 'sufficiency'), ('random', 'comprehensiveness'),
+         ('random', 'sufficiency')]
+    """
     settings = _check(fractions, replacement, parts, curve_steps)
     methods = by_method(explanations)
     if not methods:

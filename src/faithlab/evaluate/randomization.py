@@ -61,8 +61,37 @@ def evaluate_randomization(
     init: str = "model",
     seed: int = 0,
 ) -> list[Row]:
-    """Rows of randomization_spearman(_abs) per example, method and step (settings 'layer' = the block randomised
-    last, 'randomized' = all randomised blocks). Targets are resolved once on the trained model and kept."""
+    """The model-parameter randomization test (Adebayo et al. 2018, "Sanity Checks for Saliency Maps"): how much do
+    the explanations change when transformer blocks are re-initialised?
+
+    An explanation that depends on what the model learned must change; one that barely changes explains the input
+    or the architecture, not the model. Targets are resolved once on the trained model and kept; every block is
+    restored afterwards, also after an error.
+
+    Args:
+        explainers: the explainers to test, sharing one classifier.
+        texts: the texts to explain.
+        pairs: the second text of each pair, aligned with `texts` (default None).
+        target: the class explained: None (predicted), a label name or index, one per text, or 'all' (default None).
+        mode: 'cascading' (the top block, then the top two, ... down to all) or 'independent' (one block at a
+            time) (default 'cascading').
+        init: how a block is re-initialised: 'model' (as transformers initialises the family) or 'normal'
+            (N(0, initializer_range) for every matrix) (default 'model').
+        seed: seed of the random weights; block i uses seed + i (default 0).
+
+    Returns:
+        `Row`s per example, method and step: randomization_spearman (Spearman correlation of the content-token
+        scores with the original explanation) and randomization_spearman_abs (the same on |scores|), both in
+        [−1, 1], lower is better (the explanation follows the weights). Settings 'layer' = the block randomised
+        last, 'randomized' = every block random at that step.
+
+    Example:
+        >>> from faithlab.explain import get_explainer
+        >>> rows = evaluate_randomization([get_explainer("gradient", model)], ["a warm and funny film"])
+        >>> [(row.settings["randomized"], row.metric) for row in rows]  # 2 blocks, top first
+        [([1], 'randomization_spearman'), ([1], 'randomization_spearman_abs'), ([1, 0], 'randomization_spearman'),
+         ([1, 0], 'randomization_spearman_abs')]
+    """
     if not explainers:
         raise FaithlabError("give at least one explainer")
     if init not in INITS:

@@ -72,7 +72,30 @@ def evaluate_ground_truth(
     pair_rationales: Sequence[WordMask] | None = None,
     ties: str = "average",
 ) -> list[Row]:
-    """Rows of gt_overlap and gt_mean_rank; `rationales[i]` marks the planted whitespace words of example i."""
+    """Agreement with planted ground truth: are the words that decide the label ranked first?
+
+    On data where the label is decided by planted words (and a model that learned them), a faithful explanation
+    ranks those words first (Arras et al. 2022, CLEVR-XAI's relevance rank accuracy; Zhou et al. 2022, "Do Feature
+    Attribution Methods Correctly Attribute Features?"). Content tokens are ranked by signed score, high first.
+
+    Args:
+        explanations: one method's list, or a mapping method → list aligned by example.
+        rationales: per example, a 0/1 mask over its whitespace words marking the planted ones (None: none).
+        pair_rationales: the same for the pair texts (default None: no planted word in a pair text).
+        ties: how tied scores are ranked, see `faithlab.evaluate.TIES` (default 'average': the expectation under
+            random tie-breaking).
+
+    Returns:
+        `Row`s per example and method: gt_overlap (share of the top-|L| tokens that are planted, |L| = planted
+        tokens; higher is better, in [0, 1]) and gt_mean_rank (smallest fraction of the ranking that holds every
+        planted token; lower is better, in [0, 1]). NaN where an example has no planted token.
+
+    Example:
+        >>> result = fl.explain(model, "a warm and funny film", methods={"random": {"seed": 0}})
+        >>> rows = evaluate_ground_truth(result["random"], rationales=[[0, 1, 0, 1, 0]])
+        >>> [(row.metric, row.value) for row in rows]
+        [('gt_overlap', 0.5), ('gt_mean_rank', 1.0)]
+    """
     check_ties(ties)
     return _rows(explanations, rationales, pair_rationales, {"ties": ties},
                  lambda e, mask: ground_truth_scores(e, mask, ties))
@@ -85,7 +108,32 @@ def evaluate_plausibility(
     ties: str = "average",
     threshold: float | None = None,
 ) -> list[Row]:
-    """Rows of the plausibility metrics; `rationales[i]` is the human word mask of example i (None: no rationale)."""
+    """Plausibility: agreement of explanations with human rationales (highlighted words).
+
+    The ERASER measures (DeYoung et al. 2020: AUPRC, token F1, token IOU) and the ranking measures of
+    `evaluate_ground_truth` against what annotators marked. Plausible is not faithful: a model may rely on other
+    words than a person would.
+
+    Args:
+        explanations: one method's list, or a mapping method → list aligned by example.
+        rationales: per example, a 0/1 mask over its whitespace words marking the human rationale (None: none).
+        pair_rationales: the same for the pair texts (default None: no rationale in a pair text).
+        ties: how tied scores are ranked, see `faithlab.evaluate.TIES` (default 'average').
+        threshold: the discrete explanation for token F1 and IOU: None takes the top-|R| tokens (|R| = rationale
+            size), a number every token scoring above it (default None).
+
+    Returns:
+        `Row`s per example and method, all in [0, 1]: plausibility_overlap, auprc, token_f1 and token_iou (higher
+        is better) and plausibility_mean_rank (lower is better). NaN where an example has no rationale.
+
+    Example:
+        >>> result = fl.explain(model, ["a warm and funny film", "dull and slow"], methods="random")
+        >>> rows = evaluate_plausibility(result["random"], rationales=[[0, 1, 0, 1, 0], None])
+        >>> sorted(row.metric for row in rows if row.example == 0)
+        ['auprc', 'plausibility_mean_rank', 'plausibility_overlap', 'token_f1', 'token_iou']
+        >>> [row.value for row in rows if row.example == 1]  # no rationale, nothing to find
+        [nan, nan, nan, nan, nan]
+    """
     check_ties(ties)
     settings = {"ties": ties, "discrete": "top_rationale_size" if threshold is None else f"score>{threshold}"}
     return _rows(explanations, rationales, pair_rationales, settings,

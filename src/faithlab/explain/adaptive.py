@@ -5,10 +5,9 @@ split-half reliability: split the sampled units (complementary pairs) into two r
 the mean Spearman ρ of the two fits (16 random splits) up to the full sample by the Spearman–Brown formula 2ρ / (1 + ρ)
 (each half has twice the variance of the whole; Spearman 1910, Brown 1910). Its square root predicts the rank
 correlation of the full estimate with the estimate's limit (infinitely many samples). A row stops once the prediction
-reaches the target plus the explainer's margin (calibrated in kernel_shap.py and lime.py: the prediction can run
-above the truth); otherwise its sample grows by `AUTO_GROWTH` (rounds of ×1.5 overshoot the
-sample a text needs by less than doubling: on 8 SST-2 sentences of 12–42 tokens KernelSHAP spent 10% fewer
-evaluations at the same worst-case accuracy, measured in benchmarks/RESULTS.md's notes).
+reaches the target plus the explainer's margin (the prediction can run above the truth); otherwise its sample grows
+by `AUTO_GROWTH` (rounds of ×1.5 overshoot the sample a text needs by less than doubling). How the margins, the
+number of splits and the growth were chosen: benchmarks/NOTES.md, "Adaptive sample budgets".
 """
 
 from __future__ import annotations

@@ -95,7 +95,27 @@ class _AttentionExplainer(Explainer):
 
 @register
 class AttentionSum(_AttentionExplainer):
-    """Attention totals: attention each token receives, summed over layers, heads and queries (FinBERT study)."""
+    """Attention totals: attention each token receives, summed over layers, heads and queries (FinBERT study).
+
+    Raw attention as used in attention-analysis studies (Clark et al. 2019, "What Does BERT Look At?"); it says
+    where the model looks, not why it decides (Jain & Wallace 2019, "Attention is not Explanation"). It costs no
+    pass beyond the prediction.
+
+    Args:
+        This method takes no settings.
+
+    Returns:
+        Scores: non-negative, the same for every target class; special tokens keep what they receive, padding
+        takes no part. A row's scores sum to layers × heads × real tokens (each real query gives out 1).
+        No extras.
+
+    Example:
+        >>> explanation = fl.explain(model, "a warm and funny film", methods="attention_sum")["attention_sum"][0]
+        >>> explanation.tokens
+        ['[CLS]', 'a', 'warm', 'and', 'funny', 'film', '[SEP]']
+        >>> round(float(explanation.scores.sum()))  # 2 layers × 2 heads × 7 queries
+        28
+    """
 
     name = "attention_sum"
 
@@ -105,7 +125,23 @@ class AttentionSum(_AttentionExplainer):
 
 @register
 class AttentionMean(_AttentionExplainer):
-    """Average attention each token receives: mean over layers and heads, averaged over query positions."""
+    """Average attention each token receives: mean over layers and heads, averaged over query positions.
+
+    `attention_sum` rescaled so that texts of different lengths and models of different depths compare (Jain &
+    Wallace 2019, "Attention is not Explanation": a view of where the model looks, not of why).
+
+    Args:
+        This method takes no settings.
+
+    Returns:
+        Scores: non-negative, the same for every target class, summing to 1 over a row's real tokens (special
+        tokens included). No extras.
+
+    Example:
+        >>> explanation = fl.explain(model, "a warm and funny film", methods="attention_mean")["attention_mean"][0]
+        >>> round(float(explanation.scores.sum()), 4)
+        1.0
+    """
 
     name = "attention_mean"
 
@@ -117,7 +153,24 @@ class AttentionMean(_AttentionExplainer):
 class Rollout(_AttentionExplainer):
     """Attention rollout (Abnar & Zuidema 2020), read at the position the classification head pools.
 
-    The scores are that rollout row, special tokens included, so a row's scores sum to 1.
+    Abnar & Zuidema 2020, "Quantifying Attention Flow in Transformers" (ACL): each layer's head-averaged attention
+    is mixed half and half with the identity (the residual connection) and the layers are multiplied; the row of the
+    pooled position ([CLS], the last token, or the mean over tokens) says how much each input token flows into what
+    the head reads.
+
+    Args:
+        This method takes no settings.
+
+    Returns:
+        Scores: non-negative, the same for every target class; the rollout row itself, special tokens included, so
+        a row's scores sum to 1. No extras.
+
+    Example:
+        >>> explanation = fl.explain(model, "a warm and funny film", methods="rollout")["rollout"][0]
+        >>> round(float(explanation.scores.sum()), 4)
+        1.0
+        >>> explanation.output
+        'attention'
     """
 
     name = "rollout"

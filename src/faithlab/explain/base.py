@@ -74,11 +74,12 @@ class Explainer:
     6. Share passes through `batch.cache` (its named accessors); add `prepare` only if it saves a pass.
     7. Add cheap settings for it to SETTINGS in tests/explain/test_contract.py (the test fails without them), plus
        tests of its own numbers (a reference implementation, an axiom it satisfies).
-    8. Give the class a docstring with Args (its settings), Returns (scores and extras), an Example and the paper.
+    8. Give the class a docstring with what it computes and the paper, Args (each setting with its default, as
+       "(default <repr>)"), Returns (scores and extras) and an Example on the doctest `model` (see the root
+       conftest.py); tests/test_docstrings.py checks them and `faithlab methods NAME` prints them.
 
     Example:
-        >>> classifier = faithlab.models.load_classifier("minilm")
-        >>> explanation = get_explainer("occlusion", classifier, replacement="mask").explain(["a fine film"])[0]
+        >>> explanation = get_explainer("occlusion", model, replacement="mask").explain(["a fine film"])[0]
         >>> explanation.scores.shape == (len(explanation.tokens),)
         True
     """

@@ -18,8 +18,23 @@ from faithlab.models import Batch, Classifier
 class RandomScores(Explainer):
     """Random scores on content tokens: uniform on [-1, 1) or standard normal.
 
-    Each row draws from its own generator, seeded by `seed` and a hash of its text, pair text and target, so a
-    text gets the same scores whatever else is in the batch.
+    The floor every method must beat: a metric on which random scores do as well as a method says nothing for that
+    method (the random baseline of Hooker et al. 2019, "A Benchmark for Interpretability Methods in Deep Neural
+    Networks", and of Adebayo et al. 2018). It never runs the model beyond the prediction. Each row draws from its
+    own generator, seeded by `seed` and a hash of its text, pair text and target, so a text gets the same scores
+    whatever else is in the batch.
+
+    Args:
+        seed: seed of the draws (default 0).
+        distribution: 'uniform' on [-1, 1) or standard 'normal' (default 'uniform').
+
+    Returns:
+        Scores: random, signed, independent of the model; special tokens score 0. No extras.
+
+    Example:
+        >>> explanation = fl.explain(model, "a warm and funny film", methods={"random": {"seed": 7}})["random"][0]
+        >>> float(explanation.scores[0]), explanation.output  # [CLS] scores 0; nothing is explained
+        (0.0, 'none')
     """
 
     name = "random"
@@ -51,16 +66,31 @@ class RandomScores(Explainer):
 class Ensemble(Explainer):
     """Mean of the members' explanations, each L1-normalised over content tokens first.
 
-    Normalisation puts members on one scale (a logit gradient and a KernelSHAP value differ by orders of magnitude),
-    so each member counts equally and the ensemble's content scores have an L1 norm of at most 1. Special tokens
-    are left out of the norm and score 0: methods treat them in different ways (LRP's bias share on [CLS], nothing
-    for removal methods). Averaging only makes sense for one quantity, so every member must explain the same
-    `output`: members with an output setting take it from `member_settings` (e.g.
-    `{"lime": {"output": "logit"}}`); the ensemble's replacement is the members' common one, or 'mixed'.
+    Averaging attributions of several methods reduces the error of each (Rieger & Hansen 2020, "Aggregating
+    explanation methods for stable and robust explainability"). Normalisation puts members on one scale (a logit
+    gradient and a KernelSHAP value differ by orders of magnitude), so each member counts equally and the
+    ensemble's content scores have an L1 norm of at most 1. Special tokens are left out of the norm and score 0:
+    methods treat them in different ways (LRP's bias share on [CLS], nothing for removal methods). Averaging only
+    makes sense for one quantity, so every member must explain the same `output`: members with an output setting
+    take it from `member_settings` (e.g. `{"lime": {"output": "logit"}}`); the ensemble's replacement is the
+    members' common one, or 'mixed'. Members run through the batch cache, so a member also requested on its own
+    (say in `explain_many`) is computed once.
 
-    `methods` names the members; `member_settings` maps a member's name to its settings. Members run through the
-    batch cache, so a member also requested on its own (say in `explain_many`) is computed once. `label` names
-    the ensemble in results (e.g. "ensemble_top3"), so that several ensembles can be compared side by side.
+    Args:
+        methods: the member methods, each at most once and no ensemble among them (default ('grad_x_input', 'ig',
+            'lime', 'kernel_shap', 'occlusion', 'lrp')).
+        member_settings: member name → its settings, e.g. {"ig": {"n_steps": 32}} (default {}).
+        label: the ensemble's name in results, starting with 'ensemble' (default None: 'ensemble').
+
+    Returns:
+        Scores: the mean of the members' L1-normalised content scores, signed, higher = more evidence for the
+        target; content scores have an L1 norm of at most 1 and special tokens score 0. Extras per row: members.
+
+    Example:
+        >>> settings = {"methods": ["grad_x_input", "occlusion"], "label": "ensemble_fast"}
+        >>> explanation = fl.explain(model, "a warm and funny film", methods={"ensemble": settings})["ensemble_fast"][0]
+        >>> explanation.extras["members"], bool(abs(explanation.scores).sum() <= 1 + 1e-6)
+        (['grad_x_input', 'occlusion'], True)
     """
 
     name = "ensemble"

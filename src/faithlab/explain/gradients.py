@@ -114,7 +114,28 @@ class _EmbeddingGradientExplainer(Explainer):
 
 @register
 class Gradient(_EmbeddingGradientExplainer):
-    """Signed saliency: per token, the sum over embedding dimensions of d target / d word embedding."""
+    """Signed saliency: per token, the sum over embedding dimensions of d target / d word embedding.
+
+    The gradient of the target output with respect to each token's word embedding (Simonyan et al. 2014, "Deep
+    Inside Convolutional Networks"; for text, Li et al. 2016, "Visualizing and Understanding Neural Models in NLP"),
+    summed over the embedding dimensions to keep its sign. One backward per batch, shared with `gradient_abs` and
+    `grad_x_input`, whose forward also gives the prediction.
+
+    Args:
+        output: differentiate the target class's 'logit' or its softmax 'probability' (default 'logit').
+
+    Returns:
+        Scores: signed; positive where moving the token's embedding along all dimensions at once raises the target
+        output. A local slope, not a contribution: it ignores the embedding itself. Special tokens keep their
+        gradient. No extras.
+
+    Example:
+        >>> explanation = fl.explain(model, "a warm and funny film", methods="gradient")["gradient"][0]
+        >>> explanation.scores.shape == (len(explanation.tokens),)
+        True
+        >>> explanation.output, explanation.replacement
+        ('logit', 'none')
+    """
 
     name = "gradient"
 
@@ -124,7 +145,24 @@ class Gradient(_EmbeddingGradientExplainer):
 
 @register
 class GradientNorm(_EmbeddingGradientExplainer):
-    """Unsigned saliency: per token, the L2 norm of d target / d word embedding (magnitude, never negative)."""
+    """Unsigned saliency: per token, the L2 norm of d target / d word embedding (magnitude, never negative).
+
+    The classic saliency map of Simonyan et al. 2014 ("Deep Inside Convolutional Networks") on word embeddings, as
+    in Li et al. 2016 ("Visualizing and Understanding Neural Models in NLP"): how sensitive the target output is to
+    each token, whichever way. Shares its backward with `gradient` and `grad_x_input`.
+
+    Args:
+        output: differentiate the target class's 'logit' or its softmax 'probability' (default 'logit').
+
+    Returns:
+        Scores: non-negative sensitivities (no sign: high may mean evidence for or against the target). Special
+        tokens keep their gradient norm. No extras.
+
+    Example:
+        >>> explanation = fl.explain(model, "a warm and funny film", methods="gradient_abs")["gradient_abs"][0]
+        >>> bool((explanation.scores >= 0).all())
+        True
+    """
 
     name = "gradient_abs"
 
@@ -134,7 +172,25 @@ class GradientNorm(_EmbeddingGradientExplainer):
 
 @register
 class GradientTimesInput(_EmbeddingGradientExplainer):
-    """Gradient × input: per token, the sum over dimensions of gradient ⊙ word embedding."""
+    """Gradient × input: per token, the sum over dimensions of gradient ⊙ word embedding.
+
+    The first-order (Taylor) estimate of how much each token's word embedding adds to the target output compared
+    with a zero embedding (Shrikumar et al. 2016, "Not Just a Black Box"; Kindermans et al. 2016, "Investigating
+    the influence of noise and distractors on the interpretation of neural networks"). Shares its backward with
+    `gradient` and `gradient_abs`.
+
+    Args:
+        output: differentiate the target class's 'logit' or its softmax 'probability' (default 'logit').
+
+    Returns:
+        Scores: signed, higher = more evidence for the target; exact contributions only where the model is linear
+        in the word embeddings (IG integrates along the path instead). Special tokens keep their score. No extras.
+
+    Example:
+        >>> explanation = fl.explain(model, "a warm and funny film", methods="grad_x_input")["grad_x_input"][0]
+        >>> explanation.replacement  # the estimate is against zero word embeddings
+        'baseline:zero'
+    """
 
     name = "grad_x_input"
 

@@ -9,9 +9,8 @@ With `n_steps="auto"` each row starts with a few nodes and rows still above `tar
 of the rule until each meets the target or would pass `max_steps`. The default auto rule is Fejér's second rule
 (Fejér 1933; Waldvogel 2006, "Fast construction of the Fejér and Clenshaw–Curtis quadrature rules"), whose levels
 7, 15, 31, ... are nested: every node of a level is reused by the next, so reaching level n costs n gradient
-evaluations in all, where doubling Gauss–Legendre from 4 costs 4 + 8 + ... + n. Auto starts Fejér at level 15: on
-the 50 benchmark sentences no text met 1% at level 7, so starting there only added a small pass (one text at a time,
-10% of the time: median 0.401 s → 0.365 s over 8 sentences × 3 repeats, same model).
+evaluations in all, where doubling Gauss–Legendre from 4 costs 4 + 8 + ... + n. Auto starts Fejér at level 15,
+because level 7 alone rarely meets the default target (benchmarks/NOTES.md, "IG: the first auto level").
 """
 
 from __future__ import annotations
@@ -78,17 +77,36 @@ def quadrature(method: str, n_steps: int) -> tuple[torch.Tensor, torch.Tensor]:
 class IntegratedGradients(Explainer):
     """Integrated gradients of the target output w.r.t. the word embeddings.
 
-    baseline: 'pad' (default), 'mask' or 'unk' put that token at every content position, 'zero' puts a zero
-    embedding there; special tokens are kept, so they get exactly 0. 'pad' is the usual choice for BERT-style IG
-    (Captum's tutorials) and exists in every family, while a mask token exists only in masked-LM vocabularies.
-    'zero' is ill-conditioned for T5: its RMS norm sees the bare word embedding, so f changes sharply near α = 0
-    and needs many more steps (use n_steps='auto', or watch `relative_delta`).
-    n_steps: gradient evaluations per row, or 'auto' (levels of the rule up to `max_steps` nodes until
-    |delta| ≤ `target_delta` · |f(x) − f(x')|, default target 0.01). method: 'gauss_legendre' (default for a fixed
-    n_steps), 'fejer' (default for 'auto': nested levels) or 'riemann_trapezoid'.
-    output: differentiate the target 'logit' (default) or 'probability'.
-    Extras per row: convergence_delta, relative_delta, n_steps (nodes of the final rule), evaluations (gradient
-    evaluations spent, all levels included) and, in auto mode, converged.
+    Sundararajan et al. 2017 ("Axiomatic Attribution for Deep Networks", ICML): the gradient averaged along the
+    straight path from a baseline to the input, times the difference between them. The scores add up to
+    f(input) − f(baseline) (completeness) up to the quadrature error, reported per row as the convergence delta.
+
+    Args:
+        baseline: 'pad', 'mask' or 'unk' put that token at every content position, 'zero' a zero embedding; special
+            tokens are kept, so they get exactly 0 (default 'pad': the usual choice for BERT-style IG, and present
+            in every family, where a mask token exists only in masked-LM vocabularies). 'zero' is ill-conditioned
+            for T5 (its RMS norm sees the bare word embedding), so it needs many more steps.
+        n_steps: gradient evaluations per row, or 'auto': levels of the rule, up to `max_steps` nodes, until
+            |delta| ≤ `target_delta` · |f(x) − f(x')| (default 'auto').
+        method: the quadrature rule, 'gauss_legendre', 'fejer' (nested levels) or 'riemann_trapezoid' (default
+            None: 'fejer' for n_steps='auto', 'gauss_legendre' for a fixed count).
+        target_delta: auto mode's relative tolerance on the convergence delta (default None: 0.01; only with
+            n_steps='auto').
+        max_steps: the most nodes auto mode may reach per row (default 512).
+        output: differentiate the target class's 'logit' or its softmax 'probability' (default 'logit').
+
+    Returns:
+        Scores: signed, higher = more evidence for the target; they sum to f(input) − f(baseline) up to the
+        convergence delta. Special tokens score 0. Extras per row: convergence_delta (Σ scores − (f(x) − f(x'))),
+        relative_delta (|delta| / |f(x) − f(x')|), n_steps (nodes of the final rule), evaluations (gradient
+        evaluations spent, all levels included) and, in auto mode, converged.
+
+    Example:
+        >>> explanation = fl.explain(model, "a warm and funny film", methods={"ig": {"n_steps": 16}})["ig"][0]
+        >>> explanation.extras["n_steps"], explanation.replacement
+        (16, 'baseline:pad')
+        >>> explanation.extras["relative_delta"] < 0.01
+        True
     """
 
     name = "ig"

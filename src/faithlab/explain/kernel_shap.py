@@ -12,18 +12,12 @@ complementary (antithetic) pairs, and the kernel-weighted least squares is solve
 `n_samples="auto"` (the default) spends only what a text needs, up to shap's "auto" budget 2n + 2048: texts whose 2^n
 coalitions fit that budget are exact; the others start with sizes 1 and n − 1 enumerated plus 64 paired samples (128
 coalitions), and grow the paired samples by half in each round until the estimate is stable, with at least 4n
-coalitions sampled and never at the first round. Stability (`faithlab.explain.adaptive`): the split-half prediction
-of the rank correlation with the true values, over random halves of the pairs, reaches `target_spearman` (default
-0.95, the accuracy target of benchmarks/RESULTS.md) plus a margin of `AUTO_MARGIN` = 0.02. Both halves share the
-enumerated sizes, so they agree a little more than they are right, hence the margin. It was calibrated by replaying
-the rule on stored samples of 7 SST-2 sentences of 15–42 tokens × 3 seeds, on MiniLM with an untrained head and
-fine-tuned on SST-2, against 20 000-sample references: with 16 splits, a margin of 0.02 and no stop at the first
-round it stopped below Spearman 0.95 in the same runs as the former 4 splits and 0.03 (one run on the fine-tuned
-model, at 0.946 under both; and the 42-token sentence on the untrained head, which misses at the 2n + 2048 cap under
-either rule), and spent 27% fewer evaluations on the fine-tuned model (700 against 959 on average) and 10% fewer on
-the untrained one (724 against 807). The first round is too small to trust: allowed to stop there, the rule stopped
-one of those runs at 0.943, and in benchmarks/RESULTS-sst2.md one 22-token sentence at 174 evaluations below 0.95. An
-integer `n_samples` is a fixed budget; `None` is the fixed 2n + 2048.
+coalitions sampled and never at the first round (too small to trust). Stability (`faithlab.explain.adaptive`): the
+split-half prediction of the rank correlation with the true values, over random halves of the pairs, reaches
+`target_spearman` plus a margin of `AUTO_MARGIN`. Both halves share the enumerated sizes, so they agree a little more
+than they are right, hence the margin (its calibration: benchmarks/NOTES.md, "KernelSHAP"). An integer
+`n_samples` is a fixed budget; `None` is the fixed 2n + 2048.
+
 Defaults: `replacement="mask"` as shap's text masker; `output="logit"` (additive explanations of the target logit).
 """
 
@@ -152,14 +146,46 @@ def constrained_least_squares(
     return np.append(rest, total - rest.sum())
 
 
-AUTO_MARGIN = 0.02  # added to target_spearman in auto mode's stopping rule (calibration: module docstring)
+AUTO_MARGIN = 0.02  # added to target_spearman in auto mode's stopping rule (calibration: benchmarks/NOTES.md)
 AUTO_FIRST_PAIRS = 64  # paired samples (128 coalitions) in the first round of n_samples="auto"
 AUTO_PAIR_CHUNK = 32  # auto mode draws its pairs in chunks of this many, one generator per chunk
 
 
 @register
 class KernelShap(PerturbationExplainer):
-    """KernelSHAP of `output` (default the target logit); extras say whether the values are exact."""
+    """KernelSHAP of `output` (default the target logit); extras say whether the values are exact.
+
+    Lundberg & Lee 2017 ("A Unified Approach to Interpreting Model Predictions", NeurIPS): each token's Shapley value
+    for the output, with removed tokens standing for absent players; exact when all 2^n coalitions fit the budget,
+    else the Shapley-kernel weighted regression on sampled coalitions (details: `faithlab.explain.kernel_shap`).
+
+    Args:
+        n_samples: coalitions to evaluate: an integer budget (exact when 2^n fits it), 'auto' (grow per text until
+            the estimate is predicted stable, at most 2n + 2048), or None (2n + 2048 at once) (default 'auto').
+        target_spearman: auto mode's target for the predicted rank correlation with the true Shapley values
+            (default 0.95; only with n_samples='auto').
+        seed: seed of the sampled coalitions; the same seed gives the same values for a text in any batch
+            (default 0).
+        replacement: how a removed token is replaced: 'mask', 'pad', 'unk', or 'delete' (default 'mask').
+        output: the quantity shared out: the target 'logit', 'probability', 'margin' (target logit minus
+            `contrast`'s) or 'loss' (log-probability of the target) (default 'logit').
+        contrast: the other class of output='margin', a label name or index (default None: each row's highest
+            other class).
+
+    Returns:
+        Scores: signed Shapley values, higher = more evidence for the target; they sum exactly to full_value −
+        base_value (efficiency). Special tokens score 0. Extras per row: exact (all coalitions evaluated),
+        n_evaluations, base_value (output with every content token removed), full_value (output of the text) and,
+        when sampled in auto mode, predicted_spearman.
+
+    Example:
+        >>> explanation = fl.explain(model, "a warm and funny film", methods="kernel_shap")["kernel_shap"][0]
+        >>> explanation.extras["exact"], explanation.extras["n_evaluations"]  # 5 tokens: all 2^5 coalitions
+        (True, 32)
+        >>> gap = explanation.extras["full_value"] - explanation.extras["base_value"]
+        >>> abs(float(explanation.scores.sum()) - gap) < 1e-5
+        True
+    """
 
     name = "kernel_shap"
     Settings = KernelShapSettings

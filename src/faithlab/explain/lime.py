@@ -6,37 +6,27 @@ The original input comes first, then `n_samples` masks drawn by `sampling`:
   masks come in blocks of an orthogonal design: n distinct non-constant columns of a Sylvester Hadamard matrix of
   order N ≥ n + 1, each column's sign flipped at random, each row followed by its complement (a fold-over, so main
   effects are not aliased with two-token interactions; Box, Hunter & Hunter 2005, "Statistics for Experimenters",
-  ch. 6). The fit converges to the same limit as independent coin flips with about half the samples (measured in
-  benchmarks/RESULTS.md).
+  ch. 6). The fit converges to the same limit as independent coin flips, with fewer samples.
 - "bernoulli": independent coin flips, as Captum's Lime.
 - "count": the `lime` package's text explainer: a number of features removed drawn uniformly from 1..n, then which
   ones uniformly (Ribeiro et al.'s sampling).
-Each mask z is weighted by the kernel
-sqrt(exp(−d²/width²)) of its cosine distance d = 1 − sqrt(|z|/n) to the original; `kernel_width=0.25` on d equals
-lime's default of 25 on 100·d (lime's kernel includes the square root). A weighted ridge regression on the binary
-masks (`alpha=1.0` and an unpenalised intercept, as lime's sklearn Ridge) gives one coefficient per token: the score.
-Unlike lime, every token keeps its coefficient (no selection of the top 10 features).
+
+Each mask z is weighted by the kernel sqrt(exp(−d²/width²)) of its cosine distance d = 1 − sqrt(|z|/n) to the
+original; `kernel_width=0.25` on d equals lime's default of 25 on 100·d (lime's kernel includes the square root). A
+weighted ridge regression on the binary masks (`alpha=1.0` and an unpenalised intercept, as lime's sklearn Ridge)
+gives one coefficient per token: the score. Unlike lime, every token keeps its coefficient (no top-10 selection).
 
 Removed tokens are replaced by [MASK] by default (pad, then unk, where a model has none), as in KernelSHAP;
 `replacement="delete"` removes them as lime's text explainer does. [MASK] keeps every other token at its position,
-so the output is closer to additive in the tokens and the fit settles with fewer masks. To reach Spearman 0.95 with
-a 20 000-mask fit of the same kind on three typical SST-2 sentences, deletion needed 200–1600 masks where [MASK]
-needed 100–800 on MiniLM fine-tuned on SST-2 (5.2× the time), and 100–200 against 50–100 with an untrained head
-(2.3× the time; benchmarks/RESULTS-sst2.md and RESULTS.md).
+so the output is closer to additive in the tokens and the fit settles with fewer masks.
 
-`n_samples="auto"` spends only what a text needs: the first round takes 64 masks (one Hadamard block of 2N when that
-is more), and each round adds half as many again (whole blocks) until the split-half prediction of the rank
-correlation with the many-sample limit (`faithlab.explain.adaptive`; the halves are random halves of the fold-over
-pairs) reaches `target_spearman` (default 0.95, the accuracy target of benchmarks/RESULTS.md) plus a margin of
-`AUTO_MARGIN` = 0.025, with at least 2n masks sampled; at most about 2n + 2048 masks. The stream comes in chunks of
-64 masks (one block when that is more), each from its own generator seeded by (seed, chunk), so a text gets the same
-masks in any batch. The margin was calibrated by replaying the rule on stored [MASK] samples of 8 SST-2 sentences of
-12–42 tokens × 3 seeds, on MiniLM fine-tuned on SST-2, against 20 000-mask fits: with 16 splits and 0.025 every run
-stopped at Spearman ≥ 0.963 (as with the former 4 splits and 0.03) with 456 masks on average against 539; a margin
-of 0.02 saved a little more but stopped one run at 0.942. Auto is the default because no fixed budget suits every
-model and text: on MiniLM fine-tuned on SST-2, three typical sentences needed 100, 100 and 800 [MASK] masks, so the
-former default of 500 missed one, and with deletion it missed 4 of 8 sentences of 12–42 tokens
-(benchmarks/RESULTS-sst2.md, benchmarks/sample_needs.py).
+`n_samples="auto"` (the default: no fixed budget suits every model and text) spends only what a text needs: the
+first round takes 64 masks (one Hadamard block of 2N when that is more), and each round adds half as many again
+(whole blocks) until the split-half prediction of the rank correlation with the many-sample limit
+(`faithlab.explain.adaptive`; the halves are random halves of the fold-over pairs) reaches `target_spearman` plus a
+margin of `AUTO_MARGIN`, with at least 2n masks sampled; at most about 2n + 2048 masks. The stream comes in chunks
+of 64 masks (one block when that is more), each from its own generator seeded by (seed, chunk), so a text gets the
+same masks in any batch. How the margin and the defaults were chosen: benchmarks/NOTES.md, "LIME".
 """
 
 from __future__ import annotations
@@ -64,7 +54,7 @@ from faithlab.explain.perturbation import (
 from faithlab.explain.settings import LimeSettings
 from faithlab.models import Batch, Classifier
 
-AUTO_MARGIN = 0.025  # added to target_spearman in auto mode's stopping rule (calibration: module docstring)
+AUTO_MARGIN = 0.025  # added to target_spearman in auto mode's stopping rule (calibration: benchmarks/NOTES.md)
 AUTO_CHUNK = 64  # masks per chunk of auto mode's stream (at least one Hadamard block)
 
 
@@ -131,7 +121,40 @@ def weighted_r2(y: np.ndarray, prediction: np.ndarray, weights: np.ndarray) -> f
 
 @register
 class Lime(PerturbationExplainer):
-    """LIME with a ridge surrogate on `output` (default the target logit; lime itself explains probabilities)."""
+    """LIME with a ridge surrogate on `output` (default the target logit; lime itself explains probabilities).
+
+    Ribeiro, Singh & Guestrin 2016 ("Why Should I Trust You?", KDD): remove random subsets of the tokens, weight each
+    perturbed text by its closeness to the original, and fit a linear model of the output on which tokens were kept;
+    a token's coefficient is its score. Sampling, kernel and the auto budget: `faithlab.explain.lime`.
+
+    Args:
+        n_samples: perturbed texts beside the original, or 'auto': grow per text until the fit is predicted stable
+            (default 'auto').
+        target_spearman: auto mode's target for the predicted rank correlation with the many-sample fit (default
+            0.95; only with n_samples='auto').
+        seed: seed of the masks; the same seed gives the same masks for a text in any batch (default 0).
+        kernel_width: width of the exponential kernel on the cosine distance to the original (default 0.25).
+        alpha: ridge penalty on the coefficients; 0 is plain weighted least squares, which needs at least as many
+            samples as tokens (default 1.0).
+        sampling: 'balanced' (fold-over Hadamard blocks), 'bernoulli' (coin flips) or 'count' (the lime
+            package's) (default 'balanced').
+        replacement: how a removed token is replaced: 'mask', 'pad', 'unk', or 'delete' (default 'mask').
+        output: the quantity fitted: the target 'logit', 'probability', 'margin' (target logit minus `contrast`'s)
+            or 'loss' (log-probability of the target) (default 'logit').
+        contrast: the other class of output='margin', a label name or index (default None: each row's highest
+            other class).
+
+    Returns:
+        Scores: signed coefficients, higher = more evidence for the target; special tokens score 0. Extras per row:
+        intercept, r2 (weighted fit quality of the surrogate), local_prediction (intercept + Σ coefficients, the
+        surrogate's output for the original), n_evaluations (distinct masks scored) and, in auto mode,
+        predicted_spearman.
+
+    Example:
+        >>> result = fl.explain(model, "a warm and funny film", methods={"lime": {"n_samples": 64, "seed": 3}})
+        >>> sorted(result["lime"][0].extras)
+        ['intercept', 'local_prediction', 'n_evaluations', 'r2']
+    """
 
     name = "lime"
     Settings = LimeSettings
@@ -205,9 +228,9 @@ class Lime(PerturbationExplainer):
     def _stability(self, masks: np.ndarray, v: np.ndarray) -> float:
         """The split-half prediction of the Spearman correlation of the fit with its many-sample limit, over random
         halves of the sampled units; 0 until 2n masks are sampled. The all-ones mask stays in both halves. A unit of
-        balanced sampling is a fold-over pair (a mask and its complement), otherwise one mask. (Whole Hadamard
-        blocks as units keep each half orthogonal, but with few blocks the prediction was too noisy: on 8 SST-2
-        sentences × 3 seeds, 3 stopped below Spearman 0.94 against 20 000 samples, against 1 with pairs.)
+        balanced sampling is a fold-over pair (a mask and its complement), otherwise one mask: whole Hadamard
+        blocks as units would keep each half orthogonal, but with few blocks the prediction is too noisy
+        (benchmarks/NOTES.md, "LIME").
         """
         n, count = masks.shape[1], len(masks) - 1
         per_unit = 2 if self.sampling == "balanced" else 1

@@ -108,8 +108,28 @@ def relevance_of_rows(
 
 @register
 class Lrp(Explainer):
-    """LRP by conservative propagation (Ali et al. 2022) of the target logit; extras: relevance_sum (special tokens
-    included, as in the scores), logit, conservation_gap = logit − relevance_sum (what the biases absorb)."""
+    """LRP by conservative propagation (Ali et al. 2022) of the target logit.
+
+    Layer-wise relevance propagation with the AH and LN rules of Ali et al. 2022 ("XAI for Transformers: Better
+    Explanations through Conservative Propagation", ICML): gradient × input of the model with attention
+    probabilities, normalisers and activation ratios frozen in the backward pass, on the summed input embedding
+    (word + position + segment). One forward and backward per batch, which also give the prediction.
+
+    Args:
+        This method takes no settings.
+
+    Returns:
+        Scores: signed relevance for the target logit, higher = more evidence for the target; special tokens keep
+        theirs (the [CLS] position often takes the biases' share). Extras per row: relevance_sum (special tokens
+        included, as in the scores), logit, conservation_gap = logit − relevance_sum (what the biases absorb; 0
+        for a bias-free model).
+
+    Example:
+        >>> explanation = fl.explain(model, "a warm and funny film", methods="lrp")["lrp"][0]
+        >>> extras = explanation.extras
+        >>> abs(extras["relevance_sum"] + extras["conservation_gap"] - extras["logit"]) < 1e-6
+        True
+    """
 
     name = "lrp"
 

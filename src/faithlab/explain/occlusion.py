@@ -27,8 +27,32 @@ from faithlab.models import Batch, Classifier
 class Occlusion(PerturbationExplainer):
     """Leave-one-out on `output` ('logit', 'probability', 'margin' or 'loss'); extras hold the full removal table.
 
-    For output='loss' the loss is the cross-entropy against the row's target (the predicted label unless a target
-    is given, e.g. the gold labels), and the score is loss after removal − loss before.
+    Occlusion (Zeiler & Fergus 2014, "Visualizing and Understanding Convolutional Networks"), for text the erasure of
+    Li, Monroe & Jurafsky 2016 ("Understanding Neural Networks through Representation Erasure"): remove one token
+    (or word) at a time and score it by how much the output drops, f(text) − f(text without it). One batched pass
+    of n perturbed texts per text.
+
+    Args:
+        unit: remove one 'token' or one whole 'word' at a time; with 'word' every token of the word carries the
+            word's score (default 'token').
+        replacement: how a removed token is replaced: 'mask', 'pad', 'unk', or 'delete' (default 'delete': the
+            shortened text is one the model could have seen in training, and every family can delete).
+        output: the quantity measured: the target 'logit', 'probability', 'margin' (target logit minus
+            `contrast`'s) or 'loss' (the cross-entropy against the row's target; the score is then loss after
+            removal − loss before) (default 'logit').
+        contrast: the other class of output='margin', a label name or index (default None: each row's highest
+            other class).
+
+    Returns:
+        Scores: signed output drops, higher = more evidence for the target (negative: the text scores higher
+        without the feature). Special tokens score 0. Extras per row: output_before, table (per feature: its text,
+        positions, output_after, predicted_after, probabilities_after, difference) and, for output='margin',
+        contrast.
+
+    Example:
+        >>> explanation = fl.explain(model, "a warm and funny film", methods={"occlusion": {"unit": "word"}})
+        >>> [row["word"] for row in explanation["occlusion"][0].extras["table"]]
+        ['a', 'warm', 'and', 'funny', 'film']
     """
 
     name = "occlusion"

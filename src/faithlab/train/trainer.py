@@ -211,8 +211,8 @@ def _encode(classifier: Classifier, dataset: Dataset, max_length: int) -> Encode
 def _optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.AdamW:
     """AdamW; biases and normalisation weights (1-d parameters) get no weight decay.
 
-    The fused kernel (CPU and CUDA) updates all parameters in one pass: on CPU about 5× faster than the
-    per-tensor loop for a MiniLM-sized model, whose 12M-entry embedding table dominates the step.
+    The fused kernel (CPU and CUDA) updates all parameters in one pass, much faster than the per-tensor loop when a
+    large embedding table dominates the step (benchmarks/NOTES.md).
     """
     params = [p for p in model.parameters() if p.requires_grad]
     groups = [

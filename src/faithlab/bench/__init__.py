@@ -1,0 +1,1 @@
+"""Benchmarks: config -> units, a resumable result store, the runner and its summary."""
