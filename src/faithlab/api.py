@@ -18,8 +18,10 @@ from faithlab.evaluate import (
     evaluate_attack,
     evaluate_faithfulness,
     evaluate_ground_truth,
+    evaluate_normalized_aopc,
     evaluate_plausibility,
     evaluate_randomization,
+    evaluate_soft_removal,
 )
 from faithlab.evaluate.metrics import GROUPS, METRICS
 from faithlab.evaluate.results import Row
@@ -29,6 +31,8 @@ from faithlab.models.classifier import Target
 
 MethodSpec = str | Sequence[str | tuple[str, Mapping[str, Any]]] | Mapping[str, Mapping[str, Any]]
 FAITHFULNESS_PARTS = ("eraser", "curves", "loo")
+# groups whose evaluator takes (classifier, explanations, **settings)
+REMOVAL_EVALUATORS = {"soft": evaluate_soft_removal, "normalized_aopc": evaluate_normalized_aopc}
 
 
 def load(name_or_path: str | os.PathLike, **options: Any) -> Classifier:
@@ -248,6 +252,9 @@ def evaluate(
     if parts:
         merged = settings.get("faithfulness", {}) | {k: v for g in parts for k, v in settings.get(g, {}).items()}
         rows += evaluate_faithfulness(classifier, methods, parts=parts, **merged)
+    for group, evaluator in REMOVAL_EVALUATORS.items():
+        if group in groups:
+            rows += evaluator(classifier, methods, **settings.get(group, {}))
     for group in ("ground_truth", "plausibility"):
         if group in groups:
             if rationales is None:

@@ -10,6 +10,7 @@ from faithlab.evaluate.adversarial import ATTACKABLE, RowInputs, differentiable_
 from faithlab.evaluate.alignment import rationale_to_token_mask, token_rationale
 from faithlab.evaluate.faithfulness import FRACTIONS, curve_counts, curve_shape, evaluate_faithfulness, top_k_size
 from faithlab.evaluate.metrics import METRICS, Metric, get_metric
+from faithlab.evaluate.normalized_aopc import evaluate_normalized_aopc
 from faithlab.evaluate.randomization import (
     evaluate_randomization,
     randomization_steps,
@@ -23,6 +24,7 @@ from faithlab.evaluate.rationales import (
     plausibility_scores,
 )
 from faithlab.evaluate.results import Row, aggregate, by_method
+from faithlab.evaluate.soft_removal import evaluate_soft_removal, importance
 from faithlab.evaluate.statistics import Summary, bootstrap_means, summarize
 
 __all__ = [
@@ -44,11 +46,14 @@ __all__ = [
     "evaluate_attack",
     "evaluate_faithfulness",
     "evaluate_ground_truth",
+    "evaluate_normalized_aopc",
     "evaluate_plausibility",
     "evaluate_randomization",
+    "evaluate_soft_removal",
     "get_metric",
     "ground_truth_scores",
     "hits_at",
+    "importance",
     "overlap_at_size",
     "plausibility_scores",
     "randomization_steps",
