@@ -21,6 +21,7 @@ from faithlab.evaluate import (
     evaluate_normalized_aopc,
     evaluate_plausibility,
     evaluate_randomization,
+    evaluate_road,
     evaluate_soft_removal,
 )
 from faithlab.evaluate.metrics import GROUPS, METRICS
@@ -32,7 +33,7 @@ from faithlab.models.classifier import Target
 MethodSpec = str | Sequence[str | tuple[str, Mapping[str, Any]]] | Mapping[str, Mapping[str, Any]]
 FAITHFULNESS_PARTS = ("eraser", "curves", "loo")
 # groups whose evaluator takes (classifier, explanations, **settings)
-REMOVAL_EVALUATORS = {"soft": evaluate_soft_removal, "normalized_aopc": evaluate_normalized_aopc}
+REMOVAL_EVALUATORS = {"soft": evaluate_soft_removal, "normalized_aopc": evaluate_normalized_aopc, "road": evaluate_road}
 
 
 def load(name_or_path: str | os.PathLike, **options: Any) -> Classifier:

@@ -24,6 +24,7 @@ from faithlab.evaluate.rationales import (
     plausibility_scores,
 )
 from faithlab.evaluate.results import Row, aggregate, by_method
+from faithlab.evaluate.road import evaluate_road, infill, load_infill_model
 from faithlab.evaluate.soft_removal import evaluate_soft_removal, importance
 from faithlab.evaluate.statistics import Summary, bootstrap_means, summarize
 
@@ -49,11 +50,14 @@ __all__ = [
     "evaluate_normalized_aopc",
     "evaluate_plausibility",
     "evaluate_randomization",
+    "evaluate_road",
     "evaluate_soft_removal",
     "get_metric",
     "ground_truth_scores",
     "hits_at",
     "importance",
+    "infill",
+    "load_infill_model",
     "overlap_at_size",
     "plausibility_scores",
     "randomization_steps",

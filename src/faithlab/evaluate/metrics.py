@@ -108,6 +108,12 @@ _add(
     Metric("naopc_sufficiency", False, (0.0, 1.0),
            "AOPC of keeping only the most important tokens, normalised by the input's lowest and highest AOPC "
            "over all orderings", EDIN),
+    Metric("road_comprehensiveness", True, (-1.0, 1.0),
+           "drop of the target probability when the top-k% tokens are infilled by a masked LM, averaged over k",
+           ROAD),
+    Metric("road_sufficiency", False, (-1.0, 1.0),
+           "drop of the target probability when all but the top-k% tokens are infilled by a masked LM, averaged "
+           "over k", ROAD),
 )
 
 
@@ -130,4 +136,5 @@ GROUPS: dict[str, tuple[str, ...]] = {
     ),
     "soft": ("soft_comprehensiveness", "soft_sufficiency"),
     "normalized_aopc": ("naopc_comprehensiveness", "naopc_sufficiency"),
+    "road": ("road_comprehensiveness", "road_sufficiency"),
 }
