@@ -17,6 +17,7 @@ from faithlab.errors import FaithlabError
 from faithlab.evaluate import (
     evaluate_attack,
     evaluate_faithfulness,
+    evaluate_ffidelity,
     evaluate_ground_truth,
     evaluate_normalized_aopc,
     evaluate_plausibility,
@@ -33,7 +34,8 @@ from faithlab.models.classifier import Target
 MethodSpec = str | Sequence[str | tuple[str, Mapping[str, Any]]] | Mapping[str, Mapping[str, Any]]
 FAITHFULNESS_PARTS = ("eraser", "curves", "loo")
 # groups whose evaluator takes (classifier, explanations, **settings)
-REMOVAL_EVALUATORS = {"soft": evaluate_soft_removal, "normalized_aopc": evaluate_normalized_aopc, "road": evaluate_road}
+REMOVAL_EVALUATORS = {"soft": evaluate_soft_removal, "normalized_aopc": evaluate_normalized_aopc, "road": evaluate_road,
+                      "ffidelity": evaluate_ffidelity}
 
 
 def load(name_or_path: str | os.PathLike, **options: Any) -> Classifier:

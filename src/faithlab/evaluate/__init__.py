@@ -9,6 +9,7 @@ source.
 from faithlab.evaluate.adversarial import ATTACKABLE, RowInputs, differentiable_scores, evaluate_attack
 from faithlab.evaluate.alignment import rationale_to_token_mask, token_rationale
 from faithlab.evaluate.faithfulness import FRACTIONS, curve_counts, curve_shape, evaluate_faithfulness, top_k_size
+from faithlab.evaluate.ffidelity import evaluate_ffidelity, fine_tuned_copy
 from faithlab.evaluate.metrics import METRICS, Metric, get_metric
 from faithlab.evaluate.normalized_aopc import evaluate_normalized_aopc
 from faithlab.evaluate.randomization import (
@@ -46,12 +47,14 @@ __all__ = [
     "differentiable_scores",
     "evaluate_attack",
     "evaluate_faithfulness",
+    "evaluate_ffidelity",
     "evaluate_ground_truth",
     "evaluate_normalized_aopc",
     "evaluate_plausibility",
     "evaluate_randomization",
     "evaluate_road",
     "evaluate_soft_removal",
+    "fine_tuned_copy",
     "get_metric",
     "ground_truth_scores",
     "hits_at",

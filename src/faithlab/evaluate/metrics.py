@@ -114,6 +114,12 @@ _add(
     Metric("road_sufficiency", False, (-1.0, 1.0),
            "drop of the target probability when all but the top-k% tokens are infilled by a masked LM, averaged "
            "over k", ROAD),
+    Metric("ffidelity_plus", True, (-1.0, 1.0),
+           "drop of a mask-fine-tuned copy's target probability when up to beta*n of the top-k% tokens are removed, "
+           "averaged over draws and k", ZHENG),
+    Metric("ffidelity_minus", False, (-1.0, 1.0),
+           "drop of a mask-fine-tuned copy's target probability when up to beta*n tokens outside the top-k% are "
+           "removed, averaged over draws and k", ZHENG),
 )
 
 
@@ -137,4 +143,5 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "soft": ("soft_comprehensiveness", "soft_sufficiency"),
     "normalized_aopc": ("naopc_comprehensiveness", "naopc_sufficiency"),
     "road": ("road_comprehensiveness", "road_sufficiency"),
+    "ffidelity": ("ffidelity_plus", "ffidelity_minus"),
 }
