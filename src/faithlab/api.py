@@ -16,6 +16,7 @@ import pandas as pd
 from faithlab.errors import FaithlabError
 from faithlab.evaluate import (
     evaluate_attack,
+    evaluate_efficient_randomization,
     evaluate_faithfulness,
     evaluate_ffidelity,
     evaluate_ground_truth,
@@ -23,6 +24,7 @@ from faithlab.evaluate import (
     evaluate_plausibility,
     evaluate_randomization,
     evaluate_road,
+    evaluate_smooth_randomization,
     evaluate_soft_removal,
 )
 from faithlab.evaluate.metrics import GROUPS, METRICS
@@ -36,6 +38,9 @@ FAITHFULNESS_PARTS = ("eraser", "curves", "loo")
 # groups whose evaluator takes (classifier, explanations, **settings)
 REMOVAL_EVALUATORS = {"soft": evaluate_soft_removal, "normalized_aopc": evaluate_normalized_aopc, "road": evaluate_road,
                       "ffidelity": evaluate_ffidelity}
+# groups whose evaluator recomputes explanations: (explainers, texts, pairs, targets, **settings)
+EXPLAINER_EVALUATORS = {"smooth_randomization": evaluate_smooth_randomization,
+                        "efficient_randomization": evaluate_efficient_randomization}
 
 
 def load(name_or_path: str | os.PathLike, **options: Any) -> Classifier:
@@ -269,6 +274,10 @@ def evaluate(
     if "randomization" in groups:
         explainers = [_explainer_of(classifier, items[0]) for items in methods.values()]
         rows += evaluate_randomization(explainers, texts, _pairs(pairs), targets, **settings.get("randomization", {}))
+    for group, evaluator in EXPLAINER_EVALUATORS.items():
+        if group in groups:
+            explainers = [_explainer_of(classifier, items[0]) for items in methods.values()]
+            rows += evaluator(explainers, texts, _pairs(pairs), targets, **settings.get(group, {}))
     if "adversarial" in groups:
         for items in methods.values():
             explainer = _explainer_of(classifier, items[0])

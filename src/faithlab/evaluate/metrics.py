@@ -120,6 +120,12 @@ _add(
     Metric("ffidelity_minus", False, (-1.0, 1.0),
            "drop of a mask-fine-tuned copy's target probability when up to beta*n tokens outside the top-k% are "
            "removed, averaged over draws and k", ZHENG),
+    Metric("smooth_randomization_spearman", False, (-1.0, 1.0),
+           "Spearman correlation of noise-averaged explanations before and after randomising model blocks",
+           HEDSTROM),
+    Metric("efficient_randomization_ratio", True, (0.0, math.inf),
+           "histogram entropy of the explanation under the fully randomised model over its entropy under the "
+           "trained model", HEDSTROM),
 )
 
 
@@ -144,4 +150,6 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "normalized_aopc": ("naopc_comprehensiveness", "naopc_sufficiency"),
     "road": ("road_comprehensiveness", "road_sufficiency"),
     "ffidelity": ("ffidelity_plus", "ffidelity_minus"),
+    "smooth_randomization": ("smooth_randomization_spearman",),
+    "efficient_randomization": ("efficient_randomization_ratio",),
 }
