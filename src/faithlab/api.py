@@ -16,10 +16,16 @@ import pandas as pd
 from faithlab.errors import FaithlabError
 from faithlab.evaluate import (
     evaluate_attack,
+    evaluate_efficient_randomization,
     evaluate_faithfulness,
+    evaluate_ffidelity,
     evaluate_ground_truth,
+    evaluate_normalized_aopc,
     evaluate_plausibility,
     evaluate_randomization,
+    evaluate_road,
+    evaluate_smooth_randomization,
+    evaluate_soft_removal,
 )
 from faithlab.evaluate.metrics import GROUPS, METRICS
 from faithlab.evaluate.results import Row
@@ -29,6 +35,12 @@ from faithlab.models.classifier import Target
 
 MethodSpec = str | Sequence[str | tuple[str, Mapping[str, Any]]] | Mapping[str, Mapping[str, Any]]
 FAITHFULNESS_PARTS = ("eraser", "curves", "loo")
+# groups whose evaluator takes (classifier, explanations, **settings)
+REMOVAL_EVALUATORS = {"soft": evaluate_soft_removal, "normalized_aopc": evaluate_normalized_aopc, "road": evaluate_road,
+                      "ffidelity": evaluate_ffidelity}
+# groups whose evaluator recomputes explanations: (explainers, texts, pairs, targets, **settings)
+EXPLAINER_EVALUATORS = {"smooth_randomization": evaluate_smooth_randomization,
+                        "efficient_randomization": evaluate_efficient_randomization}
 
 
 def load(name_or_path: str | os.PathLike, **options: Any) -> Classifier:
@@ -248,6 +260,9 @@ def evaluate(
     if parts:
         merged = settings.get("faithfulness", {}) | {k: v for g in parts for k, v in settings.get(g, {}).items()}
         rows += evaluate_faithfulness(classifier, methods, parts=parts, **merged)
+    for group, evaluator in REMOVAL_EVALUATORS.items():
+        if group in groups:
+            rows += evaluator(classifier, methods, **settings.get(group, {}))
     for group in ("ground_truth", "plausibility"):
         if group in groups:
             if rationales is None:
@@ -259,6 +274,10 @@ def evaluate(
     if "randomization" in groups:
         explainers = [_explainer_of(classifier, items[0]) for items in methods.values()]
         rows += evaluate_randomization(explainers, texts, _pairs(pairs), targets, **settings.get("randomization", {}))
+    for group, evaluator in EXPLAINER_EVALUATORS.items():
+        if group in groups:
+            explainers = [_explainer_of(classifier, items[0]) for items in methods.values()]
+            rows += evaluator(explainers, texts, _pairs(pairs), targets, **settings.get(group, {}))
     if "adversarial" in groups:
         for items in methods.values():
             explainer = _explainer_of(classifier, items[0])

@@ -5,6 +5,7 @@ Reports sort and colour by `higher_is_better`; results name metrics by `Metric.n
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from faithlab.errors import FaithlabError
@@ -36,6 +37,17 @@ ADEBAYO = "Adebayo et al. 2018, 'Sanity Checks for Saliency Maps', NeurIPS"
 GHORBANI = "Ghorbani et al. 2019, 'Interpretation of Neural Networks Is Fragile', AAAI"
 JAIN = "Jain & Wallace 2019, 'Attention is not Explanation', NAACL (leave-one-out agreement)"
 EFRON = "Efron & Tibshirani 1993, 'An Introduction to the Bootstrap' (percentile interval)"
+ZHAO = "Zhao & Aletras 2023, 'Incorporating Attribution Importance for Improving Faithfulness Metrics', ACL"
+EDIN = (
+    "Edin et al. 2024, 'Normalized AOPC: Fixing Misleading Faithfulness Metrics for Feature Attribution "
+    "Explainability'"
+)
+ROAD = "Rong et al. 2022, 'A Consistent and Efficient Evaluation Strategy for Attribution Methods', ICML (ROAD)"
+ZHENG = "Zheng et al. 2025, 'F-Fidelity: A Robust Framework for Faithfulness Evaluation of Explainable AI', ICLR"
+HEDSTROM = (
+    "Hedström et al. 2023, 'Sanity Checks Revisited: An Exploration to Repair the Model Parameter Randomisation "
+    "Test', XAI in Action workshop, NeurIPS"
+)
 
 METRICS: dict[str, Metric] = {}
 
@@ -84,6 +96,36 @@ _add(
            "drop of the original top-k tokens' share of |score| mass caused by the attack", GHORBANI),
     Metric("attack_probability_change", False, (0.0, 1.0),
            "|change| of the target probability caused by the attack", GHORBANI),
+    Metric("soft_comprehensiveness", True, (0.0, math.inf),
+           "drop of the target probability when embeddings are dropped out in proportion to importance, "
+           "over the drop when every content embedding is zeroed (Soft-NC)", ZHAO),
+    Metric("soft_sufficiency", True, (-math.inf, 1.0),
+           "1 minus the drop when embeddings are kept in proportion to importance, over the drop when every "
+           "content embedding is zeroed (Soft-NS)", ZHAO),
+    Metric("naopc_comprehensiveness", True, (0.0, 1.0),
+           "AOPC of removing the most important tokens first, normalised by the input's lowest and highest AOPC "
+           "over all orderings", EDIN),
+    Metric("naopc_sufficiency", False, (0.0, 1.0),
+           "AOPC of keeping only the most important tokens, normalised by the input's lowest and highest AOPC "
+           "over all orderings", EDIN),
+    Metric("road_comprehensiveness", True, (-1.0, 1.0),
+           "drop of the target probability when the top-k% tokens are infilled by a masked LM, averaged over k",
+           ROAD),
+    Metric("road_sufficiency", False, (-1.0, 1.0),
+           "drop of the target probability when all but the top-k% tokens are infilled by a masked LM, averaged "
+           "over k", ROAD),
+    Metric("ffidelity_plus", True, (-1.0, 1.0),
+           "drop of a mask-fine-tuned copy's target probability when up to beta*n of the top-k% tokens are removed, "
+           "averaged over draws and k", ZHENG),
+    Metric("ffidelity_minus", False, (-1.0, 1.0),
+           "drop of a mask-fine-tuned copy's target probability when up to beta*n tokens outside the top-k% are "
+           "removed, averaged over draws and k", ZHENG),
+    Metric("smooth_randomization_spearman", False, (-1.0, 1.0),
+           "Spearman correlation of noise-averaged explanations before and after randomising model blocks",
+           HEDSTROM),
+    Metric("efficient_randomization_ratio", True, (0.0, math.inf),
+           "histogram entropy of the explanation under the fully randomised model over its entropy under the "
+           "trained model", HEDSTROM),
 )
 
 
@@ -104,4 +146,10 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "adversarial": (
         "attack_rank_change", "attack_spearman", "attack_topk_mass_change", "attack_probability_change",
     ),
+    "soft": ("soft_comprehensiveness", "soft_sufficiency"),
+    "normalized_aopc": ("naopc_comprehensiveness", "naopc_sufficiency"),
+    "road": ("road_comprehensiveness", "road_sufficiency"),
+    "ffidelity": ("ffidelity_plus", "ffidelity_minus"),
+    "smooth_randomization": ("smooth_randomization_spearman",),
+    "efficient_randomization": ("efficient_randomization_ratio",),
 }

@@ -1,0 +1,189 @@
+"""F-Fidelity (Zheng et al. 2025, 'F-Fidelity: A Robust Framework for Faithfulness Evaluation of Explainable AI',
+ICLR).
+
+Removing tokens produces inputs unlike any the classifier saw in training, so a drop in confidence may measure the
+surprise rather than the tokens' importance. F-Fidelity scores removals with a *copy* of the classifier briefly
+fine-tuned on randomly masked inputs (explanation-agnostic, so no explainer's choices leak into the judge), and
+removes at most β·n tokens at a time, the most the copy was trained to expect:
+
+- fine-tuning: `steps` AdamW steps (learning rate `lr`, dropout off) on `batch_size` texts drawn from the evaluated
+  texts, each content token replaced with probability β = `mask_rate`; the labels are the original model's own
+  predictions (faithlab evaluates explanations without gold labels, so the copy learns to keep its decisions under
+  masking). The original model is never touched.
+- FFid+ (`ffidelity_plus`, higher is better): for each fraction, k = ceil(fraction × n) and m = ceil(β·n); `samples`
+  times, remove min(k, m) tokens drawn uniformly from the explanation's top-k; the mean drop p'(y|x) − p'(y|x')
+  of the copy's target probability, averaged over samples and fractions.
+- FFid− (`ffidelity_minus`, lower is better): the same, drawing the removed tokens from the n − k tokens outside the
+  top-k (the explanation is kept).
+
+Draws come from `seed` and each example's text; all removals of all examples and methods go through one
+deduplicated batched scorer.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from faithlab.errors import FaithlabError
+from faithlab.evaluate.faithfulness import FRACTIONS, _check_tokens, _examples, top_k_size
+from faithlab.evaluate.ranking import descending_order
+from faithlab.evaluate.results import Explanations, Row, by_method
+from faithlab.evaluate.sampling import example_rng
+from faithlab.explain.explanation import Explanation
+from faithlab.explain.perturbation import check_choice, feature_groups, perturb_row, score_masks
+from faithlab.explain.settings import REPLACEMENTS
+from faithlab.models import Batch, Classifier
+
+
+def fine_tuned_copy(
+    classifier: Classifier,
+    batch: Batch,
+    *,
+    steps: int,
+    mask_rate: float,
+    lr: float,
+    batch_size: int,
+    seed: int,
+    replacement: str,
+) -> Classifier:
+    """A copy of the classifier fine-tuned to keep its own predictions on `batch` under random token masking.
+
+    Args:
+        classifier: the original (left bit-identical).
+        batch: the texts to fine-tune on (encoded by `classifier`).
+        steps: optimizer steps (0 returns an untouched copy).
+        mask_rate: probability that each content token is removed in a training input.
+        lr: AdamW learning rate.
+        batch_size: texts per step.
+        seed: seed of the row draws, the masks and the optimizer.
+        replacement: how removed tokens are replaced.
+
+    Returns:
+        A `Classifier` over the fine-tuned copy, in eval mode.
+    """
+    model = copy.deepcopy(classifier.model).requires_grad_(True)
+    tuned = Classifier(model, classifier.tokenizer, f"{classifier.name} (F-Fidelity copy)",
+                       max_length=classifier.max_length, max_batch_tokens=classifier.max_batch_tokens)
+    labels = classifier.batch_logits(batch).argmax(dim=-1)
+    groups = feature_groups(batch, "token")
+    pad_id = classifier.replacement_id("pad")
+    fill_id = pad_id if replacement == "delete" else classifier.replacement_id(replacement)
+    rng = np.random.default_rng(seed)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        for _ in range(steps):
+            rows = rng.choice(len(batch), size=min(batch_size, len(batch)), replace=False)
+            masks = [torch.from_numpy(rng.random((1, len(groups[r]))) >= mask_rate) for r in rows]
+            parts = [perturb_row(batch, int(r), groups[r], keep, replacement, fill_id, pad_id)
+                     for r, keep in zip(rows, masks, strict=True)]
+            ids = torch.full((len(rows), batch.input_ids.shape[1]), pad_id, dtype=torch.long,
+                             device=batch.input_ids.device)
+            attention = torch.zeros_like(ids)
+            tt = None if batch.token_type_ids is None else torch.zeros_like(ids)
+            for i, (row_ids, row_tt, lengths) in enumerate(parts):
+                n = int(lengths[0])
+                ids[i, :n], attention[i, :n] = row_ids[0, :n], 1
+                if tt is not None:
+                    tt[i, :n] = row_tt[0, :n]
+            loss = torch.nn.functional.cross_entropy(tuned.forward(ids, attention, tt).logits, labels[rows])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    model.eval()
+    return tuned
+
+
+def evaluate_ffidelity(
+    classifier: Classifier,
+    explanations: Explanations,
+    *,
+    fractions: Sequence[float] = FRACTIONS,
+    mask_rate: float = 0.1,
+    samples: int = 10,
+    steps: int = 20,
+    lr: float = 1e-4,
+    batch_size: int = 8,
+    seed: int = 0,
+    replacement: str = "mask",
+) -> list[Row]:
+    """Rows of ffidelity_plus and ffidelity_minus per method and example (definitions in the module docstring).
+
+    Args:
+        classifier: the classifier that made the explanations (left bit-identical).
+        explanations: one method's list, or method → list aligned by example.
+        fractions: the explanation sizes, each in (0, 1].
+        mask_rate: β, the fine-tuning mask rate and the bound on how many tokens one removal takes.
+        samples: random removals per fraction.
+        steps, lr, batch_size: the copy's fine-tuning.
+        seed: seed of the fine-tuning and of the removals.
+        replacement: how removed tokens are replaced ('mask', 'pad', 'unk') or 'delete'.
+
+    Returns:
+        Rows whose details hold the drop per fraction.
+    """
+    check_choice("replacement", replacement, REPLACEMENTS)
+    fractions = [float(f) for f in fractions]
+    if not fractions or any(not 0 < f <= 1 for f in fractions):
+        raise FaithlabError(f"fractions must be numbers in (0, 1], got {fractions}")
+    if not 0 < mask_rate <= 1:
+        raise FaithlabError(f"mask_rate must be in (0, 1], got {mask_rate!r}")
+    for name, value, low in (("samples", samples, 1), ("steps", steps, 0), ("batch_size", batch_size, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise FaithlabError(f"{name} must be an integer >= {low}, got {value!r}")
+    methods = by_method(explanations)
+    if not methods:
+        return []
+    examples = _examples(methods)
+    batch = classifier.encode([e.text for e in examples], [e.pair for e in examples])
+    for row, example in enumerate(examples):
+        _check_tokens(example, batch.tokens[row], classifier.name)
+    tuned = fine_tuned_copy(classifier, batch, steps=steps, mask_rate=mask_rate, lr=lr, batch_size=batch_size,
+                            seed=seed, replacement=replacement)
+    judged = tuned.encode([e.text for e in examples], [e.pair for e in examples])  # its own cache: the copy's logits
+    masks = [torch.as_tensor(np.concatenate([
+        _removals(items[row], name, fractions, mask_rate, samples, seed) for name, items in methods.items()
+    ])) for row in range(len(examples))]
+    scored = score_masks(tuned, judged, feature_groups(judged, "token"), masks, replacement)
+    base = torch.softmax(tuned.batch_logits(judged).double(), dim=-1).cpu().numpy()
+    settings = {"fractions": fractions, "mask_rate": mask_rate, "samples": samples, "steps": steps, "lr": lr,
+                "batch_size": batch_size, "seed": seed, "replacement": replacement}
+    rows = []
+    block = len(fractions) * samples
+    for row in range(len(examples)):
+        perturbed = torch.softmax(scored.logits[row].double(), dim=-1).numpy()
+        for m, (name, items) in enumerate(methods.items()):
+            target = items[row].target
+            for j, metric in enumerate(("ffidelity_plus", "ffidelity_minus")):
+                start = (2 * m + j) * block
+                drops = base[row, target] - perturbed[start : start + block, target]
+                per_fraction = drops.reshape(len(fractions), samples).mean(axis=1)
+                rows.append(Row(row, name, metric, float(per_fraction.mean()), dict(settings, target=target),
+                                {"per_fraction": per_fraction.tolist()}))
+    return rows
+
+
+def _removals(
+    explanation: Explanation, method: str, fractions: list[float], mask_rate: float, samples: int, seed: int
+) -> np.ndarray:
+    """Keep-masks over the content tokens: FFid+ draws (fraction-major, `samples` each), then FFid− draws."""
+    content = explanation.content
+    n = len(content)
+    order = descending_order(explanation.scores[content])
+    most = max(1, math.ceil(round(mask_rate * n, 9)))
+    rng = example_rng(seed, explanation, method, "ffidelity")
+    out = []
+    for inside in (True, False):
+        for fraction in fractions:
+            k = top_k_size(fraction, n)
+            pool = order[:k] if inside else order[k:]
+            for _ in range(samples):
+                keep = np.ones(n, dtype=bool)
+                keep[rng.choice(pool, size=min(len(pool), most), replace=False)] = False
+                out.append(keep)
+    return np.array(out)
