@@ -36,11 +36,18 @@ from faithlab.models.classifier import Target
 MethodSpec = str | Sequence[str | tuple[str, Mapping[str, Any]]] | Mapping[str, Mapping[str, Any]]
 FAITHFULNESS_PARTS = ("eraser", "curves", "loo")
 # groups whose evaluator takes (classifier, explanations, **settings)
-REMOVAL_EVALUATORS = {"soft": evaluate_soft_removal, "normalized_aopc": evaluate_normalized_aopc, "road": evaluate_road,
-                      "ffidelity": evaluate_ffidelity}
+REMOVAL_EVALUATORS = {
+    "soft": evaluate_soft_removal,
+    "normalized_aopc": evaluate_normalized_aopc,
+    "road": evaluate_road,
+    "ffidelity": evaluate_ffidelity,
+}
 # groups whose evaluator recomputes explanations: (explainers, texts, pairs, targets, **settings)
-EXPLAINER_EVALUATORS = {"smooth_randomization": evaluate_smooth_randomization,
-                        "efficient_randomization": evaluate_efficient_randomization}
+EXPLAINER_EVALUATORS = {
+    "randomization": evaluate_randomization,
+    "smooth_randomization": evaluate_smooth_randomization,
+    "efficient_randomization": evaluate_efficient_randomization,
+}
 
 
 def load(name_or_path: str | os.PathLike, **options: Any) -> Classifier:
@@ -226,8 +233,10 @@ def evaluate(
         explanations: an `ExplanationSet` from `explain`, a mapping method → explanations aligned by example, or
             one method's list.
         metrics: metric names (see `faithlab.evaluate.METRICS`) or groups: `"faithfulness"` (= eraser, curves and
-            loo), `"eraser"`, `"curves"`, `"loo"`, `"ground_truth"` and `"plausibility"` (need `rationales`),
-            `"randomization"`, `"adversarial"`.
+            loo), `"eraser"`, `"curves"`, `"loo"`, `"soft"` (soft comprehensiveness/sufficiency),
+            `"normalized_aopc"`, `"road"` (removals infilled by a masked LM), `"ffidelity"`, `"ground_truth"` and
+            `"plausibility"` (need `rationales`), `"randomization"`, `"smooth_randomization"`,
+            `"efficient_randomization"`, `"adversarial"`.
         rationales: per example, the 0/1 mask over its whitespace words (planted words for ground truth, human
             highlights for plausibility; None where an example has none); `pair_rationales` for the pair texts.
         settings: per group, the evaluator's settings, e.g. `{"eraser": {"replacement": "delete"},
@@ -271,9 +280,6 @@ def evaluate(
             rows += evaluator(methods, rationales, pair_rationales, **settings.get(group, {}))
     texts, pairs = [e.text for e in examples], [e.pair for e in examples]
     targets = [e.target for e in examples]
-    if "randomization" in groups:
-        explainers = [_explainer_of(classifier, items[0]) for items in methods.values()]
-        rows += evaluate_randomization(explainers, texts, _pairs(pairs), targets, **settings.get("randomization", {}))
     for group, evaluator in EXPLAINER_EVALUATORS.items():
         if group in groups:
             explainers = [_explainer_of(classifier, items[0]) for items in methods.values()]
