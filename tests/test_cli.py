@@ -400,12 +400,12 @@ def test_skipped_input_rows_are_shown_with_their_reasons_and_lines(bert, tmp_pat
     table = tmp_path / "texts.csv"
     table.write_text('sentence,label\nfine text,1\n"",0\ntoo,many,fields\n"second\nfine text",0\nbad,1,2\n')
     result = invoke("explain", "-m", bert, "--methods", METHODS[0], "--input", table, "--text-col", "sentence",
-                    "--out", tmp_path / "out")
+                    "--out", tmp_path / "out", "--accept-skipped")
     assert result.exit_code == 0, result.output
     assert "2 x wrong number of fields (lines 4, 7)" in result.stderr
     assert "1 x empty or non-text 'sentence' (line 3)" in result.stderr
     summary = json.loads((tmp_path / "out" / jobs.SUMMARY_NAME).read_text(encoding="utf-8"))
-    assert summary["skipped"] == [
-        {"reason": "empty or non-text 'sentence'", "count": 1, "first_lines": [3]},
-        {"reason": "wrong number of fields", "count": 2, "first_lines": [4, 7]},
+    assert summary["data"]["skipped"] == [
+        {"reason": "empty or non-text 'sentence'", "malformed": True, "count": 1, "first_lines": [3]},
+        {"reason": "wrong number of fields", "malformed": True, "count": 2, "first_lines": [4, 7]},
     ]
