@@ -274,7 +274,7 @@ def _print_read(inputs: Inputs, console: Console) -> None:
     if inputs.read is not None:
         style = "yellow" if inputs.read.skipped else None
         for line in inputs.read.lines():
-            console.print(line, style=style, markup=False, highlight=False)
+            console.print(line, style=style, markup=False, highlight=False, soft_wrap=True)
 
 
 def demo_inputs(n: int = 12, seed: int = 0) -> Inputs:

@@ -107,7 +107,7 @@ def test_real_raw_sentences_align_and_highlights_match_the_original_csv(tmp_path
                                           (example.pair, example.pair_spans, example.pair_rationale,
                                            "Sentence2_Highlighted_1")):
             words = word_spans(text)
-            marked = {i for i, (start, end) in enumerate(words) for (a, _), bit in zip(spans or words, mask,
-                                                                                      strict=True) if bit and start <= a < end}
+            starts = [a for (a, _), bit in zip(spans or words, mask, strict=True) if bit]
+            marked = {i for i, (start, end) in enumerate(words) for a in starts if start <= a < end}
             cell = record[column].strip("{} ")
             assert marked == {int(i) for i in cell.split(",") if i}, (text, column)

@@ -85,7 +85,7 @@ def _run_benchmark(config: BenchConfig, out: Path, progress: bool, max_units: in
         data = {spec.name: load_examples(spec, config) for spec in config.datasets}  # before any model trains
         for loaded in data.values():
             for line in loaded.read.lines():
-                bar.console.print(line, markup=False, highlight=False)
+                bar.console.print(line, markup=False, highlight=False, soft_wrap=True)
         (out / DATASETS_NAME).write_text(json.dumps({name: d.to_dict() for name, d in data.items()}, indent=2))
         task = bar.add_task("benchmark", total=None)
         models_info = _read_json(out / "models.json")

@@ -80,7 +80,7 @@ def train_command(
     result = train(load_config(config, overrides), resume=resume, overwrite=overwrite)
     for read in result.reads:
         for line in read.lines():
-            console.print(line, markup=False, highlight=False)
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
     metrics = result.metrics
     table = Table(title=f"test metrics ({metrics['n']} examples)")
     for name in ("accuracy", "f1_binary", "f1_macro", "brier", "ece", "nll"):
