@@ -47,5 +47,5 @@ def test_accepting_runs_on_and_says_so():
 
 
 def test_a_limit_outside_0_1_is_refused():
-    with pytest.raises(DataError, match="max_skipped must be a fraction between 0 and 1, got 1.5"):
+    with pytest.raises(DataError, match=r"max_skipped must be a fraction between 0 and 1, got 1\.5"):
         check_skipped(_dataset(1, 0), "table", max_skipped=1.5)
