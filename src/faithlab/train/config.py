@@ -34,13 +34,14 @@ Share = Annotated[float, Field(ge=0, le=1)]
 
 class SkipLimits(Schema):
     """How many malformed rows a reader may skip: above `max_skipped` (a share of the rows read) the job stops,
-    unless `accept_skipped` (`faithlab.data.check_skipped`). The train and bench configs share these settings."""
+    unless `accept_skipped` (`faithlab.data.check_skipped`). The bench config's `data` section; `DataConfig` ends
+    with the same two settings."""
 
     max_skipped: Share = MAX_SKIPPED
     accept_skipped: bool = False
 
 
-class DataConfig(SkipLimits):
+class DataConfig(Schema):
     """Where the examples come from and how they are split.
 
     task "planted": texts (from `train`, or the built-in sentences when `train` is None) get random labels, each
@@ -64,6 +65,8 @@ class DataConfig(SkipLimits):
     test_fraction: OpenFraction = 0.2
     label_words: list[str] = Field(default_factory=lambda: ["negative", "positive"])
     position: str | int = "random"
+    max_skipped: Share = MAX_SKIPPED  # as in SkipLimits, after the settings users set most
+    accept_skipped: bool = False
 
     @model_validator(mode="after")
     def _check(self) -> DataConfig:
