@@ -257,7 +257,7 @@ def test_the_emotion_set_can_be_explained(bert, tmp_path):
     out = tmp_path / "emotion"
     data = REPO / "tests" / "data" / "fixtures" / "emotion_small.txt"
     result = invoke("explain", "--model", bert, "--methods", METHODS[0], "--input", data, "--reader", "emotion",
-                    "--out", out, "--quiet")
+                    "--out", out, "--quiet", "--accept-skipped")  # the fixture's 2 of 5 rows are malformed
     assert result.exit_code == 0, result.output
     texts = read_emotion(data).texts  # `text;label` lines, split on the last ';'
     assert [r["text"] for r in records(out)] == texts and "i feel great; really great" in texts
@@ -400,12 +400,12 @@ def test_skipped_input_rows_are_shown_with_their_reasons_and_lines(bert, tmp_pat
     table = tmp_path / "texts.csv"
     table.write_text('sentence,label\nfine text,1\n"",0\ntoo,many,fields\n"second\nfine text",0\nbad,1,2\n')
     result = invoke("explain", "-m", bert, "--methods", METHODS[0], "--input", table, "--text-col", "sentence",
-                    "--out", tmp_path / "out")
+                    "--out", tmp_path / "out", "--accept-skipped")
     assert result.exit_code == 0, result.output
     assert "2 x wrong number of fields (lines 4, 7)" in result.stderr
     assert "1 x empty or non-text 'sentence' (line 3)" in result.stderr
     summary = json.loads((tmp_path / "out" / jobs.SUMMARY_NAME).read_text(encoding="utf-8"))
-    assert summary["skipped"] == [
-        {"reason": "empty or non-text 'sentence'", "count": 1, "first_lines": [3]},
-        {"reason": "wrong number of fields", "count": 2, "first_lines": [4, 7]},
+    assert summary["data"]["skipped"] == [
+        {"reason": "empty or non-text 'sentence'", "malformed": True, "count": 1, "first_lines": [3]},
+        {"reason": "wrong number of fields", "malformed": True, "count": 2, "first_lines": [4, 7]},
     ]

@@ -185,14 +185,16 @@ def test_a_truncated_weights_file_is_named_as_corrupt(tiny_folders, tmp_path, ke
 def test_skipped_input_rows_are_reported_by_reason_with_their_lines(bert, tmp_path):
     table = tmp_path / "texts.csv"
     table.write_text('text,label\ngood one,1\n"",0\ntoo,many,fields\nfine text,0\n"two\nlines",0,x\n  ,1\n')
-    inputs = jobs.read_inputs(table, "text")
+    with pytest.raises(FaithlabError, match=r"table reader skipped 4 of 6 rows .* \(66.7%, above max_skipped 0.05\)"):
+        jobs.read_inputs(table, "text")
+    inputs = jobs.read_inputs(table, "text", accept_skipped=True)
     console_text = StringIO()
     summary = jobs.run_explain_job(bert, inputs, ["gradient"], tmp_path / "out", progress=False,
                                    console=Console(file=console_text, width=200))
-    expected = [{"reason": "empty or non-text 'text'", "count": 2, "first_lines": [3, 8]},
-                {"reason": "wrong number of fields", "count": 2, "first_lines": [4, 6]}]
-    assert json.loads((tmp_path / "out" / jobs.SUMMARY_NAME).read_text())["skipped"] == expected
-    assert summary.skipped_rows == 4 and summary.texts == 2
+    expected = [{"reason": "empty or non-text 'text'", "malformed": True, "count": 2, "first_lines": [3, 8]},
+                {"reason": "wrong number of fields", "malformed": True, "count": 2, "first_lines": [4, 6]}]
+    assert json.loads((tmp_path / "out" / jobs.SUMMARY_NAME).read_text())["data"]["skipped"] == expected
+    assert summary.data["malformed"] == 4 and summary.data["rows_read"] == 6 and summary.texts == 2
     assert "2 x wrong number of fields (lines 4, 6)" in console_text.getvalue()
 
 

@@ -21,7 +21,8 @@ from typer.core import TyperGroup
 import faithlab
 from faithlab import jobs
 from faithlab.bench.cli import register as register_bench_command
-from faithlab.cli_options import Input, Model, Out, PairCol, Quiet, Reader, Sets, TextCol
+from faithlab.cli_options import AcceptSkipped, Input, MaxSkipped, Model, Out, PairCol, Quiet, Reader, Sets, TextCol
+from faithlab.data import MAX_SKIPPED
 from faithlab.errors import FaithlabError
 from faithlab.explain import EXPLAINERS, explain_many
 from faithlab.explain.base import check_settings
@@ -92,6 +93,8 @@ def explain(
     text_col: TextCol = None,
     pair_col: PairCol = None,
     reader: Reader = None,
+    max_skipped: MaxSkipped = None,
+    accept_skipped: AcceptSkipped = False,
     out: Out = None,
     target: Annotated[str, typer.Option(help="predicted, all, a label name or a label index.")] = "predicted",
     max_batch_tokens: Annotated[
@@ -119,7 +122,9 @@ def explain(
         if out is None:
             raise FaithlabError("--input needs --out DIR for the explanations")
         with _reading(str(input_file)):
-            inputs = jobs.read_inputs(input_file, text_col or TEXT_COL, pair_col, reader or "table")
+            inputs = jobs.read_inputs(input_file, text_col or TEXT_COL, pair_col, reader or "table",
+                                      max_skipped=MAX_SKIPPED if max_skipped is None else max_skipped,
+                                      accept_skipped=accept_skipped)
     else:
         inputs = jobs.check_texts(texts or [])
     names = jobs.resolve_methods(methods)

@@ -26,3 +26,9 @@ Sets = Annotated[list[str] | None, typer.Option("--set", help="A setting as key=
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
 Resume = Annotated[bool, typer.Option(help="Continue an unfinished run found in the output folder.")]
 Overwrite = Annotated[bool, typer.Option(help="Delete the output folder first.")]
+MaxSkipped = Annotated[float | None, typer.Option(
+    "--max-skipped", help="Largest share (0-1) of malformed rows a reader may skip before the job stops (default 0.05)."
+)]
+AcceptSkipped = Annotated[bool, typer.Option(
+    "--accept-skipped", help="Run on the rows kept even when a reader skipped more than --max-skipped."
+)]

@@ -20,12 +20,13 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from faithlab.data import DataError, Skipped, builtin_sentences
+from faithlab.data import MAX_SKIPPED, DataError, ReadSummary, builtin_sentences, check_skipped
 from faithlab.data.named import read_named
 from faithlab.errors import FaithlabError
 from faithlab.explain import EXPLAINERS, Explanation, explain_many, get_explainer
@@ -59,31 +60,19 @@ DEMO_TRAINED_NOTE = (
 
 @dataclass
 class Inputs:
-    """Texts (and pair texts) to explain, with where they came from and the rows the reader skipped, by reason."""
+    """Texts (and pair texts) to explain, with where they came from and what the reader kept and skipped of the
+    file (None for texts given in memory)."""
 
     texts: list[str]
     pairs: list[str] | None = None
     source: str = "command line"
-    skipped: list[Skipped] = field(default_factory=list)
-
-
-@dataclass
-class SkippedRows:
-    """Input rows left out for one reason: how many, and the first line numbers (1-based, as an editor shows)."""
-
-    reason: str
-    count: int
-    first_lines: list[int]
-
-    def __str__(self) -> str:
-        more = ", ..." if self.count > len(self.first_lines) else ""
-        lines = ", ".join(map(str, self.first_lines))
-        return f"{self.count} x {self.reason} (line{'s' if self.count > 1 else ''} {lines}{more})"
+    read: ReadSummary | None = None
 
 
 @dataclass
 class JobSummary:
-    """What a job did (also written to summary.json): `resumed` texts were complete before, `explained` were not."""
+    """What a job did (also written to summary.json): `resumed` texts were complete before, `explained` were not;
+    `data` is what the reader kept and skipped of the input file (`ReadSummary.to_dict`), None for given texts."""
 
     out_dir: str
     model: str
@@ -94,8 +83,7 @@ class JobSummary:
     explained: int
     written_lines: int
     seconds: float
-    skipped_rows: int = 0
-    skipped: list[SkippedRows] = field(default_factory=list)
+    data: dict[str, Any] | None = None
     fingerprint: str = ""
     warnings: dict[str, int] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
@@ -117,17 +105,27 @@ def check_texts(texts: Sequence[str], pairs: Sequence[str] | None = None) -> Inp
     return Inputs(list(texts), None if pairs is None else list(pairs))
 
 
-def read_inputs(path: str | Path, text_col: str, pair_col: str | None = None, reader: str = "table") -> Inputs:
+def read_inputs(
+    path: str | Path,
+    text_col: str,
+    pair_col: str | None = None,
+    reader: str = "table",
+    *,
+    max_skipped: float = MAX_SKIPPED,
+    accept_skipped: bool = False,
+) -> Inputs:
     """Texts from a file: a CSV / TSV / JSONL table by column name, or a named reader's format (`READERS`, e.g.
-    'emotion'); rows with an empty text are skipped and reported."""
+    'emotion'); rows with an empty text are skipped and reported. Above `max_skipped` malformed rows the job is
+    refused unless `accept_skipped` (`faithlab.data.check_skipped`)."""
     try:
         dataset = read_named(reader, path, text_col, pair_col)
     except DataError as exc:
         raise FaithlabError(str(exc)) from exc
     if not len(dataset):
         raise FaithlabError(f"{path}: no usable rows (every row was empty or malformed)")
+    read = check_skipped(dataset, reader, max_skipped=max_skipped, accept=accept_skipped)
     pairs = dataset.pairs if any(p is not None for p in dataset.pairs) else None
-    return Inputs(dataset.texts, pairs, str(path), dataset.report.skipped())
+    return Inputs(dataset.texts, pairs, str(path), read)
 
 
 def resolve_methods(spec: str | Sequence[str]) -> list[str]:
@@ -215,7 +213,7 @@ def run_explain_job(
         manifest = {"model": classifier.name, "fingerprint": fingerprint, "target": target,
                     "labels": classifier.labels, "settings": resolved_settings(classifier, requested)}
         _check_manifest(out / MANIFEST_NAME, manifest, classifier.head_trained)
-        _print_skipped(inputs, console)
+        _print_read(inputs, console)
         jsonl = out / JSONL_NAME
         texts = zip(inputs.texts, inputs.pairs or [None] * len(inputs.texts), strict=True)
         hashes = [text_hash(t, p) for t, p in texts]
@@ -242,12 +240,13 @@ def run_explain_job(
         html = write_html(
             _tally(iter_records(jsonl), warnings), out / HTML_NAME, max_texts=report_texts,
             title=title or f"faithlab explanations: {classifier.name}", show_special=show_special,
+            note=None if inputs.read is None else "\n".join(inputs.read.lines()),
         )
         summary = JobSummary(
             out_dir=str(out), model=classifier.name, methods=methods, target=target, texts=len(hashes),
             resumed=len(hashes) - len(pending), explained=len(pending), written_lines=lines,
-            seconds=round(seconds, 3), skipped_rows=sum(group.count for group in inputs.skipped),
-            skipped=[_skipped_rows(group) for group in inputs.skipped], fingerprint=fingerprint,
+            seconds=round(seconds, 3), data=None if inputs.read is None else inputs.read.to_dict(),
+            fingerprint=fingerprint,
             warnings=dict(warnings),
             files={"explanations": str(jsonl), "report": str(html), "summary": str(out / SUMMARY_NAME)},
         )
@@ -270,17 +269,12 @@ def resolved_settings(classifier: Classifier, requested: dict[str, dict]) -> dic
     return resolved
 
 
-def _skipped_rows(group: Skipped) -> SkippedRows:
-    return SkippedRows(group.reason, group.count, group.rows)
-
-
-def _print_skipped(inputs: Inputs, console: Console) -> None:
-    """Say which input rows the reader left out, and why, before a long job starts."""
-    if inputs.skipped:
-        total = sum(group.count for group in inputs.skipped)
-        console.print(f"skipped {total} rows of {inputs.source}:", style="yellow", markup=False, highlight=False)
-        for group in inputs.skipped:
-            console.print(f"  {_skipped_rows(group)}", style="yellow", markup=False, highlight=False)
+def _print_read(inputs: Inputs, console: Console) -> None:
+    """Say how many input rows the reader kept, and which it left out and why, before a long job starts."""
+    if inputs.read is not None:
+        style = "yellow" if inputs.read.skipped else None
+        for line in inputs.read.lines():
+            console.print(line, style=style, markup=False, highlight=False, soft_wrap=True)
 
 
 def demo_inputs(n: int = 12, seed: int = 0) -> Inputs:

@@ -11,11 +11,13 @@ import typer
 from rich.console import Console
 
 from faithlab.bench.config import load_config
-from faithlab.bench.runner import run_benchmark
+from faithlab.bench.runner import DATASETS_NAME, run_benchmark
 from faithlab.bench.store import ResultStore
 from faithlab.bench.summary import write_summary
-from faithlab.cli_options import Out, Quiet
+from faithlab.cli_options import AcceptSkipped, MaxSkipped, Out, Quiet
 from faithlab.errors import FaithlabError
+from faithlab.schema import validate
+from faithlab.train.config import SkipLimits
 
 QUICK = "quick.yaml"
 
@@ -25,6 +27,8 @@ def bench_command(
     out: Out = None,
     quick: Annotated[bool, typer.Option("--quick", help="The built-in quick profile (a few minutes on CPU).")] = False,
     summary_only: Annotated[bool, typer.Option(help="Only rebuild the summary of an existing run.")] = False,
+    max_skipped: MaxSkipped = None,
+    accept_skipped: AcceptSkipped = False,
     quiet: Quiet = False,
 ) -> None:
     """Evaluate explanation methods across models and data sets; results go row by row to SQLite.
@@ -36,6 +40,9 @@ def bench_command(
         raise FaithlabError("give a config file or --quick (not both)")
     source = resources.files("faithlab.bench") / QUICK if quick else config
     parsed = load_config(Path(str(source)))
+    flags = {"max_skipped": max_skipped, "accept_skipped": accept_skipped or None}
+    limits = parsed.data.model_dump() | {k: v for k, v in flags.items() if v is not None}
+    parsed = parsed.model_copy(update={"data": validate(SkipLimits, limits, "--max-skipped: ")})
     if not summary_only:
         run_benchmark(parsed, out, progress=not quiet)
     database = out / "results.sqlite"
@@ -45,7 +52,8 @@ def bench_command(
         written = store.export(out)
         frame = store.frame()
     models = json.loads((out / "models.json").read_text()) if (out / "models.json").is_file() else {}
-    paths = write_summary(frame, out, models, resamples=parsed.bootstrap_resamples, seed=parsed.seed)
+    datasets = json.loads((out / DATASETS_NAME).read_text()) if (out / DATASETS_NAME).is_file() else {}
+    paths = write_summary(frame, out, models, datasets, resamples=parsed.bootstrap_resamples, seed=parsed.seed)
     Console().print(paths["markdown"].read_text())
     typer.echo(f"results: {', '.join(str(p) for p in written)}; summary: {paths['markdown']}")
 

@@ -17,7 +17,7 @@ from faithlab.explain.base import check_settings
 from faithlab.explain.settings import Replacement
 from faithlab.models.zoo import SIZES, ZOO_FAMILIES
 from faithlab.schema import AtLeastOne, Schema, UnitFraction, read_yaml, validate
-from faithlab.train.config import TrainConfig
+from faithlab.train.config import SkipLimits, TrainConfig
 
 METRIC_GROUPS = (
     "ground_truth", "faithfulness", "curves", "loo", "plausibility", "randomization", "adversarial"
@@ -125,7 +125,8 @@ class Bootstrap(Schema):
 
 class BenchConfig(Schema):
     """A benchmark: every model × data set × method, scored by the metric groups. A method is a name or
-    {name: {setting: value}}; `adversarial` holds the attack's settings."""
+    {name: {setting: value}}; `adversarial` holds the attack's settings; `data` how many malformed rows a data
+    set's reader may skip (`max_skipped`, `accept_skipped`)."""
 
     models: Annotated[list[ModelSpec], Field(min_length=1)]
     datasets: Annotated[list[DatasetSpec], Field(min_length=1)]
@@ -137,6 +138,7 @@ class BenchConfig(Schema):
     removal: Removal = Field(default_factory=Removal)
     bootstrap: Bootstrap = Field(default_factory=Bootstrap)
     adversarial: dict[str, Any] = Field(default_factory=dict)
+    data: SkipLimits = Field(default_factory=SkipLimits)
     _source: str = PrivateAttr(default="<dict>")
 
     @field_validator("methods", mode="before")

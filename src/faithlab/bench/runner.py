@@ -19,7 +19,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from faithlab.bench.config import BUILTIN, BenchConfig, DatasetSpec, ModelSpec
 from faithlab.bench.store import ResultStore
 from faithlab.data import (
+    Dataset,
     Example,
+    ReadSummary,
+    check_skipped,
     plant_feature,
     read_emotion,
     read_eraser,
@@ -34,6 +37,7 @@ from faithlab.errors import FaithlabError
 from faithlab.evaluate import (
     ATTACKABLE,
     Row,
+    SpanMask,
     evaluate_attack,
     evaluate_faithfulness,
     evaluate_ground_truth,
@@ -51,6 +55,7 @@ from faithlab.train.trainer import train
 from faithlab.train.zoo_train import train_zoo, zoo_data
 
 RATIONALE_KINDS = ("esnli", "movies", "hatexplain")
+DATASETS_NAME = "datasets.json"  # per data set: examples used, rows read, kept and skipped by reason
 ATTACK_IG_STEPS = 16  # IG nodes in the attack when the config leaves n_steps to "auto"
 
 
@@ -77,6 +82,11 @@ def _run_benchmark(config: BenchConfig, out: Path, progress: bool, max_units: in
     (out / "config.json").write_text(json.dumps(config.model_dump(), indent=2))
     done_now = 0
     with ResultStore(out / "results.sqlite") as store, _progress(progress) as bar:
+        data = {spec.name: load_examples(spec, config) for spec in config.datasets}  # before any model trains
+        for loaded in data.values():
+            for line in loaded.read.lines():
+                bar.console.print(line, markup=False, highlight=False, soft_wrap=True)
+        (out / DATASETS_NAME).write_text(json.dumps({name: d.to_dict() for name, d in data.items()}, indent=2))
         task = bar.add_task("benchmark", total=None)
         models_info = _read_json(out / "models.json")
         for model_spec in config.models:
@@ -86,7 +96,7 @@ def _run_benchmark(config: BenchConfig, out: Path, progress: bool, max_units: in
                 bar.console.print(f"[bold red]warning:[/] {near_chance_warning(model_spec.name, info)}")
             (out / "models.json").write_text(json.dumps(models_info, indent=2))
             for dataset_spec in config.datasets:
-                examples = load_examples(dataset_spec, config.seed, config.examples)
+                examples = data[dataset_spec.name].examples
                 units = plan_units(config.for_model(model_spec), classifier, dataset_spec, examples)
                 done = store.done_units(model_spec.name, dataset_spec.name)
                 total = (bar.tasks[task].total or 0) + len(units)
@@ -139,8 +149,8 @@ def _example_unit(
     if "ground_truth" in config.metrics and dataset.kind == "planted":
         rows += evaluate_ground_truth(explanations, [e.rationale for e in chunk])
     if "plausibility" in config.metrics and dataset.kind in RATIONALE_KINDS:
-        pair_masks = [e.pair_rationale for e in chunk] if pairs is not None else None
-        rows += evaluate_plausibility(explanations, [e.rationale for e in chunk], pair_masks)
+        pair_masks = [rationale_mask(e.pair_rationale, e.pair_spans) for e in chunk] if pairs is not None else None
+        rows += evaluate_plausibility(explanations, [rationale_mask(e.rationale, e.spans) for e in chunk], pair_masks)
     parts = [
         p for p, group in (("eraser", "faithfulness"), ("curves", "curves"), ("loo", "loo")) if group in config.metrics
     ]
@@ -186,41 +196,69 @@ def _record(row: Row, offset: int, seconds: list[float] | None, variant: str = "
     }
 
 
+def rationale_mask(mask: list[int] | None, spans: list[tuple[int, int]] | None) -> list[int] | SpanMask | None:
+    """An example's word mask as the metrics take it: over whitespace words, or over the reader's aligned words."""
+    return mask if mask is None or spans is None else SpanMask(mask, spans)
+
+
 def _pairs(chunk: list[Example]) -> list[str | None] | None:
     return [e.pair for e in chunk] if any(e.pair is not None for e in chunk) else None
 
 
 # ----- inputs ------------------------------------------------------------------------------------------------------
-def load_examples(spec: DatasetSpec, seed: int, limit: int) -> list[Example]:
-    """The first `spec.n` (or `limit`) examples of a data set; planted data get their label word here."""
+@dataclass
+class LoadedData:
+    """The examples a benchmark uses of one data set, and what its reader kept and skipped of the file."""
+
+    examples: list[Example]
+    read: ReadSummary
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: examples used, then the reader's summary (rows read, kept, skipped by reason)."""
+        return {"used": len(self.examples), **self.read.to_dict()}
+
+
+def load_examples(spec: DatasetSpec, config: BenchConfig) -> LoadedData:
+    """The first `spec.n` (or `config.examples`) examples of a data set; planted data get their label word here.
+
+    The reader's skipped rows are checked against the config's `data.max_skipped` (`faithlab.data.check_skipped`).
+    """
+    n = min(spec.n or config.examples, config.examples)
     if spec.kind == "planted" and spec.path == BUILTIN:
         # the same held-out split a zoo model trained on the built-in sentences never saw
-        examples = load_splits(zoo_data(), seed).test.examples
-        return list(examples[: min(spec.n or limit, limit)])
+        examples = load_splits(zoo_data(), config.seed).test.examples
+        read = ReadSummary("builtin", "built-in sentences (held-out test split)", len(examples))
+        return LoadedData(list(examples[:n]), read)
     path = Path(spec.path)
     if not path.exists():
         raise FaithlabError(f"data set '{spec.name}': {path} does not exist")
+    dataset = _read_dataset(spec, path)
+    read = check_skipped(dataset, spec.kind, max_skipped=config.data.max_skipped, accept=config.data.accept_skipped)
+    if spec.kind == "planted":
+        dataset = plant_feature(dataset.texts, seed=config.seed, **{k: v for k, v in spec.options.items()
+                                                                   if k != "text_column"})
+    return LoadedData(list(dataset.examples[:n]), read)
+
+
+def _read_dataset(spec: DatasetSpec, path: Path) -> Dataset:
+    """The data set's file read by the reader its kind names (planted data: the texts to plant into)."""
     options = dict(spec.options)
     kind = spec.kind
     if kind == "planted":
-        texts = read_sst2(path).texts if path.suffix == ".tsv" else read_table(path, options.pop("text_column")).texts
-        dataset = plant_feature(texts, seed=seed, **options)
-    elif kind == "sst2":
-        dataset = read_sst2(path)
-    elif kind == "mnli":
-        dataset = read_mnli(path, **options)
-    elif kind == "emotion":
-        dataset = read_emotion(path)
-    elif kind == "esnli":
-        dataset = read_esnli_jsonl(path) if path.suffix in (".jsonl", ".json") else read_esnli_csv(path, **options)
-    elif kind == "movies":
-        dataset = read_eraser(path, **options)
-    elif kind == "hatexplain":
-        dataset = read_hatexplain(path, **options)
-    else:
-        dataset = read_table(path, **options)
-    n = min(spec.n or limit, limit)
-    return list(dataset.examples[:n])
+        return read_sst2(path) if path.suffix == ".tsv" else read_table(path, options.pop("text_column"))
+    if kind == "sst2":
+        return read_sst2(path)
+    if kind == "mnli":
+        return read_mnli(path, **options)
+    if kind == "emotion":
+        return read_emotion(path)
+    if kind == "esnli":
+        return read_esnli_jsonl(path) if path.suffix in (".jsonl", ".json") else read_esnli_csv(path, **options)
+    if kind == "movies":
+        return read_eraser(path, **options)
+    if kind == "hatexplain":
+        return read_hatexplain(path, **options)
+    return read_table(path, **options)
 
 
 def obtain_classifier(spec: ModelSpec, out: Path, seed: int, progress: bool) -> tuple[Classifier, dict[str, Any]]:

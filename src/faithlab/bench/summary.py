@@ -116,13 +116,15 @@ def write_summary(
     results: pd.DataFrame,
     folder: str | Path,
     models: dict[str, Any] | None = None,
+    datasets: dict[str, Any] | None = None,
     resamples: int = 1000,
     seed: int = 0,
 ) -> dict[str, Path]:
     """Write summary.csv, summary.md, summary.json, recommendation.json and the plots; returns the paths.
 
+    `datasets` is the runner's datasets.json: per data set, the examples used and what its reader kept and skipped.
     summary.json holds each model's accuracy (`model_accuracy`), the chance rule, the warnings about models near
-    chance, and the recommendation.
+    chance, the data sets' counts and the recommendation.
     """
     folder = Path(folder)
     plots = folder / "plots"
@@ -131,6 +133,7 @@ def write_summary(
     table = summary_table(results, resamples, seed)
     recommendation = recommend(table)
     accuracy = model_accuracy(models)
+    data = dataset_counts(datasets or {})
     paths = {
         "csv": folder / "summary.csv",
         "markdown": folder / "summary.md",
@@ -139,8 +142,11 @@ def write_summary(
     }
     table.to_csv(paths["csv"], index=False)
     paths["recommendation"].write_text(json.dumps(recommendation, indent=2))
-    paths["json"].write_text(json.dumps(_json_summary(accuracy, recommendation), indent=2))
-    paths["markdown"].write_text(markdown_summary(table, recommendation, accuracy, rule=RULE, chance_rule=CHANCE_RULE))
+    paths["json"].write_text(json.dumps(_json_summary(accuracy, recommendation) | {"datasets": datasets or {}},
+                                        indent=2))
+    paths["markdown"].write_text(
+        markdown_summary(table, recommendation, accuracy, rule=RULE, chance_rule=CHANCE_RULE, datasets=data)
+    )
     for path in (
         plot_sizes(table, models, plots),
         plot_architectures(table, models, plots),
@@ -149,6 +155,21 @@ def write_summary(
     ):
         paths |= path
     return paths
+
+
+def dataset_counts(datasets: dict[str, Any]) -> pd.DataFrame:
+    """One row per data set: its reader, the examples used, the rows read and kept, and the skipped rows by reason."""
+    rows = [
+        {"dataset": name, "reader": info["reader"], "used": info["used"], "rows_read": info["rows_read"],
+         "kept": info["kept"], "skipped": _reasons(info["skipped"])}
+        for name, info in datasets.items()
+    ]
+    return pd.DataFrame(rows, columns=["dataset", "reader", "used", "rows_read", "kept", "skipped"])
+
+
+def _reasons(skipped: list[dict[str, Any]]) -> str:
+    # a reason may quote a separator such as 'premise|||hypothesis', which would split a markdown cell
+    return "; ".join(f"{group['count']} x {group['reason']}" for group in skipped).replace("|", "\\|") or "none"
 
 
 def _json_summary(accuracy: pd.DataFrame, recommendation: dict[str, dict[str, Any]]) -> dict[str, Any]:

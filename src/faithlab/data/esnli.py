@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
+from faithlab.data.align import align_tokens
 from faithlab.data.labels import NLI_LABELS, resolve_label
 from faithlab.data.masks import combine_masks, indices_to_mask
 from faithlab.data.records import DataError, Dataset, Example, OnError, Report, RowError
@@ -106,34 +107,59 @@ def read_esnli_jsonl(path: str | Path, on_error: OnError = "skip") -> Dataset:
     """The e-SNLI JSONL with `premise_tokens` / `hypothesis_tokens` and `*_highlight` indices (annotator 1).
 
     Words are the file's NLTK tokens, so `doesn't` is two words (`does`, `n't`) and only the first is marked.
+    `premise` / `hypothesis` may be the tokens joined by spaces or the raw sentences: tokens are aligned to the
+    text's characters (`faithlab.data.align`), so `church` and `.` of "a church." are two words with their own
+    spans. A file with `*_highlight_ws` (indices into the text's whitespace words) is read through those instead.
+    A row is malformed only when its tokens cannot be found in its text.
     """
     report = Report(source=str(path), on_error=on_error)
     columns, rows = read_records(path, "jsonl", report)
-    needed = ("premise", "hypothesis", "label", "premise_tokens", "hypothesis_tokens", "premise_highlight")
-    check_columns(path, columns, {field: field for field in (*needed, "hypothesis_highlight")})
+    whitespace = all(f"{side}_highlight_ws" in columns for side in ("premise", "hypothesis"))
+    needed = ("premise", "hypothesis", "label")
+    if not whitespace:
+        needed += ("premise_tokens", "hypothesis_tokens", "premise_highlight", "hypothesis_highlight")
+    check_columns(path, columns, {field: field for field in needed})
     examples: list[Example] = []
     for line, record in rows:
         if str(record.get("label", "")).strip() == "-":
             report.filtered(line, "label is '-' (no gold label)")
             continue
         try:
-            examples.append(_jsonl_example(record, line))
+            examples.append(_jsonl_example(record, line, whitespace))
         except (ValueError, KeyError, TypeError) as err:
             report.malformed_error(line, err)
     return Dataset(examples, NLI_LABELS, report, Path(path).stem)
 
 
-def _jsonl_example(record: dict[str, Any], line: int) -> Example:
+def _jsonl_example(record: dict[str, Any], line: int, whitespace: bool) -> Example:
     index, name = resolve_label(record["label"], NLI_LABELS)
-    sides = []
-    for side in ("premise", "hypothesis"):
-        text, words = str(record[side]).strip(), list(record[f"{side}_tokens"])
-        if not words or text.split() != words:
-            raise ValueError(f"{side} is empty or its words differ from {side}_tokens")
-        try:
-            sides.append((text, words, indices_to_mask(record[f"{side}_highlight"], len(words))))
-        except ValueError as err:
-            raise RowError(f"{side}_highlight: {err}", f"{side}_highlight: word index out of range") from None
-    (text, words, mask), (pair, pair_words, pair_mask) = sides
+    sides = [_jsonl_side(record, side, whitespace) for side in ("premise", "hypothesis")]
+    (text, words, spans, mask), (pair, pair_words, pair_spans, pair_mask) = sides
     key = str(record.get("pairID") or record.get("row", line))
-    return Example(text, pair, index, name, mask, pair_mask, words, pair_words, id=key)
+    return Example(text, pair, index, name, mask, pair_mask, words, pair_words, id=key, spans=spans,
+                   pair_spans=pair_spans)
+
+
+def _jsonl_side(
+    record: dict[str, Any], side: str, whitespace: bool
+) -> tuple[str, list[str], list[tuple[int, int]] | None, list[int]]:
+    """Text, words, their character spans (None: whitespace words) and the highlight mask of one side."""
+    text = str(record[side]).strip()
+    if not text:
+        raise RowError(f"{side} is empty", f"empty {side}")
+    column = f"{side}_highlight_ws" if whitespace else f"{side}_highlight"
+    if whitespace:
+        words, spans = text.split(), None
+    else:
+        words = record[f"{side}_tokens"]
+        if not isinstance(words, list) or not words:
+            raise RowError(f"{side}_tokens is {words!r}, not a list of tokens", f"{side}_tokens is not a list")
+        try:
+            spans = None if text.split() == words else align_tokens(text, words)
+        except ValueError as err:
+            raise RowError(f"{side}_tokens cannot be aligned to {side}: {err}",
+                           f"{side}_tokens cannot be aligned to {side}") from None
+    try:
+        return text, list(words), spans, indices_to_mask(record[column], len(words))
+    except ValueError as err:
+        raise RowError(f"{column}: {err}", f"{column}: word index out of range") from None

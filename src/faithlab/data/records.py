@@ -21,8 +21,10 @@ class Example:
     """One text (or text pair) with an optional label and optional word-level rationale masks.
 
     `rationale` / `pair_rationale` are 0/1 masks over `words` / `pair_words`, the word segmentation the human
-    (or planted) rationale refers to; readers keep `words == text.split()`. `planted` lists the word indices
-    that carry a planted feature (the ground-truth task); it is None for ordinary data.
+    (or planted) rationale refers to. `spans` / `pair_spans` give each word's character `[start, end)` in `text` /
+    `pair` when the words are a file's tokens aligned to the raw text (`church`, `.` in "at a church."); None means
+    the words are `text.split()`. `planted` lists the word indices that carry a planted feature (the ground-truth
+    task); it is None for ordinary data.
     """
 
     text: str
@@ -36,6 +38,8 @@ class Example:
     id: str | None = None
     planted: list[int] | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    spans: list[tuple[int, int]] | None = None
+    pair_spans: list[tuple[int, int]] | None = None
 
 
 MAX_KEPT = 20  # rows kept per reason; a file with a million bad rows reports the first ones and counts the rest
@@ -74,6 +78,15 @@ class Skipped:
     @property
     def rows(self) -> list[int]:
         return [issue.row for issue in self.issues]
+
+    def __str__(self) -> str:
+        more = ", ..." if self.count > len(self.issues) else ""
+        where = f"line{'s' if self.count > 1 else ''} {', '.join(map(str, self.rows))}{more}"
+        return f"{self.count} x {self.reason} ({where}{'' if self.malformed else '; left out on purpose'})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: reason, malformed, count and the first line numbers."""
+        return {"reason": self.reason, "malformed": self.malformed, "count": self.count, "first_lines": self.rows}
 
 
 @dataclass

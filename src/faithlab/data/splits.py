@@ -8,16 +8,19 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from faithlab.data.records import DataError, Dataset, Example, Report
+from faithlab.data.skips import ReadSummary
 
 
 @dataclass
 class Splits:
-    """Train / dev / scored-test datasets, and notes: which set is scored, what was dropped."""
+    """Train / dev / scored-test datasets, notes (which set is scored, what was dropped), and what the readers
+    kept and skipped of each file the splits were read from."""
 
     train: Dataset
     dev: Dataset
     test: Dataset
     notes: list[str] = field(default_factory=list)
+    reads: list[ReadSummary] = field(default_factory=list)
 
 
 def text_key(example: Example) -> tuple[str, str]:

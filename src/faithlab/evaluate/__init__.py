@@ -7,7 +7,7 @@ source.
 """
 
 from faithlab.evaluate.adversarial import ATTACKABLE, RowInputs, differentiable_scores, evaluate_attack
-from faithlab.evaluate.alignment import rationale_to_token_mask, token_rationale
+from faithlab.evaluate.alignment import SpanMask, rationale_to_token_mask, token_rationale
 from faithlab.evaluate.efficient_randomization import evaluate_efficient_randomization, histogram_entropy
 from faithlab.evaluate.faithfulness import FRACTIONS, curve_counts, curve_shape, evaluate_faithfulness, top_k_size
 from faithlab.evaluate.ffidelity import evaluate_ffidelity, fine_tuned_copy
@@ -44,6 +44,7 @@ __all__ = [
     "Metric",
     "Row",
     "RowInputs",
+    "SpanMask",
     "Summary",
     "aggregate",
     "bootstrap_means",

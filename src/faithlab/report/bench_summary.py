@@ -1,5 +1,6 @@
 """The markdown summary of a benchmark run: warnings about models near chance first, each model's test accuracy,
-the recommended method per model, and one method × metric table per model and data set."""
+the recommended method per model, the examples used of each data set, and one method × metric table per model and
+data set."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ def markdown_summary(
     *,
     rule: str,
     chance_rule: str,
+    datasets: pd.DataFrame | None = None,
 ) -> str:
     """summary.md's text.
 
@@ -27,6 +29,8 @@ def markdown_summary(
             the run did not train or evaluate the model).
         rule: the recommendation rule, stated under the title.
         chance_rule: when a model counts as near chance, stated with the accuracy table.
+        datasets: one row per data set: dataset, reader, used (examples evaluated), rows_read, kept, skipped (by
+            reason); None or empty leaves the section out.
 
     Returns:
         The markdown text; a near-chance model puts a warning line right under the title.
@@ -47,6 +51,10 @@ def markdown_summary(
     if not accuracy.empty:
         lines += ["", "## Model accuracy", "", f"Test accuracy on the model's own task; {chance_rule}.", ""]
         lines.append(markdown_table(accuracy.drop(columns="warning").astype(object).fillna("n/a")))
+    if datasets is not None and not datasets.empty:
+        lines += ["", "## Data sets", "", "Examples used of the rows each reader kept, of the rows it read; rows "
+                  "skipped by reason.", ""]
+        lines.append(markdown_table(datasets))
     higher_is_better = dict(zip(table["metric"], table["higher_is_better"], strict=True))
     plain = table[table["variant"] == ""]
     for (model, dataset), group in plain.groupby(["model", "dataset"], sort=False):

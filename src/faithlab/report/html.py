@@ -36,6 +36,7 @@ def render_html(
     title: str = "faithlab explanations",
     max_texts: int = MAX_TEXTS,
     show_special: bool = False,
+    note: str | None = None,
 ) -> str:
     """The report page for (at most the first `max_texts` texts of) a stream of explanations.
 
@@ -44,6 +45,7 @@ def render_html(
         title: the page title.
         max_texts: how many texts to show; the rest are counted.
         show_special: show special tokens ([CLS], [SEP], ...) with their scores; hidden by default, as the page says.
+        note: a plain-text note shown under the title, line breaks kept (e.g. the rows a reader kept and skipped).
 
     Returns:
         The HTML page.
@@ -62,6 +64,7 @@ def render_html(
         n_shown=len(groups),
         n_texts=n_texts,
         show_special=show_special,
+        note=note,
         texts=[_text_view(g, show_special) for g in groups],
     )
 
@@ -73,11 +76,12 @@ def write_html(
     title: str = "faithlab explanations",
     max_texts: int = MAX_TEXTS,
     show_special: bool = False,
+    note: str | None = None,
 ) -> Path:
     """Render and write the report (arguments as `render_html`); returns its path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    html = render_html(explanations, title=title, max_texts=max_texts, show_special=show_special)
+    html = render_html(explanations, title=title, max_texts=max_texts, show_special=show_special, note=note)
     path.write_text(html, encoding="utf-8")
     return path
 

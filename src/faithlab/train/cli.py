@@ -15,7 +15,21 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from faithlab.cli_options import Input, LabelCol, Model, Out, Overwrite, PairCol, Quiet, Reader, Resume, Sets, TextCol
+from faithlab.cli_options import (
+    AcceptSkipped,
+    Input,
+    LabelCol,
+    MaxSkipped,
+    Model,
+    Out,
+    Overwrite,
+    PairCol,
+    Quiet,
+    Reader,
+    Resume,
+    Sets,
+    TextCol,
+)
 from faithlab.errors import FaithlabError
 from faithlab.models.zoo import SIZES, ZOO_FAMILIES
 from faithlab.schema import parse_assignments
@@ -34,6 +48,8 @@ def train_command(
     text_col: TextCol = None,
     pair_col: PairCol = None,
     label_col: LabelCol = None,
+    max_skipped: MaxSkipped = None,
+    accept_skipped: AcceptSkipped = False,
     epochs: Annotated[int | None, typer.Option(help="Training epochs.")] = None,
     lr: Annotated[float | None, typer.Option("--lr", help="Peak learning rate.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of the splits, the head and the batches.")] = None,
@@ -55,12 +71,16 @@ def train_command(
     flags = {
         "model": model, "output_dir": out, "data.train": data, "data.test": test, "data.reader": reader,
         "data.text_column": text_col, "data.pair_column": pair_col, "data.label_column": label_col,
+        "data.max_skipped": max_skipped, "data.accept_skipped": accept_skipped or None,
         "epochs": epochs, "learning_rate": lr, "seed": seed, "new_head": new_head or None,
         "progress": False if quiet else None,
     }
     overrides = {key: _str(v) if isinstance(v, Path) else v for key, v in flags.items() if v is not None}
     overrides |= parse_assignments(settings or [])
     result = train(load_config(config, overrides), resume=resume, overwrite=overwrite)
+    for read in result.reads:
+        for line in read.lines():
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
     metrics = result.metrics
     table = Table(title=f"test metrics ({metrics['n']} examples)")
     for name in ("accuracy", "f1_binary", "f1_macro", "brier", "ece", "nll"):

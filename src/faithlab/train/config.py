@@ -20,6 +20,7 @@ import yaml
 from pydantic import Field, model_validator
 
 from faithlab.data.named import READERS
+from faithlab.data.skips import MAX_SKIPPED
 from faithlab.errors import FaithlabError
 from faithlab.schema import AtLeastOne, NonNegative, OpenFraction, Positive, Ratio, Schema, validate
 from faithlab.schema import read_yaml as _read_yaml
@@ -28,6 +29,16 @@ Task = Literal["planted", "classify"]
 Reader = Literal[READERS]  # type: ignore[valid-type]  (the choices live with the readers)
 Pooling = Literal["auto", "cls", "mean"]
 Monitor = Literal["dev_loss", "dev_accuracy"]
+Share = Annotated[float, Field(ge=0, le=1)]
+
+
+class SkipLimits(Schema):
+    """How many malformed rows a reader may skip: above `max_skipped` (a share of the rows read) the job stops,
+    unless `accept_skipped` (`faithlab.data.check_skipped`). The bench config's `data` section; `DataConfig` ends
+    with the same two settings."""
+
+    max_skipped: Share = MAX_SKIPPED
+    accept_skipped: bool = False
 
 
 class DataConfig(Schema):
@@ -38,6 +49,7 @@ class DataConfig(Schema):
     out, so the planted word alone decides the label. task "classify": the labelled file `train` is read with
     `reader`; for GLUE sets pass the official dev file as `test` (their test labels are hidden). Without `test`, a
     stratified `test_fraction` of train is held out. Dev is always a stratified `dev_fraction` carved from train.
+    Each file read is checked against `max_skipped` / `accept_skipped` (`SkipLimits`).
     """
 
     task: Task = "planted"
@@ -53,6 +65,8 @@ class DataConfig(Schema):
     test_fraction: OpenFraction = 0.2
     label_words: list[str] = Field(default_factory=lambda: ["negative", "positive"])
     position: str | int = "random"
+    max_skipped: Share = MAX_SKIPPED  # as in SkipLimits, after the settings users set most
+    accept_skipped: bool = False
 
     @model_validator(mode="after")
     def _check(self) -> DataConfig:

@@ -12,7 +12,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from torch.nn import functional as F
 from torch.optim.lr_scheduler import LambdaLR, LRScheduler
 from tqdm.auto import tqdm
 
-from faithlab.data import Dataset
+from faithlab.data import Dataset, ReadSummary
 from faithlab.errors import FaithlabError
 from faithlab.models import Classifier, load_classifier
 from faithlab.report import training_plots
@@ -39,6 +39,7 @@ from faithlab.train.task_data import load_splits
 StepCallback = Callable[[TrainState], None]
 # Settings that do not change what is computed, so a run may be resumed with other values.
 _COSMETIC = ("progress",)
+_COSMETIC_DATA = ("max_skipped", "accept_skipped")  # a check on the rows read; the rows themselves are the same
 
 
 @dataclass
@@ -53,6 +54,7 @@ class RunResult:
     stopped_early: bool
     train_seconds: float
     train_tokens: int
+    reads: list[ReadSummary] = field(default_factory=list)
 
     @property
     def tokens_per_second(self) -> float:
@@ -82,9 +84,10 @@ def _train(config: TrainConfig, resume: bool, overwrite: bool, callbacks: Sequen
     state = checkpoint.load_state(last) if last else TrainState()
     splits = load_splits(config.data, config.seed)
     labels = list(splits.train.label_names)
+    reads = [read.to_dict() for read in splits.reads]
     _write_json(run / "splits.json", {
         name: len(getattr(splits, name)) for name in ("train", "dev", "test")
-    } | {"labels": labels, "notes": splits.notes})
+    } | {"labels": labels, "notes": splits.notes, "data": reads})
 
     if not state.finished:
         torch.manual_seed(config.seed)
@@ -97,9 +100,10 @@ def _train(config: TrainConfig, resume: bool, overwrite: bool, callbacks: Sequen
     best = load_classifier(run / "best")
     test = _encode(best, splits.test, config.max_length)
     probabilities = predict_probabilities(best, test, config.eval_batch_size)
-    metrics = _write_test_artifacts(run, splits.test, probabilities, labels, state)
+    metrics = _write_test_artifacts(run, splits.test, probabilities, labels, state, reads)
     return RunResult(
-        run, run / "best", state.history, metrics, state.best_epoch, state.stopped_early, state.seconds, state.tokens
+        run, run / "best", state.history, metrics, state.best_epoch, state.stopped_early, state.seconds, state.tokens,
+        splits.reads,
     )
 
 
@@ -245,8 +249,8 @@ def _prepare_folder(run: Path, config: TrainConfig, *, resume: bool, overwrite: 
                             "another output folder")
     saved = run / "config.yaml"
     if last and saved.is_file():
-        before, now = read_yaml(saved), config.to_dict()
-        changed = sorted(k for k in now if k not in _COSMETIC and before.get(k) != now[k])
+        before, now = _computed(read_yaml(saved)), _computed(config.to_dict())
+        changed = sorted(k for k in now if before.get(k) != now[k])
         if changed:
             raise FaithlabError(f"cannot resume '{run}': settings {', '.join(changed)} differ from the saved "
                                 "config.yaml; pass overwrite (--overwrite) or choose another output folder")
@@ -254,8 +258,15 @@ def _prepare_folder(run: Path, config: TrainConfig, *, resume: bool, overwrite: 
     return last
 
 
+def _computed(settings: dict[str, Any]) -> dict[str, Any]:
+    """The settings that change what a run computes (what a resumed run must share with the saved one)."""
+    data = {k: v for k, v in (settings.get("data") or {}).items() if k not in _COSMETIC_DATA}
+    return {k: v for k, v in settings.items() if k not in _COSMETIC} | {"data": data}
+
+
 def _write_test_artifacts(
-    run: Path, test: Dataset, probabilities: np.ndarray, labels: list[str], state: TrainState
+    run: Path, test: Dataset, probabilities: np.ndarray, labels: list[str], state: TrainState,
+    reads: list[dict[str, Any]],
 ) -> dict[str, Any]:
     metrics = classification_metrics(probabilities, test.labels, labels)
     frame = analysis.predictions_frame(test.texts, test.pairs, test.labels, probabilities, labels)
@@ -270,7 +281,7 @@ def _write_test_artifacts(
     _write_json(run / "summary.json", {
         "test_accuracy": metrics["accuracy"], "best_epoch": state.best_epoch, "epochs_run": len(state.history),
         "stopped_early": state.stopped_early, "train_seconds": state.seconds, "train_tokens": state.tokens,
-        "tokens_per_second": state.tokens / state.seconds if state.seconds else None,
+        "tokens_per_second": state.tokens / state.seconds if state.seconds else None, "data": reads,
     })
     return metrics
 
