@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -83,7 +84,13 @@ def classifier(tiny_classifiers: dict[str, Classifier], family: str) -> Classifi
 
 
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
-    if not SHARED_DATA.is_dir():
-        pytest.skip("shared data sets not present (../shared/data)")
-    return SHARED_DATA
+def shared_file() -> Callable[[str], Path]:
+    """The path of a file under ../shared/data; a test that asks for an absent one is skipped."""
+
+    def find(relative: str) -> Path:
+        path = SHARED_DATA / relative
+        if not path.exists():
+            pytest.skip(f"real data not present: {path}")
+        return path
+
+    return find

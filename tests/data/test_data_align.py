@@ -15,7 +15,6 @@ from faithlab.data import align_tokens, read_esnli_jsonl, word_spans
 from faithlab.evaluate import token_rationale
 from faithlab.explain import explain_many
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 RAW = "A man sits at a church."
 TOKENS = ["A", "man", "sits", "at", "a", "church", "."]
 
@@ -86,18 +85,12 @@ def test_a_highlighted_token_marks_the_model_tokens_of_its_characters_only(tiny_
     assert np.flatnonzero(mask).size >= 2
 
 
-def _real(relative: str) -> Path:
-    path = SHARED / relative
-    if not path.exists():
-        pytest.skip(f"real data not present: {path}")
-    return path
 
-
-def test_real_raw_sentences_align_and_highlights_match_the_original_csv(tmp_path):
+def test_real_raw_sentences_align_and_highlights_match_the_original_csv(tmp_path, shared_file):
     """Rows 0-122 in the raw-text layout (raw sentences from the original CSV, NLTK tokens and highlights from the
     JSONL): every row is kept, and each highlighted token lies in the whitespace word annotator 1 marked."""
-    table = list(csv.DictReader(_real("esnli/esnli_dev_highlights_first123.csv").open(encoding="utf-8")))
-    with _real("rationales/esnli/esnli_dev_annot1_highlights.jsonl").open(encoding="utf-8") as handle:
+    table = list(csv.DictReader(shared_file("esnli/esnli_dev_highlights_first123.csv").open(encoding="utf-8")))
+    with shared_file("rationales/esnli/esnli_dev_annot1_highlights.jsonl").open(encoding="utf-8") as handle:
         tokens = [json.loads(next(handle)) for _ in table]
     rows = [t | {"premise": r["Sentence1"], "hypothesis": r["Sentence2"]} for r, t in zip(table, tokens, strict=True)]
     data = read_esnli_jsonl(_write(tmp_path / "raw.jsonl", rows), on_error="raise")
