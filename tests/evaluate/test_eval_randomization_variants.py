@@ -12,7 +12,6 @@ import torch
 import faithlab as fl
 from faithlab.errors import FaithlabError
 from faithlab.evaluate import (
-    embedding_noise,
     evaluate_efficient_randomization,
     evaluate_randomization,
     evaluate_smooth_randomization,
@@ -53,7 +52,7 @@ def test_noise_is_added_to_the_word_embeddings_by_position_and_removed(tiny_clas
     assert table.shape == (classifier.max_length, weight.shape[1])
     assert float(table.std()) == pytest.approx(0.5 * float(weight.detach().std()), rel=0.1)
     batch = classifier.encode(TEXTS)
-    with embedding_noise(classifier, table):
+    with classifier.shifted_word_embeddings(table):
         noisy = classifier.logits(batch.input_ids, batch.attention_mask, batch.token_type_ids)
     by_hand = classifier.logits_from_embeddings(
         classifier.word_embeddings(batch.input_ids) + table[: batch.input_ids.shape[1]], batch.input_ids,

@@ -28,7 +28,6 @@ from faithlab.evaluate.rationales import (
 from faithlab.evaluate.results import Row, aggregate, by_method
 from faithlab.evaluate.road import evaluate_road, infill, load_infill_model
 from faithlab.evaluate.smooth_randomization import (
-    embedding_noise,
     evaluate_smooth_randomization,
     noise_tables,
     smoothed_scores,
@@ -53,7 +52,6 @@ __all__ = [
     "curve_counts",
     "curve_shape",
     "differentiable_scores",
-    "embedding_noise",
     "evaluate_attack",
     "evaluate_efficient_randomization",
     "evaluate_faithfulness",

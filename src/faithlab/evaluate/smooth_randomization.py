@@ -17,7 +17,7 @@ noise alone and in any batch.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -44,26 +44,13 @@ def noise_tables(classifier: Classifier, samples: int, noise: float, seed: int) 
     return tables
 
 
-@contextlib.contextmanager
-def embedding_noise(classifier: Classifier, table: torch.Tensor) -> Iterator[None]:
-    """Within the block, the word-embedding layer's output at position t gets `table[t]` added (hook always removed)."""
-    def add(_module: torch.nn.Module, _inputs: object, output: torch.Tensor) -> torch.Tensor:
-        return output + table[: output.shape[-2]]
-
-    handle = classifier.model.get_input_embeddings().register_forward_hook(add)
-    try:
-        yield
-    finally:
-        handle.remove()
-
-
 def smoothed_scores(
     explainer: Explainer, batch: Batch, targets: torch.Tensor, tables: list[torch.Tensor]
 ) -> np.ndarray:
     """The mean of the explainer's token scores over the noisy copies of the batch (one per noise table)."""
     total = None
     for table in tables:
-        with embedding_noise(explainer.classifier, table):
+        with explainer.classifier.shifted_word_embeddings(table):
             scores = _scores(explainer, batch, targets)
         total = scores if total is None else total + scores
     return total / len(tables)

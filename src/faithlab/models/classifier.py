@@ -237,6 +237,20 @@ class Classifier:
                                 constant_attention=constant_attention).logits
 
     @contextlib.contextmanager
+    def shifted_word_embeddings(self, shift: torch.Tensor) -> Iterator[None]:
+        """Within the block, the word embedding at position t has `shift[t]` added (noise for smoothed sanity
+        checks); the hook is removed on exit, also after an error."""
+
+        def add(_module: torch.nn.Module, _inputs: object, output: torch.Tensor) -> torch.Tensor:
+            return output + shift[: output.shape[-2]]
+
+        handle = self.model.get_input_embeddings().register_forward_hook(add)
+        try:
+            yield
+        finally:
+            handle.remove()
+
+    @contextlib.contextmanager
     def replaced_word_embeddings(self, embeddings: torch.Tensor) -> Iterator[None]:
         handle = self.model.get_input_embeddings().register_forward_hook(lambda _m, _i, _o: embeddings)
         try:
