@@ -91,7 +91,8 @@ def shared_data() -> Path:
 
 # Tiny random classifiers of the other families users fine-tune, built from their configs: decoders (grouped-query
 # attention: 4 query heads share 2 key/value heads) on the GPT-2 tokenizer scheme, encoders on the WordPiece one.
-# Gemma's sliding window (4 tokens) and softcap (small enough to bend the scores) change the logits of these texts.
+# Gemma's sliding window (4 tokens) and softcap (small enough to bend the scores, which a wider initialisation makes
+# large enough) change the logits of these texts.
 _DECODER = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
             "num_key_value_heads": 2, "head_dim": 8, "max_position_embeddings": 512}
 _ENCODER = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
@@ -101,8 +102,9 @@ FAMILY_CONFIGS: dict[str, tuple[str, dict]] = {
     "qwen2": ("gpt2", _DECODER),
     "qwen3": ("gpt2", _DECODER),
     "mistral": ("gpt2", _DECODER),
-    "gemma2": ("gpt2", {**_DECODER, "sliding_window": 4, "query_pre_attn_scalar": 8, "attn_logit_softcapping": 0.5}),
-    "gemma3_text": ("gpt2", {**_DECODER, "sliding_window": 4, "query_pre_attn_scalar": 8,
+    "gemma2": ("gpt2", {**_DECODER, "sliding_window": 4, "query_pre_attn_scalar": 8, "attn_logit_softcapping": 0.5,
+                        "initializer_range": 0.2}),
+    "gemma3_text": ("gpt2", {**_DECODER, "sliding_window": 4, "query_pre_attn_scalar": 8, "initializer_range": 0.2,
                              "layer_types": ["sliding_attention", "full_attention"]}),
     "phi3": ("gpt2", _DECODER),
     "modernbert": ("bert", {**_ENCODER, "local_attention": 4, "global_attn_every_n_layers": 2}),
