@@ -107,7 +107,10 @@ FAMILY_CONFIGS: dict[str, tuple[str, dict]] = {
     "gemma3_text": ("gpt2", {**_DECODER, "sliding_window": 4, "query_pre_attn_scalar": 8, "initializer_range": 0.2,
                              "layer_types": ["sliding_attention", "full_attention"]}),
     "phi3": ("gpt2", _DECODER),
-    "modernbert": ("bert", {**_ENCODER, "local_attention": 4, "global_attn_every_n_layers": 2}),
+    # word embeddings nearer a trained model's scale: they go straight into a LayerNorm, whose Jacobian grows as
+    # 1 / their scale, and with it the rounding in the gradient methods' scores
+    "modernbert": ("bert", {**_ENCODER, "local_attention": 4, "global_attn_every_n_layers": 2,
+                            "initializer_range": 0.5}),
     "deberta-v2": ("bert", {**_ENCODER, "relative_attention": True, "pos_att_type": ["p2c", "c2p"],
                             "position_biased_input": False, "type_vocab_size": 2}),
     "electra": ("bert", {**_ENCODER, "embedding_size": 16}),

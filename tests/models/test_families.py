@@ -98,3 +98,12 @@ def test_modernbert_pooling_follows_the_heads_setting(family_folders: dict[str, 
     assert first.model.config.classifier_pooling == "cls" and first.pooling == "first"
     model = AutoModelForSequenceClassification.from_pretrained(folder, classifier_pooling="mean")
     assert Classifier(model, first.tokenizer, "mean-pooled ModernBERT").pooling == "mean"
+
+
+@pytest.mark.parametrize("family", NEW_FAMILIES)
+def test_blocks_are_the_stack_of_layers(family_classifiers, family: str) -> None:
+    """ALBERT shares one group of layers across its depth: that group is its one block."""
+    model = family_classifiers[family].model
+    blocks = family_classifiers[family].adapter.blocks(model)
+    expected = model.config.num_hidden_groups if family == "albert" else model.config.num_hidden_layers
+    assert isinstance(blocks, torch.nn.ModuleList) and len(blocks) == expected

@@ -115,6 +115,10 @@ class Adapter:
 
     `forward(model, input_ids, attention_mask, token_type_ids, output_attentions=False, *,
     constant_attention=False)` runs the model's own forward, every position of every layer.
+
+    `scale_invariant_embeddings`: the word embeddings alone enter a LayerNorm (ModernBERT adds no position embedding
+    first), so the model's output does not change when they are scaled, and gradient × input (and IG from the zero
+    embedding) is 0 but for rounding: those methods refuse the family (`refuse_scale_invariant`).
     """
 
     family: str
@@ -128,10 +132,21 @@ class Adapter:
     blocks: Callable[[PreTrainedModel], nn.ModuleList] = _no_blocks
     first_token: FirstTokenPath | None = None
     first_token_heads: tuple[str, ...] = ()
+    scale_invariant_embeddings: bool = False
 
     def reads_first_token_only(self, model: PreTrainedModel) -> bool:
         """Whether `model`'s head is one known to read the first position alone (and the family has the pass)."""
         return self.first_token is not None and type(model).__name__ in self.first_token_heads
+
+    def refuse_scale_invariant(self, method: str) -> None:
+        """Raise for a method that scales the word embeddings (x · ∂f/∂x, a path from 0) on a family whose output
+        ignores their scale: its scores would be rounding noise."""
+        if self.scale_invariant_embeddings:
+            raise FaithlabError(
+                f"{method} is 0 for model type '{self.family}': its word embeddings enter a LayerNorm alone, so "
+                "the output does not change with their scale and gradient × input vanishes; use ig with a pad or "
+                "mask baseline, lrp, kernel_shap, lime or occlusion"
+            )
 
 
 def _roberta_head_tanh(model: PreTrainedModel) -> list[tuple[nn.Module, nn.Module]]:
@@ -190,7 +205,7 @@ ADAPTERS: dict[str, Adapter] = {
     "phi3": _decoder("phi3", gate="activation_fn"),
     "modernbert": Adapter(  # GLU feed-forward: act(input) · gate, the activation's output gates the linear half
         "modernbert", False, lambda m: m.model.embeddings.norm, blocks=lambda m: m.model.layers,
-        gates=lambda m: [layer.mlp.act for layer in m.model.layers],
+        gates=lambda m: [layer.mlp.act for layer in m.model.layers], scale_invariant_embeddings=True,
     ),
     "deberta-v2": Adapter("deberta-v2", True, _lrp_refused(_DEBERTA_ATTENTION),
                           blocks=lambda m: m.deberta.encoder.layer),
