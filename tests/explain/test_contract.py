@@ -17,12 +17,12 @@ import pytest
 import torch
 from torch import nn
 
-from conftest import NEW_FAMILIES
 from faithlab.errors import FaithlabError
 from faithlab.explain import EXPLAINERS, get_explainer
 from faithlab.explain.base import Explainer, expand_targets, explain_batch
 from faithlab.models import Classifier
 from faithlab.models.zoo import ZOO_FAMILIES
+from tiny_families import NEW_FAMILIES
 
 LIME = {"n_samples": 16, "seed": 5}
 SETTINGS: dict[str, dict] = {

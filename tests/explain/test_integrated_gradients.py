@@ -7,12 +7,12 @@ import pytest
 import torch
 from captum.attr import LayerIntegratedGradients
 
-from conftest import NEW_FAMILIES
 from faithlab.errors import FaithlabError
 from faithlab.explain import get_explainer
 from faithlab.explain.base import expand_targets
 from faithlab.explain.integrated_gradients import quadrature
 from faithlab.models import Classifier
+from tiny_families import NEW_FAMILIES
 
 TEXTS = ["the movie was great fun", "not bad", "terrible acting but great music"]
 BATCH_TEXTS = [*TEXTS, "fine", "i loved every minute of it !", "a dull film", "the plot is clever", "a woman"]

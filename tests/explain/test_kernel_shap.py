@@ -10,11 +10,11 @@ import pytest
 import torch
 from planted_games import TWELVE, AdditiveClassifier, InteractingClassifier
 
-from conftest import NEW_FAMILIES
 from faithlab.errors import FaithlabError
 from faithlab.explain import get_explainer
 from faithlab.explain.kernel_shap import AUTO_MARGIN, all_coalitions, kernel_samples
 from faithlab.models import Classifier
+from tiny_families import NEW_FAMILIES
 
 
 def coalition_values(classifier: Classifier, text: str, coalitions: list[set[int]], replacement: str) -> torch.Tensor:

@@ -10,7 +10,6 @@ import pytest
 import torch
 from transformers import T5Config
 
-from conftest import NEW_FAMILIES
 from faithlab.errors import FaithlabError
 from faithlab.explain import get_explainer
 from faithlab.explain.lrp import lrp_relevance
@@ -19,6 +18,7 @@ from faithlab.models.attention import ATTENTION_NAME
 from faithlab.models.lrp_rules import conservative_propagation
 from faithlab.models.t5_encoder import T5EncoderForSequenceClassification
 from faithlab.models.zoo import build_model
+from tiny_families import NEW_FAMILIES
 
 TEXTS = [
     "the movie was great and fun to watch",

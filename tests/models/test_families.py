@@ -10,8 +10,8 @@ import pytest
 import torch
 from transformers import AutoConfig, AutoModelForSequenceClassification, PreTrainedModel
 
-from conftest import NEW_FAMILIES, NO_PAD_TOKEN
 from faithlab.models import FAMILIES, Classifier, load_classifier
+from tiny_families import NEW_FAMILIES, NO_PAD_TOKEN
 
 TEXTS = ["a good film", "the plot was dull and far too long for what it had to say", "fine"]
 PAIRS = ["it is good", "nothing happens", "a long and winding road of a hypothesis"]
