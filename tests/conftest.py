@@ -94,3 +94,18 @@ def shared_file() -> Callable[[str], Path]:
         return path
 
     return find
+
+
+@pytest.fixture(scope="session")
+def family_folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One saved tiny model folder per family of `NEW_FAMILIES` (decoders and the newer encoders)."""
+    from tiny_families import NEW_FAMILIES, build_family_folder
+
+    root = tmp_path_factory.mktemp("families")
+    return {family: build_family_folder(family, root / family, CORPUS, TINY.vocab) for family in NEW_FAMILIES}
+
+
+@pytest.fixture(scope="session")
+def family_classifiers(family_folders: dict[str, Path]) -> dict[str, Classifier]:
+    torch.manual_seed(0)
+    return {family: load_classifier(folder) for family, folder in family_folders.items()}

@@ -17,9 +17,12 @@ import pytest
 import torch
 from torch import nn
 
+from faithlab.errors import FaithlabError
 from faithlab.explain import EXPLAINERS, get_explainer
 from faithlab.explain.base import Explainer, expand_targets, explain_batch
 from faithlab.models import Classifier
+from faithlab.models.zoo import ZOO_FAMILIES
+from tiny_families import NEW_FAMILIES
 
 LIME = {"n_samples": 16, "seed": 5}
 SETTINGS: dict[str, dict] = {
@@ -39,6 +42,9 @@ SETTINGS: dict[str, dict] = {
     "ensemble": {"methods": ["lime", "grad_x_input"], "member_settings": {"lime": LIME}},  # a prepared member, then not
 }
 MODEL_FREE = {"random"}  # methods whose `attribute` never runs the model
+REFUSED = {  # (method, family) pairs where the method cannot work and must say why
+    ("lrp", "deberta-v2"), ("grad_x_input", "modernbert"), ("ensemble", "modernbert"),  # the ensemble has grad_x_input
+}
 
 # (texts, pair texts): rows of different lengths, alone and as sentence pairs
 INPUTS = {
@@ -57,7 +63,22 @@ def method(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
+@pytest.fixture(params=[*ZOO_FAMILIES, *NEW_FAMILIES])
+def family(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def classifier(tiny_classifiers: dict[str, Classifier], family_classifiers: dict[str, Classifier],
+               family: str) -> Classifier:
+    return {**tiny_classifiers, **family_classifiers}[family]
+
+
 def _explainer(method: str, classifier: Classifier) -> Explainer:
+    if (method, classifier.adapter.family) in REFUSED:
+        with pytest.raises(FaithlabError, match=classifier.adapter.family):
+            get_explainer(method, classifier, **SETTINGS[method])
+        pytest.skip(f"{method} refuses {classifier.adapter.family}, with a message (checked)")
     return get_explainer(method, classifier, **SETTINGS[method])
 
 

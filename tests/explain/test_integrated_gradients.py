@@ -12,6 +12,7 @@ from faithlab.explain import get_explainer
 from faithlab.explain.base import expand_targets
 from faithlab.explain.integrated_gradients import quadrature
 from faithlab.models import Classifier
+from tiny_families import NEW_FAMILIES
 
 TEXTS = ["the movie was great fun", "not bad", "terrible acting but great music"]
 BATCH_TEXTS = [*TEXTS, "fine", "i loved every minute of it !", "a dull film", "the plot is clever", "a woman"]
@@ -186,3 +187,23 @@ def test_fejer_levels_are_nested_and_auto_reuses_their_nodes(classifier: Classif
     _, doubled = _attribute(classifier, TEXTS, n_steps="auto", method="gauss_legendre", target_delta=1e-3)
     for row in doubled:
         assert row["evaluations"] == 2 * row["n_steps"] - 4  # 4 + 8 + ... + n
+
+
+@pytest.mark.parametrize("family", NEW_FAMILIES)
+def test_newer_families_equal_captum(family_classifiers: dict[str, Classifier], family: str) -> None:
+    test_equals_captum_layer_integrated_gradients(family_classifiers[family], "gauss_legendre")
+
+
+def test_zero_baseline_and_gradient_times_input_refuse_modernbert(family_classifiers: dict[str, Classifier]) -> None:
+    """ModernBERT's word embeddings enter a LayerNorm alone: the output ignores their scale, so the path from the zero
+    embedding and gradient × input carry no signal, only rounding."""
+    classifier = family_classifiers["modernbert"]
+    batch = classifier.encode(TEXTS)
+    embeddings = classifier.word_embeddings(batch.input_ids)
+    with torch.no_grad():
+        plain = classifier.logits_from_embeddings(embeddings, batch.input_ids, batch.attention_mask)
+        scaled = classifier.logits_from_embeddings(3 * embeddings, batch.input_ids, batch.attention_mask)
+    torch.testing.assert_close(scaled, plain, rtol=1e-4, atol=1e-4)  # but for the LayerNorm's eps
+    for method, settings in (("ig", {"baseline": "zero"}), ("grad_x_input", {})):
+        with pytest.raises(FaithlabError, match=r"modernbert.*LayerNorm alone"):
+            get_explainer(method, classifier, **settings)

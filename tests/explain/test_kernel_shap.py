@@ -14,6 +14,7 @@ from faithlab.errors import FaithlabError
 from faithlab.explain import get_explainer
 from faithlab.explain.kernel_shap import AUTO_MARGIN, all_coalitions, kernel_samples
 from faithlab.models import Classifier
+from tiny_families import NEW_FAMILIES
 
 
 def coalition_values(classifier: Classifier, text: str, coalitions: list[set[int]], replacement: str) -> torch.Tensor:
@@ -187,3 +188,14 @@ def test_auto_budget_runs_on_every_family_with_pairs_and_deletion(tiny_classifie
         total = explanation.extras["full_value"] - explanation.extras["base_value"]
         assert explanation.scores.sum() == pytest.approx(total, abs=1e-4), name
         np.testing.assert_allclose(explanation.scores, alone.scores, atol=1e-5, err_msg=name)
+
+
+@pytest.mark.parametrize("family", NEW_FAMILIES)
+def test_newer_families_exact_mode_equals_brute_force(family_classifiers: dict[str, Classifier], family: str) -> None:
+    test_exact_mode_equals_brute_force_shapley_values(family_classifiers[family])
+
+
+@pytest.mark.parametrize("family", ["llama", "modernbert"])
+def test_newer_families_exact_deletion_equals_brute_force(family_classifiers: dict[str, Classifier],
+                                                          family: str) -> None:
+    test_exact_mode_with_deletion_equals_brute_force(family_classifiers, family)

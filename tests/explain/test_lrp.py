@@ -1,8 +1,9 @@
-"""LRP by conservative propagation: conservation, unchanged forward values, batch invariance, all five families."""
+"""LRP by conservative propagation: conservation, unchanged forward values, batch invariance, every family."""
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from faithlab.models.attention import ATTENTION_NAME
 from faithlab.models.lrp_rules import conservative_propagation
 from faithlab.models.t5_encoder import T5EncoderForSequenceClassification
 from faithlab.models.zoo import build_model
+from tiny_families import NEW_FAMILIES
 
 TEXTS = [
     "the movie was great and fun to watch",
@@ -172,3 +174,38 @@ def test_the_rules_are_removed_afterwards(classifier: Classifier) -> None:
     torch.testing.assert_close(after, before, rtol=0, atol=0)
     assert state() == state_before
     assert not any("forward" in vars(m) for m in variant.model.modules())
+
+
+# The newer families: RMSNorm, gated MLPs and rotary attention (decoders), GLU feed-forward (ModernBERT), factorised
+# embeddings (ELECTRA, ALBERT). DeBERTa-v2 has no rule for its disentangled attention and must say so.
+LRP_FAMILIES = tuple(family for family in NEW_FAMILIES if family != "deberta-v2")
+GATED = ("llama", "gemma2", "phi3", "modernbert")
+
+
+@pytest.mark.parametrize("family", LRP_FAMILIES)
+def test_newer_families_are_conserved_with_biases_zeroed(family_classifiers: dict[str, Classifier],
+                                                         family: str) -> None:
+    _assert_conserved(_variant(family_classifiers[family], biases=False))
+
+
+@pytest.mark.parametrize("family", LRP_FAMILIES)
+def test_the_rules_leave_the_forward_values_of_newer_families_unchanged(family_classifiers: dict[str, Classifier],
+                                                                         family: str) -> None:
+    test_the_rules_leave_the_forward_values_unchanged(family_classifiers[family])
+
+
+@pytest.mark.parametrize("family", GATED)
+def test_without_the_gate_rule_gated_mlps_do_not_conserve(family_classifiers: dict[str, Classifier],
+                                                          family: str) -> None:
+    """The gate rule is what conserves: with the gate's activation treated as an ordinary activation, relevance
+    flows through both factors of the product and the sum misses the logit."""
+    variant = _variant(family_classifiers[family], biases=False)
+    variant.adapter = dataclasses.replace(variant.adapter, gates=lambda _model: [])
+    batch = variant.encode(TEXTS)
+    relevance, logits = lrp_relevance(variant, batch, _targets(len(batch)))
+    assert not torch.allclose(relevance.sum(dim=1), logits, rtol=1e-2, atol=1e-2 * float(logits.abs().max()))
+
+
+def test_lrp_refuses_deberta_and_says_why(family_classifiers: dict[str, Classifier]) -> None:
+    with pytest.raises(FaithlabError, match=r"deberta-v2.*disentangled attention"):
+        get_explainer("lrp", family_classifiers["deberta-v2"])

@@ -194,6 +194,10 @@ class GradientTimesInput(_EmbeddingGradientExplainer):
 
     name = "grad_x_input"
 
+    def __init__(self, classifier: Classifier, **settings: object):
+        super().__init__(classifier, **settings)
+        classifier.adapter.refuse_scale_invariant(self.name)
+
     @property
     def replacement(self) -> str:
         return "baseline:zero"  # the first-order estimate of f(x) − f(zero word embeddings)

@@ -116,6 +116,8 @@ class IntegratedGradients(Explainer):
         super().__init__(classifier, **settings)
         if self.settings["baseline"] != "zero":
             classifier.replacement_id(self.settings["baseline"])  # fails early when the model has no such token
+        else:
+            classifier.adapter.refuse_scale_invariant("ig from the zero baseline")
 
     def prepare(self, batch: Batch, target: Target) -> None:
         """Prediction, f(baseline) and the first level of path points from one pass: the input rows' logits give

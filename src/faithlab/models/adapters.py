@@ -10,7 +10,7 @@ whose last layer computes the pooled position only.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
@@ -60,12 +60,14 @@ def _last_token_forward(
     *,
     constant_attention: bool = False,
 ) -> ModelOutput:
-    """Decoder classifiers (GPT-2): score the last real token, found from the attention mask (right padding).
+    """Decoder classifiers (GPT-2, Llama and its kin): score the last real token, found from the attention mask
+    (right padding).
 
     transformers finds that token by looking for pad ids, which breaks when an explainer replaces a token by the
-    pad token; the mask is the truth about where the text ends.
+    pad token; the mask is the truth about where the text ends. `base_model` is the decoder stack and `score` the
+    head in every family.
     """
-    out = model.transformer(
+    out = model.base_model(
         input_ids=input_ids, attention_mask=attention_mask, output_attentions=output_attentions,
         **attention_kwargs(constant_attention),
     )
@@ -83,6 +85,14 @@ def _no_blocks(model: PreTrainedModel) -> nn.ModuleList:
         f"faithlab does not know the transformer blocks of model type '{model.config.model_type}'; "
         f"supported families: {', '.join(FAMILIES)}"
     )
+
+
+def _lrp_refused(reason: str) -> Callable[[PreTrainedModel], nn.Module]:
+    """An `embedding_sum` for a family LRP has no rules for: asking for LRP's input point says why."""
+    def fail(model: PreTrainedModel) -> nn.Module:
+        raise FaithlabError(f"LRP cannot explain model type '{model.config.model_type}': {reason}")
+
+    return fail
 
 
 def _t5_gates(model: PreTrainedModel) -> list[nn.Module]:
@@ -105,6 +115,10 @@ class Adapter:
 
     `forward(model, input_ids, attention_mask, token_type_ids, output_attentions=False, *,
     constant_attention=False)` runs the model's own forward, every position of every layer.
+
+    `scale_invariant_embeddings`: the word embeddings alone enter a LayerNorm (ModernBERT adds no position embedding
+    first), so the model's output does not change when they are scaled, and gradient × input (and IG from the zero
+    embedding) is 0 but for rounding: those methods refuse the family (`refuse_scale_invariant`).
     """
 
     family: str
@@ -118,10 +132,21 @@ class Adapter:
     blocks: Callable[[PreTrainedModel], nn.ModuleList] = _no_blocks
     first_token: FirstTokenPath | None = None
     first_token_heads: tuple[str, ...] = ()
+    scale_invariant_embeddings: bool = False
 
     def reads_first_token_only(self, model: PreTrainedModel) -> bool:
         """Whether `model`'s head is one known to read the first position alone (and the family has the pass)."""
         return self.first_token is not None and type(model).__name__ in self.first_token_heads
+
+    def refuse_scale_invariant(self, method: str) -> None:
+        """Raise for a method that scales the word embeddings (x · ∂f/∂x, a path from 0) on a family whose output
+        ignores their scale: its scores would be rounding noise."""
+        if self.scale_invariant_embeddings:
+            raise FaithlabError(
+                f"{method} is 0 for model type '{self.family}': its word embeddings enter a LayerNorm alone, so "
+                "the output does not change with their scale and gradient × input vanishes; use ig with a pad or "
+                "mask baseline, lrp, kernel_shap, lime or occlusion"
+            )
 
 
 def _roberta_head_tanh(model: PreTrainedModel) -> list[tuple[nn.Module, nn.Module]]:
@@ -136,6 +161,23 @@ _ROBERTA = Adapter(  # RoBERTa and XLM-RoBERTa share their modules
     "roberta", False, lambda m: m.roberta.embeddings.LayerNorm, functional_activations=_roberta_head_tanh,
     blocks=lambda m: m.roberta.encoder.layer, first_token=ROBERTA_PATH,
     first_token_heads=("RobertaForSequenceClassification", "XLMRobertaForSequenceClassification"),
+)
+
+def _decoder(family: str, gate: str = "act_fn") -> Adapter:
+    """A Llama-style decoder classifier: `model.layers` of pre-norm blocks (RMSNorm, rotary attention, an MLP whose
+    activation, the attribute `gate` of `layer.mlp`, multiplies the up projection), a `score` head on the last real
+    token. LRP's input is the first block's input: rotary positions act inside attention, nothing is added to the
+    word embeddings (Gemma scales them, which the first block's input includes)."""
+    return Adapter(
+        family, False, lambda m: m.model.layers[0], _last_token_forward, causal=True, pooling="last",
+        gates=lambda m: [getattr(layer.mlp, gate) for layer in m.model.layers], blocks=lambda m: m.model.layers,
+    )
+
+
+_DEBERTA_ATTENTION = (
+    "its disentangled attention adds content-to-position and position-to-content scores inside the model's own "
+    "attention module, which never calls faithlab's attention function, so the attention probabilities cannot be "
+    "held constant (the rule LRP needs); use gradient, ig, kernel_shap or occlusion for DeBERTa"
 )
 
 ADAPTERS: dict[str, Adapter] = {
@@ -154,14 +196,35 @@ ADAPTERS: dict[str, Adapter] = {
                     blocks=lambda m: m.transformer.h),
     "t5": Adapter("t5", False, lambda m: m.encoder.dropout, pooling="mean", gates=_t5_gates,
                   blocks=lambda m: m.encoder.block),
+    "llama": _decoder("llama"),
+    "qwen2": _decoder("qwen2"),
+    "qwen3": _decoder("qwen3"),
+    "mistral": _decoder("mistral"),
+    "gemma2": _decoder("gemma2"),
+    "gemma3_text": _decoder("gemma3_text"),
+    "phi3": _decoder("phi3", gate="activation_fn"),
+    "modernbert": Adapter(  # GLU feed-forward: act(input) · gate, the activation's output gates the linear half
+        "modernbert", False, lambda m: m.model.embeddings.norm, blocks=lambda m: m.model.layers,
+        gates=lambda m: [layer.mlp.act for layer in m.model.layers], scale_invariant_embeddings=True,
+    ),
+    "deberta-v2": Adapter("deberta-v2", True, _lrp_refused(_DEBERTA_ATTENTION),
+                          blocks=lambda m: m.deberta.encoder.layer),
+    "electra": Adapter("electra", True, lambda m: m.electra.embeddings.LayerNorm,
+                       blocks=lambda m: m.electra.encoder.layer),
+    # ALBERT shares one group of layers across its depth: the group is its one block
+    "albert": Adapter("albert", True, lambda m: m.albert.embeddings.LayerNorm,
+                      blocks=lambda m: m.albert.encoder.albert_layer_groups),
 }
 
-FAMILIES = ("bert", "roberta", "distilbert", "gpt2", "t5")
+FAMILIES = ("bert", "roberta", "distilbert", "gpt2", "t5", "llama", "qwen2", "qwen3", "mistral", "gemma2",
+            "gemma3_text", "phi3", "modernbert", "deberta-v2", "electra", "albert")
 
 
 def adapter_for(model: PreTrainedModel) -> Adapter:
     """The adapter of a loaded model; unknown families get the generic forward and no LRP input point."""
     model_type = model.config.model_type
+    if model_type == "modernbert" and model.config.classifier_pooling == "mean":  # the head's pooling is a setting
+        return replace(ADAPTERS[model_type], pooling="mean")
     if model_type in ADAPTERS:
         return ADAPTERS[model_type]
     return Adapter(model_type, "token_type_ids" in _forward_arguments(model), _no_embedding_sum(model_type))

@@ -34,10 +34,15 @@ def faithlab_attention(
     dropout: float = 0.0,
     position_bias: torch.Tensor | None = None,
     constant_attention: bool = False,
+    softcap: float | None = None,
     **kwargs,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Eager attention with the signature of transformers' `eager_attention_forward`; with `constant_attention`,
-    the probabilities mix the values as constants for autograd (their forward value is unchanged)."""
+    the probabilities mix the values as constants for autograd (their forward value is unchanged).
+
+    `softcap` (Gemma 2) bounds the scores by softcap · tanh(scores / softcap) before the mask. A `sliding_window`
+    needs nothing here: the mask the model builds for that layer already hides what lies outside the window.
+    """
     if scaling is None:
         scaling = query.size(-1) ** -0.5
     if key.shape[1] != query.shape[1]:  # grouped-query attention: repeat the key/value heads
@@ -45,6 +50,8 @@ def faithlab_attention(
         key = key.repeat_interleave(repeat, dim=1)
         value = value.repeat_interleave(repeat, dim=1)
     scores = torch.matmul(query, key.transpose(2, 3)) * scaling
+    if softcap is not None:
+        scores = torch.tanh(scores / softcap) * softcap
     if position_bias is not None:
         scores = scores + position_bias
     if attention_mask is not None:

@@ -5,9 +5,14 @@ ones for the backward pass. Each rule keeps the forward value and changes only t
 
 - attention (AH rule): the probabilities are constants; that rule is the forward argument `constant_attention=True`
   (`faithlab.models.attention`), not installed here;
-- LayerNorm (LN rule): the normaliser (standard deviation; root mean square for T5) is a constant;
+- LayerNorm (LN rule): the normaliser (standard deviation; root mean square for T5's and the decoders' RMSNorm) is
+  a constant;
 - element-wise activations (GELU, tanh, ReLU, ...): identity rule, act(x) = x · (act(x)/x) with the ratio constant;
-- gates (T5's gated feed-forward): the gate is a constant, relevance flows through the linear branch.
+- gates (gated feed-forwards: T5, Llama-style decoders, ModernBERT): the gate is a constant, relevance flows through
+  the linear branch (the AttnLRP treatment of multiplicative gates, Achtibat et al. 2024, ICML).
+
+Rotary positions need no rule: they act on queries and keys, which only shape the attention probabilities, and those
+are constants under the attention rule.
 
 Each rule is a small autograd function that applies the frozen Jacobian in the backward pass, with no surrogate
 graph. Most are forward hooks; LayerNorm's replaces the module's forward for the block (an instance attribute, removed
@@ -25,11 +30,22 @@ import torch
 from torch import nn
 from transformers import PreTrainedModel
 from transformers.activations import ACT2CLS
+from transformers.models.gemma2.modeling_gemma2 import Gemma2RMSNorm
+from transformers.models.gemma3.modeling_gemma3 import Gemma3RMSNorm
+from transformers.models.llama.modeling_llama import LlamaRMSNorm
+from transformers.models.mistral.modeling_mistral import MistralRMSNorm
+from transformers.models.phi3.modeling_phi3 import Phi3RMSNorm
+from transformers.models.qwen2.modeling_qwen2 import Qwen2RMSNorm
+from transformers.models.qwen3.modeling_qwen3 import Qwen3RMSNorm
 from transformers.models.t5.modeling_t5 import T5LayerNorm
 
 from faithlab.models.adapters import Adapter
 
 ACTIVATIONS = tuple({c[0] if isinstance(c, tuple) else c for c in ACT2CLS.values()} | {nn.GELU, nn.Tanh, nn.ReLU})
+# RMSNorm modules, y = scale · x / rms(x): most store the scale in `weight` and eps in `variance_epsilon`;
+# Gemma's store scale − 1 in `weight` and eps in `eps`
+RMS_NORMS = (T5LayerNorm, LlamaRMSNorm, MistralRMSNorm, Phi3RMSNorm, Qwen2RMSNorm, Qwen3RMSNorm)
+GEMMA_RMS_NORMS = (Gemma2RMSNorm, Gemma3RMSNorm)
 
 # Below this magnitude act(x)/x is numerically meaningless; x itself is then too small to carry relevance.
 _SMALL = 1e-9
@@ -95,7 +111,9 @@ def _layer_norm_rule(module: nn.LayerNorm, x: torch.Tensor) -> torch.Tensor:
     return _FrozenLayerNorm.apply(x, module.weight, module.bias, tuple(module.normalized_shape), module.eps)
 
 
-def _rms_norm_rule(module: T5LayerNorm, args: tuple, output: torch.Tensor) -> torch.Tensor:
+def _rms_norm_rule(module: nn.Module, args: tuple, output: torch.Tensor) -> torch.Tensor:
+    if isinstance(module, GEMMA_RMS_NORMS):
+        return _FrozenRms.apply(args[0], output, 1.0 + module.weight.float(), module.eps)
     return _FrozenRms.apply(args[0], output, module.weight, module.variance_epsilon)
 
 
@@ -160,7 +178,7 @@ def conservative_propagation(
             if isinstance(module, nn.LayerNorm) and "forward" not in vars(module):
                 norms.append(module)
                 module.forward = functools.partial(_layer_norm_rule, module)
-            elif isinstance(module, T5LayerNorm):
+            elif isinstance(module, RMS_NORMS + GEMMA_RMS_NORMS):
                 handles.append(module.register_forward_hook(_rms_norm_rule))
             elif module in gates:
                 handles.append(module.register_forward_hook(_gate_rule))
