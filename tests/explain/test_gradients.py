@@ -92,3 +92,19 @@ def test_unknown_output_is_refused(tiny_classifiers: dict[str, Classifier]) -> N
         get_explainer("gradient", tiny_classifiers["bert"], output="softmax")
     with pytest.raises(FaithlabError, match="bad settings"):
         get_explainer("grad_x_input", tiny_classifiers["bert"], n_steps=3)
+
+
+@pytest.mark.parametrize("family", ["bert", "roberta", "distilbert", "gpt2", "t5"])
+def test_a_signed_gradient_that_is_rounding_noise_says_so(tiny_classifiers, family):
+    """Mean-centring LayerNorms make a model blind to shifting all of a token's embedding dimensions at once, so the
+    summed gradient is 0 up to rounding (BERT-style embeddings, GPT-2's pre-LN blocks); T5's RMS norm is not."""
+    classifier = tiny_classifiers[family]
+    texts = ["the movie was great and fun to watch", "a dull , boring film"]
+    signed = get_explainer("gradient", classifier).explain(texts)
+    norms = get_explainer("gradient_abs", classifier).explain(texts)
+    dim = classifier.model.get_input_embeddings().weight.shape[1]
+    for explanation, norm in zip(signed, norms, strict=True):
+        share = np.abs(explanation.scores[explanation.content]) / (norm.scores[norm.content] * dim**0.5)
+        flat = bool((share <= 1e-4).all())
+        assert flat == (family != "t5")
+        assert any("sums to 0 up to rounding" in w for w in explanation.warnings) == flat

@@ -25,10 +25,12 @@ from faithlab.schema import validate
 
 @dataclass
 class Attributions:
-    """Scores for every row of a batch, (rows, width); padding positions are ignored. Extras are per row."""
+    """Scores for every row of a batch, (rows, width); padding positions are ignored. Extras are per row, and so are
+    `warnings`: what a user must know about a row's scores (empty, or one list per row)."""
 
     scores: torch.Tensor
     extras: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[list[str]] = field(default_factory=list)
 
 
 class Explainer:
@@ -256,6 +258,8 @@ def package(
             warnings.append(f"input longer than the model limit of {classifier.max_length} tokens was truncated")
         if not classifier.head_trained:
             warnings.append("the classification head is untrained: scores explain a random head")
+        if result.warnings:
+            warnings.extend(result.warnings[row])
         target = int(targets[row])
         out.append(
             Explanation(

@@ -112,6 +112,22 @@ class _EmbeddingGradientExplainer(Explainer):
         return self.reduce(grads, embeddings), logits
 
 
+FLAT_WARNING = (
+    "the signed gradient sums to 0 up to rounding over the embedding dimensions of every token of this text: the "
+    "model ignores a shift of all dimensions at once (mean-centring LayerNorms), so these scores are noise; use "
+    "gradient_abs or grad_x_input"
+)
+# |Σ_d g| below this share of ‖g‖·√dim is rounding: a generic gradient's sum is about ‖g‖ (share ~ 1/√dim)
+FLAT_SHARE = 1e-4
+
+
+def flat_rows(sums: torch.Tensor, grads: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
+    """Rows (bool, (rows,)) whose every content token's summed gradient is rounding noise next to its norm."""
+    scale = grads.norm(dim=-1) * grads.shape[-1] ** 0.5
+    flat = (sums.abs() <= FLAT_SHARE * scale) | ~content
+    return flat.all(dim=1) & content.any(dim=1)
+
+
 @register
 class Gradient(_EmbeddingGradientExplainer):
     """Signed saliency: per token, the sum over embedding dimensions of d target / d word embedding.
@@ -127,7 +143,10 @@ class Gradient(_EmbeddingGradientExplainer):
     Returns:
         Scores: signed; positive where moving the token's embedding along all dimensions at once raises the target
         output. A local slope, not a contribution: it ignores the embedding itself. Special tokens keep their
-        gradient. No extras.
+        gradient. No extras. A model that reads every token's embedding only through mean-centring LayerNorms
+        (BERT, RoBERTa, DistilBERT, ELECTRA, ALBERT, ModernBERT, GPT-2) ignores a shift of all dimensions at once,
+        so there the sum is 0 up to rounding: such rows carry a warning, and `gradient_abs` or `grad_x_input` are
+        the methods to use.
 
     Example:
         >>> explanation = fl.explain(model, "a warm and funny film", methods="gradient")["gradient"][0]
@@ -141,6 +160,12 @@ class Gradient(_EmbeddingGradientExplainer):
 
     def reduce(self, grads: torch.Tensor, embeddings: torch.Tensor) -> torch.Tensor:
         return grads.sum(dim=-1)
+
+    def attribute(self, batch: Batch, targets: torch.Tensor) -> Attributions:
+        grads, _ = embedding_gradients(self.classifier, batch, targets, self.settings["output"])
+        result = super().attribute(batch, targets)
+        flat = flat_rows(result.scores, grads.float(), batch.content_mask)
+        return Attributions(result.scores, result.extras, [[FLAT_WARNING] if f else [] for f in flat.tolist()])
 
 
 @register
