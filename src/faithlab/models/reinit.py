@@ -19,7 +19,7 @@ from transformers.pytorch_utils import Conv1D
 from faithlab.errors import FaithlabError
 
 INITS = ("model", "normal")
-_NORM_NAMES = ("LayerNorm", "RMSNorm", "T5LayerNorm")
+_NORM_SUFFIXES = ("LayerNorm", "RMSNorm")  # nn.LayerNorm, T5LayerNorm, LlamaRMSNorm, Qwen2RMSNorm, ...
 
 
 @contextlib.contextmanager
@@ -74,9 +74,11 @@ def _init_module(module: nn.Module, config: PretrainedConfig) -> None:
         module.weight.normal_(0.0, _std(config, fan_in))
         if getattr(module, "bias", None) is not None:
             module.bias.zero_()
-    elif isinstance(module, nn.LayerNorm) or type(module).__name__ in _NORM_NAMES:
+    elif isinstance(module, nn.LayerNorm) or type(module).__name__.endswith(_NORM_SUFFIXES):
+        # Gemma's norms scale by (1 + weight), so their untrained weight is 0, not 1
+        scale = 0.0 if type(module).__name__.startswith("Gemma") else 1.0
         for name, parameter in module.named_parameters(recurse=False):
-            parameter.fill_(0.0 if name == "bias" else 1.0)
+            parameter.fill_(0.0 if name == "bias" else scale)
 
 
 def _std(config: PretrainedConfig, fan_in: int) -> float:
