@@ -201,9 +201,11 @@ def test_summary_states_accuracy_and_warns_about_a_model_near_chance(tmp_path: P
     lines = paths["markdown"].read_text().splitlines()
     assert lines[0] == "# Benchmark summary" and "WARNING" in lines[2] and "at-chance" in lines[2]
     assert sum("WARNING" in line for line in lines) == 1
-    assert "| learned | 0.9700 | 0.5000 | False |" in lines and "| folder | n/a | n/a | n/a |" in lines
+    assert "| learned | 0.9700 | 0.5000 | False | its own test set |" in lines
+    assert "| folder | n/a | n/a | n/a | n/a |" in lines
     summary = json.loads(paths["json"].read_text())
-    assert summary["accuracy"]["learned"] == {"test_accuracy": 0.97, "chance_accuracy": 0.5, "near_chance": False}
+    assert summary["accuracy"]["learned"] == {"test_accuracy": 0.97, "chance_accuracy": 0.5, "near_chance": False,
+                                              "measured_on": "its own test set"}
     assert summary["accuracy"]["at-chance"]["near_chance"] is True
     assert summary["accuracy"]["folder"]["test_accuracy"] is None
     assert len(summary["warnings"]) == 1 and "at-chance" in summary["warnings"][0]
@@ -238,3 +240,21 @@ def test_importing_the_summary_switches_no_matplotlib_backend() -> None:
     )
     src = Path(__file__).resolve().parents[2] / "src"
     subprocess.run([sys.executable, "-c", code], check=True, env=os.environ | {"PYTHONPATH": str(src)}, timeout=120)
+
+
+def test_a_model_the_run_did_not_train_is_measured_on_the_labelled_examples(tiny_classifiers):
+    from faithlab.bench.runner import examples_accuracy
+    from faithlab.data import Example
+
+    bert = tiny_classifiers["bert"]
+    texts = ["the movie was great and fun to watch", "a dull , boring film", "i loved every minute of it !"]
+    predicted = bert.predict(texts).argmax(axis=1).tolist()
+    right = [Example(t, label=p, label_name=bert.labels[p].upper()) for t, p in zip(texts, predicted, strict=True)]
+    found = examples_accuracy(bert, right)
+    assert found["test_accuracy"] == 1.0 and "matched by name" in found["accuracy_source"]
+    assert found["chance_accuracy"] == max(predicted.count(c) for c in set(predicted)) / 3
+    wrong = [Example(t, label=1 - p, label_name=f"class {1 - p}") for t, p in zip(texts, predicted, strict=True)]
+    found = examples_accuracy(bert, wrong)
+    assert found["test_accuracy"] == 0.0 and "matched by index" in found["accuracy_source"]
+    assert examples_accuracy(bert, [Example(texts[0], label=5, label_name="neutral")]) == {}
+    assert examples_accuracy(bert, [Example(texts[0])]) == {}

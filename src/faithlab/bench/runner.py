@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from faithlab.bench.config import BUILTIN, BenchConfig, DatasetSpec, ModelSpec
@@ -91,6 +92,8 @@ def _run_benchmark(config: BenchConfig, out: Path, progress: bool, max_units: in
         models_info = _read_json(out / "models.json")
         for model_spec in config.models:
             classifier, info = obtain_classifier(model_spec, out, config.seed, progress)
+            if "test_accuracy" not in info:  # a model the run did not train: measure it on the labelled examples
+                info |= examples_accuracy(classifier, [e for d in data.values() for e in d.examples])
             models_info[model_spec.name] = info
             if "test_accuracy" in info and is_near_chance(info["test_accuracy"], info["chance_accuracy"]):
                 bar.console.print(f"[bold red]warning:[/] {near_chance_warning(model_spec.name, info)}")
@@ -259,6 +262,30 @@ def _read_dataset(spec: DatasetSpec, path: Path) -> Dataset:
     if kind == "hatexplain":
         return read_hatexplain(path, **options)
     return read_table(path, **options)
+
+
+def examples_accuracy(classifier: Classifier, examples: list[Example]) -> dict[str, Any]:
+    """Accuracy and majority-class rate of the model on the benchmark's labelled examples, for a model the run did
+    not train (its own test accuracy is unknown); empty when no example's label can be matched to the model's.
+
+    Labels are matched by name (case-insensitive) when every example's label name is one of the model's, else by
+    index when every index is within the model's classes; `accuracy_source` says which.
+    """
+    labelled = [e for e in examples if e.label is not None]
+    names = [name.lower() for name in classifier.labels]
+    if labelled and all(e.label_name is not None and e.label_name.lower() in names for e in labelled):
+        truth, how = [names.index(e.label_name.lower()) for e in labelled], "name"
+    elif labelled and all(0 <= e.label < len(names) for e in labelled):
+        truth, how = [e.label for e in labelled], "index"
+    else:
+        return {}
+    predicted = classifier.predict([e.text for e in labelled], _pairs(labelled)).argmax(axis=1)
+    counts = [truth.count(c) for c in set(truth)]
+    return {
+        "test_accuracy": float(np.mean(predicted == np.asarray(truth))),
+        "chance_accuracy": max(counts) / len(truth),
+        "accuracy_source": f"the benchmark's {len(truth)} labelled examples (labels matched by {how})",
+    }
 
 
 def obtain_classifier(spec: ModelSpec, out: Path, seed: int, progress: bool) -> tuple[Classifier, dict[str, Any]]:

@@ -107,9 +107,11 @@ def model_accuracy(models: dict[str, Any]) -> pd.DataFrame:
     for name, info in models.items():
         accuracy, chance = info.get("test_accuracy", np.nan), info.get("chance_accuracy", np.nan)
         near = bool(is_near_chance(accuracy, chance)) if pd.notna(accuracy) and pd.notna(chance) else None
+        source = info.get("accuracy_source", "its own test set" if pd.notna(accuracy) else None)
         rows.append({"model": name, "test_accuracy": accuracy, "chance_accuracy": chance, "near_chance": near,
-                     "warning": near_chance_warning(name, info) if near else None})
-    return pd.DataFrame(rows, columns=["model", "test_accuracy", "chance_accuracy", "near_chance", "warning"])
+                     "measured_on": source, "warning": near_chance_warning(name, info) if near else None})
+    columns = ["model", "test_accuracy", "chance_accuracy", "near_chance", "measured_on", "warning"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def write_summary(

@@ -49,7 +49,8 @@ def markdown_summary(
             line += f"; runner-up {second['method']} ({second['seconds_per_explanation']:.3f} s)"
         lines.append(line)
     if not accuracy.empty:
-        lines += ["", "## Model accuracy", "", f"Test accuracy on the model's own task; {chance_rule}.", ""]
+        measured = "on the model's own test set where the run trained it, else on the benchmark's labelled examples"
+        lines += ["", "## Model accuracy", "", f"Test accuracy {measured} (`measured_on`); {chance_rule}.", ""]
         lines.append(markdown_table(accuracy.drop(columns="warning").astype(object).fillna("n/a")))
     if datasets is not None and not datasets.empty:
         lines += ["", "## Data sets", "", "Examples used of the rows each reader kept, of the rows it read; rows "
