@@ -19,11 +19,11 @@ from collections.abc import Sequence
 import numpy as np
 
 from faithlab.errors import FaithlabError
-from faithlab.evaluate.randomization import _scores, transformer_blocks
+from faithlab.evaluate.randomization import current_scores, shared_classifier, transformer_blocks
 from faithlab.evaluate.results import Row
 from faithlab.explain.base import Explainer, expand_targets
 from faithlab.models.classifier import Target
-from faithlab.models.reinit import INITS, reinitialized_block
+from faithlab.models.reinit import reinitialized_block
 
 
 def histogram_entropy(scores: np.ndarray, bins: int) -> float:
@@ -55,22 +55,16 @@ def evaluate_efficient_randomization(
     Returns:
         One row per example and method; details hold both entropies.
     """
-    if not explainers:
-        raise FaithlabError("give at least one explainer")
     if isinstance(bins, bool) or not isinstance(bins, int) or bins < 2:
         raise FaithlabError(f"bins must be an integer >= 2, got {bins!r}")
-    if init not in INITS:
-        raise FaithlabError(f"unknown init '{init}'; choose one of {', '.join(INITS)}")
-    classifier = explainers[0].classifier
-    if any(e.classifier is not classifier for e in explainers):
-        raise FaithlabError("all explainers must share one classifier")
+    classifier = shared_classifier(explainers, init)
     batch, targets = expand_targets(classifier, classifier.encode(texts, pairs), target)
     content = batch.content_mask.cpu().numpy()
-    original = [_scores(e, batch, targets) for e in explainers]
+    original = [current_scores(e, batch, targets) for e in explainers]
     with contextlib.ExitStack() as randomized:  # every block is restored on exit, even after an error
         for index, block in enumerate(transformer_blocks(classifier.model)):
             randomized.enter_context(reinitialized_block(block, classifier.model.config, init, seed + index))
-        after = [_scores(e, batch, targets) for e in explainers]
+        after = [current_scores(e, batch, targets) for e in explainers]
     settings = {"bins": bins, "init": init, "seed": seed}
     rows = []
     for explainer, before, random in zip(explainers, original, after, strict=True):

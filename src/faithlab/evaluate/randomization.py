@@ -27,7 +27,7 @@ from faithlab.errors import FaithlabError
 from faithlab.evaluate.ranking import rank_correlation
 from faithlab.evaluate.results import Row
 from faithlab.explain.base import Explainer, cached_attribute, expand_targets
-from faithlab.models import Batch, adapter_for
+from faithlab.models import Batch, Classifier, adapter_for
 from faithlab.models.classifier import Target
 from faithlab.models.pass_cache import PassCache
 from faithlab.models.reinit import INITS, reinitialized_block
@@ -49,6 +49,18 @@ def randomization_steps(n_blocks: int, mode: str) -> list[list[int]]:
     if mode == "cascading":
         return [top_down[: i + 1] for i in range(n_blocks)]
     return [[i] for i in top_down]
+
+
+def shared_classifier(explainers: Sequence[Explainer], init: str) -> Classifier:
+    """The one classifier of the explainers a randomization check runs, after checking `init` and that they share it."""
+    if not explainers:
+        raise FaithlabError("give at least one explainer")
+    if init not in INITS:
+        raise FaithlabError(f"unknown init '{init}'; choose one of {', '.join(INITS)}")
+    classifier = explainers[0].classifier
+    if any(e.classifier is not classifier for e in explainers):
+        raise FaithlabError("all explainers must share one classifier")
+    return classifier
 
 
 def evaluate_randomization(
@@ -92,18 +104,12 @@ def evaluate_randomization(
         [([1], 'randomization_spearman'), ([1], 'randomization_spearman_abs'), ([1, 0], 'randomization_spearman'),
          ([1, 0], 'randomization_spearman_abs')]
     """
-    if not explainers:
-        raise FaithlabError("give at least one explainer")
-    if init not in INITS:
-        raise FaithlabError(f"unknown init '{init}'; choose one of {', '.join(INITS)}")
-    classifier = explainers[0].classifier
-    if any(e.classifier is not classifier for e in explainers):
-        raise FaithlabError("all explainers must share one classifier")
+    classifier = shared_classifier(explainers, init)
     blocks = transformer_blocks(classifier.model)
     steps = randomization_steps(len(blocks), mode)
     batch, targets = expand_targets(classifier, classifier.encode(texts, pairs), target)
     content = batch.content_mask.cpu()
-    original = [_scores(e, batch, targets) for e in explainers]
+    original = [current_scores(e, batch, targets) for e in explainers]
     rows = []
     config = classifier.model.config
     with contextlib.ExitStack() as randomized:  # every block is restored on exit, even after an error
@@ -113,11 +119,11 @@ def evaluate_randomization(
             randomized.enter_context(reinitialized_block(blocks[step[-1]], config, init, seed + step[-1]))
             settings = {"mode": mode, "init": init, "seed": seed, "layer": step[-1], "randomized": list(step)}
             for explainer, before in zip(explainers, original, strict=True):
-                rows += _rows(explainer.name, before, _scores(explainer, batch, targets), content, settings)
+                rows += _rows(explainer.name, before, current_scores(explainer, batch, targets), content, settings)
     return rows
 
 
-def _scores(explainer: Explainer, batch: Batch, targets: torch.Tensor) -> np.ndarray:
+def current_scores(explainer: Explainer, batch: Batch, targets: torch.Tensor) -> np.ndarray:
     """Token scores of a batch under the model's current weights (a cache-free copy, so nothing stale is reused)."""
     fresh = dataclasses.replace(batch, cache=PassCache())
     return cached_attribute(explainer, fresh, targets).scores.detach().float().cpu().numpy()

@@ -23,13 +23,13 @@ import numpy as np
 import torch
 
 from faithlab.errors import FaithlabError
-from faithlab.evaluate.randomization import _scores, randomization_steps, transformer_blocks
+from faithlab.evaluate.randomization import current_scores, randomization_steps, shared_classifier, transformer_blocks
 from faithlab.evaluate.ranking import rank_correlation
 from faithlab.evaluate.results import Row
 from faithlab.explain.base import Explainer, expand_targets
 from faithlab.models import Batch, Classifier
 from faithlab.models.classifier import Target
-from faithlab.models.reinit import INITS, reinitialized_block
+from faithlab.models.reinit import reinitialized_block
 
 
 def noise_tables(classifier: Classifier, samples: int, noise: float, seed: int) -> list[torch.Tensor]:
@@ -51,7 +51,7 @@ def smoothed_scores(
     total = None
     for table in tables:
         with explainer.classifier.shifted_word_embeddings(table):
-            scores = _scores(explainer, batch, targets)
+            scores = current_scores(explainer, batch, targets)
         total = scores if total is None else total + scores
     return total / len(tables)
 
@@ -82,17 +82,11 @@ def evaluate_smooth_randomization(
     Returns:
         One row per example, method and step.
     """
-    if not explainers:
-        raise FaithlabError("give at least one explainer")
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
         raise FaithlabError(f"samples must be an integer >= 1, got {samples!r}")
     if not noise >= 0:
         raise FaithlabError(f"noise must be >= 0, got {noise!r}")
-    if init not in INITS:
-        raise FaithlabError(f"unknown init '{init}'; choose one of {', '.join(INITS)}")
-    classifier = explainers[0].classifier
-    if any(e.classifier is not classifier for e in explainers):
-        raise FaithlabError("all explainers must share one classifier")
+    classifier = shared_classifier(explainers, init)
     blocks = transformer_blocks(classifier.model)
     steps = randomization_steps(len(blocks), mode)
     batch, targets = expand_targets(classifier, classifier.encode(texts, pairs), target)
