@@ -92,7 +92,8 @@ class ModelSpec(Schema):
 
 
 class DatasetSpec(Schema):
-    """A data set: `kind` picks the reader, `options` go to it; `n` caps its examples."""
+    """A data set: `kind` picks the reader, `options` go to it (e.g. `encoding: latin-1`, and for kind label_sep its
+    `delimiter: "@"`); `n` caps its examples."""
 
     name: str
     kind: DatasetKind
