@@ -53,7 +53,7 @@ def test_a_file_not_valid_in_its_encoding_is_one_error_naming_file_line_and_enco
     assert str(finance) in message and "line 1 " in message and "utf-8" in message and "latin-1" in message
     table = finance.with_suffix(".csv")
     table.write_bytes("text,label\nplain,a\nna\xefve,b\n".encode("latin-1"))
-    with pytest.raises(DataError, match=r"line 3 is not valid utf-8"):
+    with pytest.raises(DataError, match=r"cannot read line 3 as utf-8"):
         read_table(table, "text", label_column="label")
     assert read_table(table, "text", label_column="label", encoding="latin-1").texts == ["plain", "na\xefve"]
 
@@ -97,7 +97,7 @@ def test_explain_reads_a_latin1_label_sep_file(tiny_folders, finance, tmp_path):
     assert [json.loads(line)["text"] for line in lines] == [text for text, _ in FINANCE]
     without_encoding = [a for a in args[:-2] if a not in ("--encoding", "latin-1")]
     wrong = CliRunner().invoke(app, [*without_encoding, "--out", str(tmp_path / "wrong")])
-    assert wrong.exit_code == 2 and "is not valid utf-8" in wrong.output
+    assert wrong.exit_code == 2 and "cannot read line 1 as utf-8" in wrong.output
 
 
 def test_train_config_and_bench_data_sets_read_label_sep_files(finance, tmp_path):

@@ -44,6 +44,6 @@ def text_lines(path: Path, encoding: str = DEFAULT_ENCODING) -> Iterator[str]:
             decoder.decode(b"", final=True)  # a multi-byte character cut off at the end of the file
         except UnicodeDecodeError as err:
             raise DataError(
-                f"{path}: line {line} is not valid {encoding} ({err.reason} at byte {err.start + 1} of the line); "
+                f"{path}: cannot read line {line} as {encoding} ({err.reason} at byte {err.start + 1} of the line); "
                 "give the file's encoding (e.g. encoding='latin-1', --encoding latin-1)"
             ) from None
