@@ -15,6 +15,7 @@ from faithlab.bench.runner import load_examples
 from faithlab.cli import app
 from faithlab.data import DataError, read_emotion, read_label_sep, read_table
 from faithlab.data.named import read_named
+from faithlab.errors import FaithlabError
 from faithlab.train.config import DataConfig
 from faithlab.train.task_data import load_splits
 
@@ -112,3 +113,5 @@ def test_train_config_and_bench_data_sets_read_label_sep_files(finance, tmp_path
     config = parse_config({"models": [{"name": "m", "path": "minilm"}], "datasets": [spec], "methods": ["random"]})
     loaded = load_examples(config.datasets[0], config)
     assert [e.text for e in loaded.examples[:3]] == [text for text, _ in FINANCE]
+    with pytest.raises(FaithlabError, match=r"kind label_sep needs options\.delimiter"):
+        parse_config({"models": [{"name": "m", "path": "minilm"}], "datasets": [spec | {"options": {}}]})

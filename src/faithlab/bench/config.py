@@ -106,6 +106,12 @@ class DatasetSpec(Schema):
     def _path(cls, path: str, info: ValidationInfo) -> str:
         return path if path == BUILTIN else str(_resolve(path, info))
 
+    @model_validator(mode="after")
+    def _delimiter(self) -> DatasetSpec:
+        if self.kind == "label_sep" and not self.options.get("delimiter"):
+            raise ValueError(f"data set '{self.name}': kind label_sep needs options.delimiter (e.g. '@' or ';')")
+        return self
+
 
 class Samples(Schema):
     examples: AtLeastOne = 500
