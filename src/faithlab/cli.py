@@ -21,8 +21,22 @@ from typer.core import TyperGroup
 import faithlab
 from faithlab import jobs
 from faithlab.bench.cli import register as register_bench_command
-from faithlab.cli_options import AcceptSkipped, Input, MaxSkipped, Model, Out, PairCol, Quiet, Reader, Sets, TextCol
+from faithlab.cli_options import (
+    AcceptSkipped,
+    Delimiter,
+    Encoding,
+    Input,
+    MaxSkipped,
+    Model,
+    Out,
+    PairCol,
+    Quiet,
+    Reader,
+    Sets,
+    TextCol,
+)
 from faithlab.data import MAX_SKIPPED
+from faithlab.data.text_file import DEFAULT_ENCODING
 from faithlab.errors import FaithlabError
 from faithlab.explain import EXPLAINERS, explain_many
 from faithlab.explain.base import check_settings
@@ -93,6 +107,8 @@ def explain(
     text_col: TextCol = None,
     pair_col: PairCol = None,
     reader: Reader = None,
+    encoding: Encoding = None,
+    delimiter: Delimiter = None,
     max_skipped: MaxSkipped = None,
     accept_skipped: AcceptSkipped = False,
     out: Out = None,
@@ -124,7 +140,8 @@ def explain(
         with _reading(str(input_file)):
             inputs = jobs.read_inputs(input_file, text_col or TEXT_COL, pair_col, reader or "table",
                                       max_skipped=MAX_SKIPPED if max_skipped is None else max_skipped,
-                                      accept_skipped=accept_skipped)
+                                      accept_skipped=accept_skipped, encoding=encoding or DEFAULT_ENCODING,
+                                      delimiter=delimiter)
     else:
         inputs = jobs.check_texts(texts or [])
     names = jobs.resolve_methods(methods)

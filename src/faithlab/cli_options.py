@@ -22,6 +22,13 @@ TextCol = Annotated[str | None, typer.Option("--text-col", help="Column of the t
 PairCol = Annotated[str | None, typer.Option("--pair-col", help="Column of the pair texts (e.g. NLI hypotheses).")]
 LabelCol = Annotated[str | None, typer.Option("--label-col", help="Column of the labels in a table.")]
 Reader = Annotated[str | None, typer.Option("--reader", help=f"How to read --input: {', '.join(READERS)}.")]
+Encoding = Annotated[str | None, typer.Option(
+    "--encoding", help="Encoding of --input (default utf-8; e.g. latin-1, cp1252)."
+)]
+Delimiter = Annotated[str | None, typer.Option(
+    "--delimiter", help="What separates the fields of --input: a table's (default: its format's) or, for --reader "
+    "label_sep, the text from its label (split at the last one)."
+)]
 Sets = Annotated[list[str] | None, typer.Option("--set", help="A setting as key=value (repeatable).")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
 Resume = Annotated[bool, typer.Option(help="Continue an unfinished run found in the output folder.")]

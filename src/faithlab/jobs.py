@@ -28,6 +28,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from faithlab.data import MAX_SKIPPED, DataError, ReadSummary, builtin_sentences, check_skipped
 from faithlab.data.named import read_named
+from faithlab.data.text_file import DEFAULT_ENCODING
 from faithlab.errors import FaithlabError
 from faithlab.explain import EXPLAINERS, Explanation, explain_many, get_explainer
 from faithlab.explain.base import share_settings
@@ -113,12 +114,14 @@ def read_inputs(
     *,
     max_skipped: float = MAX_SKIPPED,
     accept_skipped: bool = False,
+    encoding: str = DEFAULT_ENCODING,
+    delimiter: str | None = None,
 ) -> Inputs:
     """Texts from a file: a CSV / TSV / JSONL table by column name, or a named reader's format (`READERS`, e.g.
-    'emotion'); rows with an empty text are skipped and reported. Above `max_skipped` malformed rows the job is
-    refused unless `accept_skipped` (`faithlab.data.check_skipped`)."""
+    'emotion'), in `encoding`, split at `delimiter` (`read_named`); rows with an empty text are skipped and reported.
+    Above `max_skipped` malformed rows the job is refused unless `accept_skipped` (`faithlab.data.check_skipped`)."""
     try:
-        dataset = read_named(reader, path, text_col, pair_col)
+        dataset = read_named(reader, path, text_col, pair_col, encoding=encoding, delimiter=delimiter)
     except DataError as exc:
         raise FaithlabError(str(exc)) from exc
     if not len(dataset):

@@ -92,7 +92,8 @@ class ModelSpec(Schema):
 
 
 class DatasetSpec(Schema):
-    """A data set: `kind` picks the reader, `options` go to it; `n` caps its examples."""
+    """A data set: `kind` picks the reader, `options` go to it (e.g. `encoding: latin-1`, and for kind label_sep its
+    `delimiter: "@"`); `n` caps its examples."""
 
     name: str
     kind: DatasetKind
@@ -104,6 +105,12 @@ class DatasetSpec(Schema):
     @classmethod
     def _path(cls, path: str, info: ValidationInfo) -> str:
         return path if path == BUILTIN else str(_resolve(path, info))
+
+    @model_validator(mode="after")
+    def _delimiter(self) -> DatasetSpec:
+        if self.kind == "label_sep" and not self.options.get("delimiter"):
+            raise ValueError(f"data set '{self.name}': kind label_sep needs options.delimiter (e.g. '@' or ';')")
+        return self
 
 
 class Samples(Schema):

@@ -30,6 +30,7 @@ from faithlab.data import (
     read_esnli_csv,
     read_esnli_jsonl,
     read_hatexplain,
+    read_label_sep,
     read_mnli,
     read_sst2,
     read_table,
@@ -250,11 +251,13 @@ def _read_dataset(spec: DatasetSpec, path: Path) -> Dataset:
     if kind == "planted":
         return read_sst2(path) if path.suffix == ".tsv" else read_table(path, options.pop("text_column"))
     if kind == "sst2":
-        return read_sst2(path)
+        return read_sst2(path, **options)
     if kind == "mnli":
         return read_mnli(path, **options)
     if kind == "emotion":
-        return read_emotion(path)
+        return read_emotion(path, **options)
+    if kind == "label_sep":
+        return read_label_sep(path, **options)
     if kind == "esnli":
         return read_esnli_jsonl(path) if path.suffix in (".jsonl", ".json") else read_esnli_csv(path, **options)
     if kind == "movies":

@@ -10,6 +10,7 @@ from faithlab.data.esnli import read_esnli_csv, read_esnli_jsonl
 from faithlab.data.examples import builtin_sentences
 from faithlab.data.glue import read_glue_tsv, read_mnli, read_sst2
 from faithlab.data.hatexplain import HATEXPLAIN_LABELS, read_hatexplain
+from faithlab.data.label_sep import read_label_sep
 from faithlab.data.labels import NLI_LABELS, SENTIMENT_LABELS
 from faithlab.data.masks import combine_masks, indices_to_mask, spans_to_mask, word_spans
 from faithlab.data.planted import plant_feature
@@ -49,6 +50,7 @@ __all__ = [
     "read_esnli_jsonl",
     "read_glue_tsv",
     "read_hatexplain",
+    "read_label_sep",
     "read_mnli",
     "read_sst2",
     "read_table",

@@ -8,6 +8,7 @@ from pathlib import Path
 from faithlab.data.labels import NLI_LABELS, SENTIMENT_LABELS
 from faithlab.data.records import DataError, Dataset, OnError, Report
 from faithlab.data.tabular import Row, build_dataset, check_columns, read_records
+from faithlab.data.text_file import DEFAULT_ENCODING, text_lines
 
 
 def read_glue_tsv(
@@ -17,13 +18,15 @@ def read_glue_tsv(
     label_column: str = "label",
     label_names: Sequence[str] | None = SENTIMENT_LABELS,
     on_error: OnError = "skip",
+    encoding: str = DEFAULT_ENCODING,
 ) -> Dataset:
-    """A GLUE TSV (header row, no quoting). A test file without the label column gives unlabelled examples.
+    """A GLUE TSV (header row, no quoting), in `encoding`. A test file without the label column gives unlabelled
+    examples.
 
     Defaults fit SST-2 (`sentence\\tlabel`, 0 = negative, 1 = positive); GLUE's `index` column becomes the id.
     """
     report = Report(source=str(path), on_error=on_error)
-    columns, rows = read_records(path, "tsv", report)
+    columns, rows = read_records(path, "tsv", report, encoding)
     label = label_column if label_column in columns else None
     id_column = "index" if "index" in columns else None
     check_columns(path, columns, {"text": text_column, "pair": pair_column})
@@ -39,9 +42,9 @@ def read_glue_tsv(
     )
 
 
-def read_sst2(path: str | Path, on_error: OnError = "skip") -> Dataset:
-    """SST-2 from GLUE (`train.tsv`, `dev.tsv`, or the unlabelled `test.tsv`)."""
-    return read_glue_tsv(path, on_error=on_error)
+def read_sst2(path: str | Path, on_error: OnError = "skip", encoding: str = DEFAULT_ENCODING) -> Dataset:
+    """SST-2 from GLUE (`train.tsv`, `dev.tsv`, or the unlabelled `test.tsv`), in `encoding`."""
+    return read_glue_tsv(path, on_error=on_error, encoding=encoding)
 
 
 # (premise, hypothesis, label, id) column names of the MultiNLI layouts we know, tried in this order.
@@ -51,8 +54,14 @@ _MNLI_LAYOUTS = (
 )
 
 
-def read_mnli(path: str | Path, labels_path: str | Path | None = None, on_error: OnError = "skip") -> Dataset:
-    """MultiNLI: GLUE TSV or JSONL (`sentence1`, `sentence2`, `gold_label`), or premise/hypothesis/label TSV.
+def read_mnli(
+    path: str | Path,
+    labels_path: str | Path | None = None,
+    on_error: OnError = "skip",
+    encoding: str = DEFAULT_ENCODING,
+) -> Dataset:
+    """MultiNLI: GLUE TSV or JSONL (`sentence1`, `sentence2`, `gold_label`), or premise/hypothesis/label TSV, in
+    `encoding`.
 
     With `labels_path`, `path` is a line file of `premise|||hypothesis`, `labels_path` the aligned labels.
     Rows whose gold label is "-" (no annotator majority) are filtered and counted in the report.
@@ -61,11 +70,11 @@ def read_mnli(path: str | Path, labels_path: str | Path | None = None, on_error:
     if labels_path is not None:
         columns, rows = (
             ["sentence1", "sentence2", "gold_label"],
-            _read_line_pairs(Path(path), Path(labels_path), report),
+            _read_line_pairs(Path(path), Path(labels_path), report, encoding),
         )
     else:
         fmt = "jsonl" if Path(path).suffix.lower() in (".jsonl", ".json") else "tsv"
-        columns, rows = read_records(path, fmt, report)
+        columns, rows = read_records(path, fmt, report, encoding)
     for text, pair, label, id_column in _MNLI_LAYOUTS:
         if text in columns and pair in columns:
             return build_dataset(
@@ -83,12 +92,12 @@ def read_mnli(path: str | Path, labels_path: str | Path | None = None, on_error:
     raise DataError(f"{path}: not a MultiNLI layout I know ({known}); the columns are: {', '.join(columns)}")
 
 
-def _read_line_pairs(source: Path, labels: Path, report: Report) -> list[Row]:
+def _read_line_pairs(source: Path, labels: Path, report: Report, encoding: str) -> list[Row]:
     for file in (source, labels):
         if not file.is_file():
             raise DataError(f"{file}: no such file")
-    pairs = source.read_text(encoding="utf-8").splitlines()
-    golds = labels.read_text(encoding="utf-8").splitlines()
+    pairs = [line.rstrip("\r\n") for line in text_lines(source, encoding)]
+    golds = [line.rstrip("\r\n") for line in text_lines(labels, encoding)]
     if len(pairs) != len(golds):
         raise DataError(f"{source} has {len(pairs)} lines but {labels} has {len(golds)}; they must align")
     rows: list[Row] = []

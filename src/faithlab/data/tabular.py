@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from faithlab.data.labels import infer_label_names, resolve_label
 from faithlab.data.records import DataError, Dataset, Example, OnError, Report, RowError
+from faithlab.data.text_file import DEFAULT_ENCODING, text_lines
 
 Format = Literal["csv", "tsv", "jsonl"]
 Row = tuple[int, dict[str, Any]]
@@ -36,8 +37,17 @@ def guess_format(path: str | Path) -> Format:
     return _SUFFIXES[suffix]
 
 
-def read_records(path: str | Path, fmt: Format | None, report: Report) -> tuple[list[str], list[Row]]:
+def read_records(
+    path: str | Path,
+    fmt: Format | None,
+    report: Report,
+    encoding: str = DEFAULT_ENCODING,
+    delimiter: str | None = None,
+) -> tuple[list[str], list[Row]]:
     """Column names and (row number, record) pairs of a table; rows that do not parse go to `report`.
+
+    `encoding` is the file's (a line not valid in it raises `DataError`); `delimiter` replaces CSV's ',' or TSV's
+    tab (one character; a JSONL file has none).
 
     Row numbers are 1-based physical line numbers (the header is line 1; a CSV record spanning several lines is
     numbered by its first), so a user can open the file there. Blank lines are not rows and are passed over.
@@ -48,17 +58,21 @@ def read_records(path: str | Path, fmt: Format | None, report: Report) -> tuple[
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     if fmt == "jsonl":
-        return _read_jsonl(path, report)
+        if delimiter is not None:
+            raise DataError(f"{path}: a JSONL file has no delimiter (got {delimiter!r}); leave the delimiter unset")
+        return _read_jsonl(path, report, encoding)
     if fmt not in ("csv", "tsv"):
         raise DataError(f"fmt must be 'csv', 'tsv' or 'jsonl', got {fmt!r}")
-    return _read_delimited(path, "," if fmt == "csv" else "\t", report)
+    if delimiter is not None and len(delimiter) != 1:
+        raise DataError(f"a table's delimiter must be one character, got {delimiter!r}")
+    return _read_delimited(path, delimiter or ("," if fmt == "csv" else "\t"), report, encoding)
 
 
-def _read_delimited(path: Path, delimiter: str, report: Report) -> tuple[list[str], list[Row]]:
+def _read_delimited(path: Path, delimiter: str, report: Report, encoding: str) -> tuple[list[str], list[Row]]:
     # GLUE TSVs contain bare quote characters inside sentences, so TSV is read without quoting.
     quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
-    with path.open(encoding="utf-8-sig", newline="") as handle, _long_fields():
-        reader = csv.reader(handle, delimiter=delimiter, quoting=quoting)
+    with _long_fields():
+        reader = csv.reader(text_lines(path, encoding), delimiter=delimiter, quoting=quoting)
         header = next(reader, None)
         if header is None:
             raise DataError(f"{path}: the file is empty (expected a header row)")
@@ -97,23 +111,22 @@ def _check_unique(path: Path, header: list[str]) -> None:
             )
 
 
-def _read_jsonl(path: Path, report: Report) -> tuple[list[str], list[Row]]:
+def _read_jsonl(path: Path, report: Report, encoding: str) -> tuple[list[str], list[Row]]:
     columns: dict[str, None] = {}
     rows: list[Row] = []
-    with path.open(encoding="utf-8-sig") as handle:
-        for line, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
-            try:
-                record = json.loads(raw)
-            except json.JSONDecodeError as err:
-                report.malformed(line, f"invalid JSON ({err.msg} at column {err.colno})", "invalid JSON")
-                continue
-            if not isinstance(record, dict):
-                report.malformed(line, f"expected a JSON object, got {type(record).__name__}", "not a JSON object")
-                continue
-            columns.update(dict.fromkeys(record))
-            rows.append((line, record))
+    for line, raw in enumerate(text_lines(path, encoding), start=1):
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw)
+        except json.JSONDecodeError as err:
+            report.malformed(line, f"invalid JSON ({err.msg} at column {err.colno})", "invalid JSON")
+            continue
+        if not isinstance(record, dict):
+            report.malformed(line, f"expected a JSON object, got {type(record).__name__}", "not a JSON object")
+            continue
+        columns.update(dict.fromkeys(record))
+        rows.append((line, record))
     return list(columns), rows
 
 
@@ -209,14 +222,18 @@ def read_table(
     label_names: Sequence[str] | None = None,
     fmt: Format | None = None,
     on_error: OnError = "skip",
+    encoding: str = DEFAULT_ENCODING,
+    delimiter: str | None = None,
 ) -> Dataset:
     """Read any CSV / TSV / JSONL table by named columns; the format follows the suffix unless `fmt` is given.
+
+    `encoding` is the file's (e.g. 'latin-1'); `delimiter` replaces the format's (e.g. ';' for a European CSV).
 
     Without `label_names`, class names are inferred: `"0".."k"` for integer labels, else sorted names.
     A missing column raises `DataError` naming it and the columns that exist.
     """
     report = Report(source=str(path), on_error=on_error)
-    columns, rows = read_records(path, fmt, report)
+    columns, rows = read_records(path, fmt, report, encoding, delimiter)
     wanted = {"text": text_column, "pair": pair_column, "label": label_column, "id": id_column}
     check_columns(path, columns, wanted)
     return build_dataset(

@@ -22,6 +22,7 @@ OUTPUTS = {
     "logit": "the target class's logit",
     "probability": "the target class's softmax probability",
     "margin": "the target logit minus the contrast class's logit",
+    "probability_margin": "the target class's softmax probability minus the contrast class's",
     "loss": "log p(target), the negative cross-entropy against the target (a removal that raises the loss scores > 0)",
     "attention": "attention weights or attention flow; no model output, the same for every target class",
     "none": "no model output: scores that do not depend on the model (the random baseline)",

@@ -7,8 +7,10 @@ Defaults: `replacement="delete"`, because erasing the token leaves a text the cl
 training (no [MASK] it was never fine-tuned on) and works the same for every family (GPT-2 has no mask token);
 'mask', 'pad' and 'unk' replace the token instead and keep positions fixed. `output="logit"`, the project-wide
 default, does not saturate like the probability; `output="margin"` (target logit minus the contrast logit, e.g.
-positive − negative in the FinBERT study) also drops the arbitrary offset shared by all logits. With `unit="word"`
-all tokens of a word are removed together and each of them carries the word's score.
+positive − negative in the FinBERT study) also drops the arbitrary offset shared by all logits;
+`output="probability_margin"` is the same contrast in probabilities. With `unit="word"` all tokens of a tokenizer
+word are removed together and each of them carries the word's score; `unit="whitespace"` removes whitespace-separated
+words ('0.8', 'pre-tax', 'market.' are one deletion each, though a tokenizer splits them into several words).
 """
 
 from __future__ import annotations
@@ -18,14 +20,15 @@ from typing import Any
 import torch
 
 from faithlab.explain.base import Attributions, register
-from faithlab.explain.perturbation import Groups, PerturbationExplainer, feature_groups
+from faithlab.explain.perturbation import Groups, PerturbationExplainer, feature_groups, whitespace_span
 from faithlab.explain.settings import OcclusionSettings
 from faithlab.models import Batch, Classifier
 
 
 @register
 class Occlusion(PerturbationExplainer):
-    """Leave-one-out on `output` ('logit', 'probability', 'margin' or 'loss'); extras hold the full removal table.
+    """Leave-one-out on `output` ('logit', 'probability', 'margin', 'probability_margin' or 'loss'); extras hold the
+    full removal table.
 
     Occlusion (Zeiler & Fergus 2014, "Visualizing and Understanding Convolutional Networks"), for text the erasure of
     Li, Monroe & Jurafsky 2016 ("Understanding Neural Networks through Representation Erasure"): remove one token
@@ -33,21 +36,22 @@ class Occlusion(PerturbationExplainer):
     of n perturbed texts per text.
 
     Args:
-        unit: remove one 'token' or one whole 'word' at a time; with 'word' every token of the word carries the
+        unit: remove one 'token', one whole tokenizer 'word', or one 'whitespace'-separated word at a time ('0.8',
+            'pre-tax' and 'market.' are one each); with 'word' or 'whitespace' every token of the word carries the
             word's score (default 'token').
         replacement: how a removed token is replaced: 'mask', 'pad', 'unk', or 'delete' (default 'delete': the
             shortened text is one the model could have seen in training, and every family can delete).
         output: the quantity measured: the target 'logit', 'probability', 'margin' (target logit minus
-            `contrast`'s) or 'loss' (the cross-entropy against the row's target; the score is then loss after
-            removal − loss before) (default 'logit').
-        contrast: the other class of output='margin', a label name or index (default None: each row's highest
-            other class).
+            `contrast`'s), 'probability_margin' (p(target) − p(contrast)) or 'loss' (the cross-entropy against the
+            row's target; the score is then loss after removal − loss before) (default 'logit').
+        contrast: the other class of output='margin' or 'probability_margin', a label name or index (default None:
+            each row's highest other class).
 
     Returns:
         Scores: signed output drops, higher = more evidence for the target (negative: the text scores higher
         without the feature). Special tokens score 0. Extras per row: output_before, table (per feature: its text,
-        positions, output_after, predicted_after, probabilities_after, difference) and, for output='margin',
-        contrast.
+        positions, output_after, predicted_after, probabilities_after, difference) and, for output='margin' or
+        'probability_margin', contrast (the class's name).
 
     Example:
         >>> explanation = fl.explain(model, "a warm and funny film", methods={"occlusion": {"unit": "word"}})
@@ -94,12 +98,15 @@ class Occlusion(PerturbationExplainer):
 
     def _feature_text(self, batch: Batch, row: int, positions: list[int]) -> str:
         word = batch.word_ids[row][positions[0]]
-        if self.unit == "word" and word is not None:
-            return batch.word_text(row, word)
-        return "".join(batch.tokens[row][p] for p in positions)
+        if word is None or self.unit == "token":
+            return "".join(batch.tokens[row][p] for p in positions)
+        if self.unit == "whitespace":
+            side, start, end = whitespace_span(batch, row, word)
+            return (batch.texts[row] if side == 0 else batch.pairs[row])[start:end]
+        return batch.word_text(row, word)
 
     def _row_extras(self, logits: torch.Tensor, target: int, before: float, table: list[dict]) -> dict[str, Any]:
         extras: dict[str, Any] = {"output_before": before, "table": table}
-        if self.output == "margin":
+        if self.output in ("margin", "probability_margin"):
             extras["contrast"] = self.classifier.labels[self.contrast_of(logits, target)]
         return extras

@@ -34,7 +34,10 @@ def check_choice(setting: str, value: Any, choices: tuple[str, ...]) -> str:
 
 # ----- features and masks -------------------------------------------------------------------------------------
 def feature_groups(batch: Batch, unit: str = "token") -> list[Groups]:
-    """Per row, the token positions of each feature: every content token alone, or all tokens of a word together."""
+    """Per row, the token positions of each feature: every content token alone ('token'), all tokens of a tokenizer
+    word together ('word'), or all tokens of a whitespace-separated word together ('whitespace': '0.8', 'pre-tax'
+    and 'market.' are one feature each, though a tokenizer splits them into several words). A token outside any
+    word is a feature of its own."""
     out = []
     content = batch.content_mask.cpu()
     for row in range(len(batch)):
@@ -45,9 +48,27 @@ def feature_groups(batch: Batch, unit: str = "token") -> list[Groups]:
         words: dict[Any, list[int]] = {}
         for p in positions:
             word = batch.word_ids[row][p]
-            words.setdefault(("token", p) if word is None else word, []).append(p)
+            if word is None:
+                key: Any = ("token", p)
+            else:
+                key = whitespace_span(batch, row, word)[:2] if unit == "whitespace" else word
+            words.setdefault(key, []).append(p)
         out.append(list(words.values()))
     return out
+
+
+def whitespace_span(batch: Batch, row: int, word: int) -> tuple[int, int, int]:
+    """(side, start, end) of the whitespace-separated word of `batch.texts` (side 0) or `batch.pairs` (side 1) that
+    holds the tokenizer word `word` (whose character span lies inside it)."""
+    side, start, end = batch.words[row][word]
+    source = batch.texts[row] if side == 0 else batch.pairs[row]
+    while start < end - 1 and source[start].isspace():  # spans of byte-level tokenizers may start at the space
+        start += 1
+    while start > 0 and not source[start - 1].isspace():
+        start -= 1
+    while end < len(source) and not source[end].isspace():
+        end += 1
+    return side, start, end
 
 
 def random_coalitions(rng: np.random.Generator, n_features: int, kept: np.ndarray) -> np.ndarray:
@@ -193,8 +214,9 @@ def _run(classifier: Classifier, inputs: list[tuple[torch.Tensor, torch.Tensor |
 # ----- what is measured ----------------------------------------------------------------------------------------
 def output_values(logits: torch.Tensor, target: int, output: str, contrast: int) -> torch.Tensor:
     """The measured quantity per row of logits: target logit, target probability, margin over the contrast class
-    (target logit − contrast logit), or 'loss' measured as log p(target) = −cross-entropy, so that a removal which
-    raises the loss lowers the value and makes the token's score (value before − value after) positive."""
+    (target logit − contrast logit), probability_margin (p(target) − p(contrast)), or 'loss' measured as log
+    p(target) = −cross-entropy, so that a removal which raises the loss lowers the value and makes the token's score
+    (value before − value after) positive."""
     logits = logits.double()
     if output == "logit":
         return logits[:, target]
@@ -202,6 +224,9 @@ def output_values(logits: torch.Tensor, target: int, output: str, contrast: int)
         return torch.softmax(logits, dim=-1)[:, target]
     if output == "margin":
         return logits[:, target] - logits[:, contrast]
+    if output == "probability_margin":
+        probabilities = torch.softmax(logits, dim=-1)
+        return probabilities[:, target] - probabilities[:, contrast]
     return torch.log_softmax(logits, dim=-1)[:, target]
 
 
@@ -282,7 +307,8 @@ class PerturbationExplainer(Explainer):
         return output_values(logits, target, self.output, self.contrast_of(original_logits, target))
 
     def contrast_of(self, original_logits: torch.Tensor, target: int) -> int:
-        """The contrast class of output='margin': the given one, or the highest other class on the original input."""
+        """The contrast class of output='margin' (or occlusion's 'probability_margin'): the given one, or the highest
+        other class on the original input."""
         if self.contrast is not None:
             return self.contrast
         others = original_logits.detach().float().cpu().clone()

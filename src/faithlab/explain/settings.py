@@ -19,7 +19,10 @@ from faithlab.schema import NonNegative, OpenFraction, Positive, Schema
 Replacement = Literal["mask", "pad", "unk", "delete"]  # how a removed token is replaced (or deleted)
 Output = Literal["logit", "probability", "margin", "loss"]  # the quantity a removal-based method measures
 GradientOutput = Literal["logit", "probability"]  # the quantity a gradient method differentiates
-Unit = Literal["token", "word"]
+# occlusion alone also measures the difference of the target's and the contrast's probabilities
+OcclusionOutput = Literal["logit", "probability", "margin", "probability_margin", "loss"]
+# what occlusion removes at a time: a token, a tokenizer word, or a whitespace-separated word ('pre-tax', '0.8')
+Unit = Literal["token", "word", "whitespace"]
 Sampling = Literal["balanced", "bernoulli", "count"]
 IgBaseline = Literal["pad", "mask", "unk", "zero"]
 IgMethod = Literal["gauss_legendre", "riemann_trapezoid", "fejer"]
@@ -27,6 +30,7 @@ Distribution = Literal["uniform", "normal"]
 
 REPLACEMENTS: tuple[str, ...] = get_args(Replacement)
 OUTPUTS: tuple[str, ...] = get_args(Output)
+OCCLUSION_OUTPUTS: tuple[str, ...] = get_args(OcclusionOutput)
 GRADIENT_OUTPUTS: tuple[str, ...] = get_args(GradientOutput)
 UNITS: tuple[str, ...] = get_args(Unit)
 SAMPLINGS: tuple[str, ...] = get_args(Sampling)
@@ -100,6 +104,9 @@ class PerturbationSettings(MethodSettings):
 
 
 class OcclusionSettings(PerturbationSettings):
+    """`contrast` is also the other class of output='probability_margin'."""
+
+    output: OcclusionOutput = DEFAULT_OUTPUT
     unit: Unit = "token"
     replacement: Replacement = "delete"
 

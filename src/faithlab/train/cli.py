@@ -17,6 +17,8 @@ from rich.table import Table
 
 from faithlab.cli_options import (
     AcceptSkipped,
+    Delimiter,
+    Encoding,
     Input,
     LabelCol,
     MaxSkipped,
@@ -45,6 +47,8 @@ def train_command(
     data: Input = None,
     test: Annotated[Path | None, typer.Option("--test", help="Labelled test file (e.g. GLUE dev.tsv).")] = None,
     reader: Reader = None,
+    encoding: Encoding = None,
+    delimiter: Delimiter = None,
     text_col: TextCol = None,
     pair_col: PairCol = None,
     label_col: LabelCol = None,
@@ -70,6 +74,7 @@ def train_command(
 
     flags = {
         "model": model, "output_dir": out, "data.train": data, "data.test": test, "data.reader": reader,
+        "data.encoding": encoding, "data.delimiter": delimiter,
         "data.text_column": text_col, "data.pair_column": pair_col, "data.label_column": label_col,
         "data.max_skipped": max_skipped, "data.accept_skipped": accept_skipped or None,
         "epochs": epochs, "learning_rate": lr, "seed": seed, "new_head": new_head or None,

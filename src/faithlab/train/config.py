@@ -21,6 +21,7 @@ from pydantic import Field, model_validator
 
 from faithlab.data.named import READERS
 from faithlab.data.skips import MAX_SKIPPED
+from faithlab.data.text_file import DEFAULT_ENCODING
 from faithlab.errors import FaithlabError
 from faithlab.schema import AtLeastOne, NonNegative, OpenFraction, Positive, Ratio, Schema, validate
 from faithlab.schema import read_yaml as _read_yaml
@@ -49,7 +50,8 @@ class DataConfig(Schema):
     out, so the planted word alone decides the label. task "classify": the labelled file `train` is read with
     `reader`; for GLUE sets pass the official dev file as `test` (their test labels are hidden). Without `test`, a
     stratified `test_fraction` of train is held out. Dev is always a stratified `dev_fraction` carved from train.
-    Each file read is checked against `max_skipped` / `accept_skipped` (`SkipLimits`).
+    Files are read in `encoding`; `delimiter` is a table's (None: its format's) or label_sep's text/label
+    separator. Each file read is checked against `max_skipped` / `accept_skipped` (`SkipLimits`).
     """
 
     task: Task = "planted"
@@ -60,6 +62,8 @@ class DataConfig(Schema):
     pair_column: str | None = None
     label_column: str = "label"
     label_names: list[str] | None = None
+    encoding: str = DEFAULT_ENCODING
+    delimiter: str | None = None
     limit: Annotated[int, Field(ge=10)] | None = None
     dev_fraction: OpenFraction = 0.1
     test_fraction: OpenFraction = 0.2

@@ -89,7 +89,8 @@ def _unnested(texts: Iterable[str], limit: int | None) -> list[str]:
 def _read(path: str, data: DataConfig, reads: list[ReadSummary] | None) -> Dataset:
     """The file read by `data.reader`, its skipped rows checked against `data.max_skipped` (summary into `reads`)."""
     label = data.label_column if data.task == "classify" else None
-    dataset = read_named(data.reader, path, data.text_column, data.pair_column, label, data.label_names)
+    dataset = read_named(data.reader, path, data.text_column, data.pair_column, label, data.label_names,
+                         encoding=data.encoding, delimiter=data.delimiter)
     read = check_skipped(dataset, data.reader, max_skipped=data.max_skipped, accept=data.accept_skipped)
     if reads is not None:
         reads.append(read)
