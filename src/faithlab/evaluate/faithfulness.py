@@ -124,17 +124,15 @@ def evaluate_faithfulness(
          ('random', 'sufficiency')]
     """
     settings = _check(fractions, replacement, parts, curve_steps)
-    methods = by_method(explanations)
-    if not methods:
+    encoded = encode_examples(classifier, explanations)
+    if encoded is None:
         return []
-    examples = _examples(methods)
-    batch = classifier.encode([e.text for e in examples], [e.pair for e in examples])
+    methods, examples, batch = encoded.methods, encoded.examples, encoded.batch
     groups = feature_groups(batch, "token")
     rows: list[Row] = []
     pending: list[tuple[int, _Plan]] = []
     cells = 0
-    for row, example in enumerate(examples):
-        _check_tokens(example, batch.tokens[row], classifier.name)
+    for row in range(len(examples)):
         plan = _plan(row, methods, groups[row], settings)
         pending.append((row, plan))
         cells += plan.cells
@@ -181,6 +179,29 @@ def _check(
         raise FaithlabError(f"curve_steps must be None or an integer >= 1, got {curve_steps!r}")
     return {"replacement": replacement, "fractions": fractions, "k": "ceil(fraction * content tokens), >= 1",
             "parts": list(parts), "curve_steps": curve_steps}
+
+
+@dataclass
+class Encoded:
+    """Explanations aligned by example (method -> list), the explanation standing for each example, and one batch
+    of the examples as the classifier encodes them."""
+
+    methods: dict[str, list[Explanation]]
+    examples: list[Explanation]
+    batch: Batch
+
+
+def encode_examples(classifier: Classifier, explanations: Explanations) -> Encoded | None:
+    """The examples of aligned explanations encoded once, after checking every method explains the same inputs with
+    the classifier's own tokens; None when there is nothing to evaluate."""
+    methods = by_method(explanations)
+    if not methods:
+        return None
+    examples = _examples(methods)
+    batch = classifier.encode([e.text for e in examples], [e.pair for e in examples])
+    for row, example in enumerate(examples):
+        _check_tokens(example, batch.tokens[row], classifier.name)
+    return Encoded(methods, examples, batch)
 
 
 def _examples(methods: dict[str, list[Explanation]]) -> list[Explanation]:

@@ -30,9 +30,9 @@ import numpy as np
 import torch
 
 from faithlab.errors import FaithlabError
-from faithlab.evaluate.faithfulness import FRACTIONS, _check_tokens, _examples, top_k_size
+from faithlab.evaluate.faithfulness import FRACTIONS, encode_examples, top_k_size
 from faithlab.evaluate.ranking import descending_order
-from faithlab.evaluate.results import Explanations, Row, by_method
+from faithlab.evaluate.results import Explanations, Row
 from faithlab.evaluate.sampling import example_rng
 from faithlab.explain.explanation import Explanation
 from faithlab.explain.perturbation import check_choice, feature_groups, perturb_row, score_masks
@@ -136,13 +136,10 @@ def evaluate_ffidelity(
     for name, value, low in (("samples", samples, 1), ("steps", steps, 0), ("batch_size", batch_size, 1)):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise FaithlabError(f"{name} must be an integer >= {low}, got {value!r}")
-    methods = by_method(explanations)
-    if not methods:
+    encoded = encode_examples(classifier, explanations)
+    if encoded is None:
         return []
-    examples = _examples(methods)
-    batch = classifier.encode([e.text for e in examples], [e.pair for e in examples])
-    for row, example in enumerate(examples):
-        _check_tokens(example, batch.tokens[row], classifier.name)
+    methods, examples, batch = encoded.methods, encoded.examples, encoded.batch
     tuned = fine_tuned_copy(classifier, batch, steps=steps, mask_rate=mask_rate, lr=lr, batch_size=batch_size,
                             seed=seed, replacement=replacement)
     judged = tuned.encode([e.text for e in examples], [e.pair for e in examples])  # its own cache: the copy's logits

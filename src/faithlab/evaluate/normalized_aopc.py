@@ -23,9 +23,9 @@ import numpy as np
 import torch
 
 from faithlab.errors import FaithlabError
-from faithlab.evaluate.faithfulness import _check_tokens, _examples
+from faithlab.evaluate.faithfulness import encode_examples
 from faithlab.evaluate.ranking import descending_order
-from faithlab.evaluate.results import Explanations, Row, by_method
+from faithlab.evaluate.results import Explanations, Row
 from faithlab.explain.perturbation import check_choice, feature_groups, score_masks
 from faithlab.explain.settings import REPLACEMENTS
 from faithlab.models import Batch, Classifier
@@ -57,16 +57,14 @@ def evaluate_normalized_aopc(
     for name, value, low in (("exact_max_tokens", exact_max_tokens, 0), ("beam_size", beam_size, 1)):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise FaithlabError(f"{name} must be an integer >= {low}, got {value!r}")
-    methods = by_method(explanations)
-    if not methods:
+    encoded = encode_examples(classifier, explanations)
+    if encoded is None:
         return []
-    examples = _examples(methods)
-    batch = classifier.encode([e.text for e in examples], [e.pair for e in examples])
+    methods, examples, batch = encoded.methods, encoded.examples, encoded.batch
     groups = feature_groups(batch, "token")
     sizes = [len(g) for g in groups]
     masks = []
-    for row, example in enumerate(examples):
-        _check_tokens(example, batch.tokens[row], classifier.name)
+    for row in range(len(examples)):
         n = sizes[row]
         chains = [_chains(items[row].scores[[g[0] for g in groups[row]]]) for items in methods.values()]
         subsets = [_subset_masks(n)] if n <= exact_max_tokens else []

@@ -24,9 +24,9 @@ import torch
 from transformers import AutoModelForMaskedLM, AutoTokenizer, PreTrainedModel
 
 from faithlab.errors import FaithlabError
-from faithlab.evaluate.faithfulness import FRACTIONS, _check_tokens, _examples, top_k_size
+from faithlab.evaluate.faithfulness import FRACTIONS, encode_examples, top_k_size
 from faithlab.evaluate.ranking import descending_order
-from faithlab.evaluate.results import Explanations, Row, by_method
+from faithlab.evaluate.results import Explanations, Row
 from faithlab.explain.explanation import Explanation
 from faithlab.models import Batch, Classifier
 from faithlab.models.loading import quiet_transformers
@@ -76,15 +76,13 @@ def evaluate_road(
     fractions = [float(f) for f in fractions]
     if not fractions or any(not 0 < f <= 1 for f in fractions):
         raise FaithlabError(f"fractions must be numbers in (0, 1], got {fractions}")
-    methods = by_method(explanations)
-    if not methods:
+    encoded = encode_examples(classifier, explanations)
+    if encoded is None:
         return []
+    methods, examples, batch = encoded.methods, encoded.examples, encoded.batch
     mlm = load_infill_model(infill_model, classifier)
-    examples = _examples(methods)
-    batch = classifier.encode([e.text for e in examples], [e.pair for e in examples])
     rows, removed = [], []  # per perturbed input: its example row and which positions are infilled
     for row, example in enumerate(examples):
-        _check_tokens(example, batch.tokens[row], classifier.name)
         content = example.content
         ks = np.array([top_k_size(f, len(content)) for f in fractions])[:, None]
         for items in methods.values():

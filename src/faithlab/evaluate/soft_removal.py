@@ -25,8 +25,8 @@ import numpy as np
 import torch
 
 from faithlab.errors import FaithlabError
-from faithlab.evaluate.faithfulness import _check_tokens, _examples
-from faithlab.evaluate.results import Explanations, Row, by_method
+from faithlab.evaluate.faithfulness import encode_examples
+from faithlab.evaluate.results import Explanations, Row
 from faithlab.evaluate.sampling import example_rng
 from faithlab.explain.explanation import Explanation
 from faithlab.models import Batch, Classifier
@@ -65,15 +65,13 @@ def evaluate_soft_removal(
     """
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
         raise FaithlabError(f"samples must be an integer >= 1, got {samples!r}")
-    methods = by_method(explanations)
-    if not methods:
+    encoded = encode_examples(classifier, explanations)
+    if encoded is None:
         return []
-    examples = _examples(methods)
-    batch = classifier.encode([e.text for e in examples], [e.pair for e in examples])
+    methods, examples, batch = encoded.methods, encoded.examples, encoded.batch
     width = batch.input_ids.shape[1]
     draws = []
     for row, example in enumerate(examples):
-        _check_tokens(example, batch.tokens[row], classifier.name)
         content = example.content
         draws.append(_Draw(row, _keep(width, content, np.zeros(len(content))), ("empty",)))
         for name, items in methods.items():
