@@ -27,6 +27,7 @@ from faithlab.errors import FaithlabError
 from faithlab.evaluate.ranking import rank_correlation
 from faithlab.evaluate.results import Row
 from faithlab.explain.base import Explainer, expand_targets
+from faithlab.explain.perturbation import check_count
 from faithlab.models import Batch
 from faithlab.models.classifier import Target
 
@@ -166,8 +167,7 @@ def _check(
     if not isinstance(k_fraction, (int, float)) or not 0 < k_fraction <= 1:
         raise FaithlabError(f"k_fraction must lie in (0, 1], got {k_fraction!r}")
     for name, value in (("steps", steps), ("halve_every", halve_every), ("patience", patience)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise FaithlabError(f"{name} must be an integer >= 1, got {value!r}")
+        check_count(name, value, 1)
     return {
         "objective": objective,
         "epsilon": float(epsilon),

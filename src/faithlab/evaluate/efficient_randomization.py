@@ -18,10 +18,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from faithlab.errors import FaithlabError
 from faithlab.evaluate.randomization import current_scores, shared_classifier, transformer_blocks
 from faithlab.evaluate.results import Row
 from faithlab.explain.base import Explainer, expand_targets
+from faithlab.explain.perturbation import check_count
 from faithlab.models.classifier import Target
 from faithlab.models.reinit import reinitialized_block
 
@@ -55,8 +55,7 @@ def evaluate_efficient_randomization(
     Returns:
         One row per example and method; details hold both entropies.
     """
-    if isinstance(bins, bool) or not isinstance(bins, int) or bins < 2:
-        raise FaithlabError(f"bins must be an integer >= 2, got {bins!r}")
+    check_count("bins", bins, 2)
     classifier = shared_classifier(explainers, init)
     batch, targets = expand_targets(classifier, classifier.encode(texts, pairs), target)
     content = batch.content_mask.cpu().numpy()

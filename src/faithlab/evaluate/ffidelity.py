@@ -35,7 +35,7 @@ from faithlab.evaluate.ranking import descending_order
 from faithlab.evaluate.results import Explanations, Row
 from faithlab.evaluate.sampling import example_rng
 from faithlab.explain.explanation import Explanation
-from faithlab.explain.perturbation import check_choice, feature_groups, perturb_row, score_masks
+from faithlab.explain.perturbation import check_choice, check_count, feature_groups, perturb_row, score_masks
 from faithlab.explain.settings import REPLACEMENTS
 from faithlab.models import Batch, Classifier
 
@@ -134,8 +134,7 @@ def evaluate_ffidelity(
     if not 0 < mask_rate <= 1:
         raise FaithlabError(f"mask_rate must be in (0, 1], got {mask_rate!r}")
     for name, value, low in (("samples", samples, 1), ("steps", steps, 0), ("batch_size", batch_size, 1)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise FaithlabError(f"{name} must be an integer >= {low}, got {value!r}")
+        check_count(name, value, low)
     encoded = encode_examples(classifier, explanations)
     if encoded is None:
         return []

@@ -22,11 +22,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from faithlab.errors import FaithlabError
 from faithlab.evaluate.faithfulness import encode_examples
 from faithlab.evaluate.ranking import descending_order
 from faithlab.evaluate.results import Explanations, Row
-from faithlab.explain.perturbation import check_choice, feature_groups, score_masks
+from faithlab.explain.perturbation import check_choice, check_count, feature_groups, score_masks
 from faithlab.explain.settings import REPLACEMENTS
 from faithlab.models import Batch, Classifier
 
@@ -54,9 +53,8 @@ def evaluate_normalized_aopc(
         Rows whose details hold the raw AOPC, the lower and upper bound and how they were found ('exact'/'beam').
     """
     check_choice("replacement", replacement, REPLACEMENTS)
-    for name, value, low in (("exact_max_tokens", exact_max_tokens, 0), ("beam_size", beam_size, 1)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise FaithlabError(f"{name} must be an integer >= {low}, got {value!r}")
+    check_count("exact_max_tokens", exact_max_tokens, 0)
+    check_count("beam_size", beam_size, 1)
     encoded = encode_examples(classifier, explanations)
     if encoded is None:
         return []

@@ -27,6 +27,7 @@ from faithlab.evaluate.randomization import current_scores, randomization_steps,
 from faithlab.evaluate.ranking import rank_correlation
 from faithlab.evaluate.results import Row
 from faithlab.explain.base import Explainer, expand_targets
+from faithlab.explain.perturbation import check_count
 from faithlab.models import Batch, Classifier
 from faithlab.models.classifier import Target
 from faithlab.models.reinit import reinitialized_block
@@ -82,8 +83,7 @@ def evaluate_smooth_randomization(
     Returns:
         One row per example, method and step.
     """
-    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
-        raise FaithlabError(f"samples must be an integer >= 1, got {samples!r}")
+    check_count("samples", samples, 1)
     if not noise >= 0:
         raise FaithlabError(f"noise must be >= 0, got {noise!r}")
     classifier = shared_classifier(explainers, init)

@@ -24,11 +24,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from faithlab.errors import FaithlabError
 from faithlab.evaluate.faithfulness import encode_examples
 from faithlab.evaluate.results import Explanations, Row
 from faithlab.evaluate.sampling import example_rng
 from faithlab.explain.explanation import Explanation
+from faithlab.explain.perturbation import check_count
 from faithlab.models import Batch, Classifier
 
 
@@ -63,8 +63,7 @@ def evaluate_soft_removal(
     Returns:
         Rows whose details hold the per-sample values and the empty-rationale probability.
     """
-    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
-        raise FaithlabError(f"samples must be an integer >= 1, got {samples!r}")
+    check_count("samples", samples, 1)
     encoded = encode_examples(classifier, explanations)
     if encoded is None:
         return []

@@ -32,6 +32,13 @@ def check_choice(setting: str, value: Any, choices: tuple[str, ...]) -> str:
     return value
 
 
+def check_count(setting: str, value: Any, minimum: int) -> int:
+    """An integer setting of at least `minimum` (booleans refused), or one FaithlabError naming it."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise FaithlabError(f"{setting} must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
 # ----- features and masks -------------------------------------------------------------------------------------
 def feature_groups(batch: Batch, unit: str = "token") -> list[Groups]:
     """Per row, the token positions of each feature: every content token alone ('token'), all tokens of a tokenizer
