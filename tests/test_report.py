@@ -161,3 +161,15 @@ def test_an_old_record_says_its_special_tokens_were_stored_as_zero():
         del record[key]
     html = render_html([Explanation.from_dict(record)])
     assert "explains: unknown · removal: unknown · special tokens: hidden, stored as 0" in html
+
+
+def test_a_methods_own_warning_stays_on_its_row_and_a_shared_one_stands_above():
+    truncated = "input longer than the model limit of 8 tokens was truncated"
+    flat = "the signed gradient sums to 0 up to rounding"
+    html = render_html([make("good film", [0.1, 0.2], "gradient", warnings=(truncated, flat)),
+                        make("good film", [0.3, 0.1], "lrp", warnings=(truncated,))])
+    [section] = sections(html)
+    above, table = section.split("<table>")
+    assert truncated in above and flat not in above
+    rows = re.findall(r'<tr class="row">.*?</tr>', table, flags=re.S)
+    assert [flat in row for row in rows] == [True, False]

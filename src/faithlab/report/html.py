@@ -88,7 +88,8 @@ def write_html(
 
 def _text_view(group: TextGroup, show_special: bool) -> dict[str, Any]:
     first = group.rows[0]
-    warnings = dict.fromkeys(w for e in group.rows for w in e.warnings if not is_head_warning(w))
+    # a warning every method of the text carries (truncation) stands above them; one method's own stays on its row
+    shared = [w for w in first.warnings if not is_head_warning(w) and all(w in e.warnings for e in group.rows)]
     return {
         "text": group.text,
         "pair": group.pair,
@@ -96,12 +97,12 @@ def _text_view(group: TextGroup, show_special: bool) -> dict[str, Any]:
         "predicted": first.labels[first.predicted],
         "probabilities": [(label, p, i == first.predicted) for i, (label, p) in enumerate(
             zip(first.labels, first.probabilities, strict=True))],
-        "warnings": list(warnings),
-        "rows": [_row_view(e, show_special) for e in group.rows],
+        "warnings": shared,
+        "rows": [_row_view(e, show_special, shared) for e in group.rows],
     }
 
 
-def _row_view(e: Explanation, show_special: bool) -> dict[str, Any]:
+def _row_view(e: Explanation, show_special: bool, shown_above: list[str]) -> dict[str, Any]:
     tokens = []
     for token in shown_tokens(e, show_special=show_special):
         r, g, b = score_rgb(token.scaled)
@@ -123,6 +124,7 @@ def _row_view(e: Explanation, show_special: bool) -> dict[str, Any]:
         "conventions": conventions(e, show_special=show_special),
         "extras": ", ".join(f"{k}={_short(v)}" for k, v in extras.items()),
         "tokens": tokens,
+        "warnings": [w for w in e.warnings if not is_head_warning(w) and w not in shown_above],
     }
 
 
