@@ -1,18 +1,20 @@
 """`faithlab bench`: models × data sets × methods × metrics, written row by row to SQLite, resumable.
 
 Work is cut into units (a chunk of examples explained by every method and scored by the per-example metrics; the
-randomization test; the adversarial attack). A unit's rows are stored in one transaction together with its "done"
-mark, so a killed run loses at most the unit in flight and a re-run skips every finished unit.
+randomization test; the adversarial attack). A unit is described by data (`UnitSpec`) and computed by `execute`, so
+a backend can run it here (`InProcess`) or on a Ray worker (`faithlab.bench.ray_backend`); the driver alone writes
+the store. A unit's rows are stored in one transaction together with its "done" mark, so a killed run loses at most
+the units in flight and a re-run skips every finished unit.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Protocol
 
 import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -61,26 +63,87 @@ DATASETS_NAME = "datasets.json"  # per data set: examples used, rows read, kept 
 ATTACK_IG_STEPS = 16  # IG nodes in the attack when the config leaves n_steps to "auto"
 
 
-@dataclass
-class Unit:
-    """One resumable piece of work for a (model, data set)."""
+UnitKind = Literal["examples", "randomization", "adversarial"]
 
+
+@dataclass(frozen=True)
+class UnitSpec:
+    """One resumable piece of work, as plain data: the model and data set (names in the config), the unit's name
+    (its key in the store), what it computes, and which examples (`start:stop` of the data set's example list)."""
+
+    model: str
+    dataset: str
     name: str
-    run: Callable[[], list[dict[str, Any]]]
+    kind: UnitKind
+    start: int
+    stop: int
+
+
+@dataclass(frozen=True)
+class UnitResult:
+    """A finished unit: its rows for the store and the seconds `execute` took where it ran."""
+
+    spec: UnitSpec
+    rows: list[dict[str, Any]]
+    seconds: float
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model the driver obtained (trained first if asked): its config entry, the folder or alias a worker loads
+    it from, the classifier the driver loaded, and what models.json records of it."""
+
+    spec: ModelSpec
+    path: str
+    classifier: Classifier
+    info: dict[str, Any]
+
+
+class Backend(Protocol):
+    """Where units run. `run` yields each unit's result as it finishes (in any order); the caller stores them."""
+
+    def run(
+        self, config: BenchConfig, model: LoadedModel, units: list[UnitSpec], data: dict[str, list[Example]]
+    ) -> Iterator[UnitResult]: ...
+
+
+class InProcess:
+    """The default backend: every unit here, one after another in plan order, on the driver's classifier."""
+
+    def run(
+        self, config: BenchConfig, model: LoadedModel, units: list[UnitSpec], data: dict[str, list[Example]]
+    ) -> Iterator[UnitResult]:
+        """Yield each unit's result in plan order (a unit runs only when the caller asks for the next result)."""
+        for spec in units:
+            yield timed_execute(spec, config, model.classifier, data[spec.dataset])
 
 
 def run_benchmark(
-    config: BenchConfig, out_dir: str | Path, *, progress: bool = True, max_units: int | None = None
+    config: BenchConfig,
+    out_dir: str | Path,
+    *,
+    progress: bool = True,
+    max_units: int | None = None,
+    backend: Backend | None = None,
 ) -> Path:
     """Run (or resume) every unit of the config; returns the SQLite path. `max_units` stops early (for tests).
 
-    The output folder is locked while the run lasts: a second process writing into it is refused.
+    Args:
+        config: the checked benchmark config.
+        out_dir: the run folder (results.sqlite, config.json, models.json, ...).
+        progress: show a progress bar.
+        max_units: stop after this many units ran (for tests of resuming).
+        backend: where units run (default `InProcess()`; `faithlab.bench.ray_backend.RayBackend` on a Ray cluster).
+
+    Returns:
+        The path of results.sqlite. The output folder is locked while the run lasts: a second process writing into
+        it is refused.
     """
     with locked_out_dir(out_dir) as out:
-        return _run_benchmark(config, out, progress, max_units)
+        return _run_benchmark(config, out, progress, max_units, backend or InProcess())
 
 
-def _run_benchmark(config: BenchConfig, out: Path, progress: bool, max_units: int | None) -> Path:
+def _run_benchmark(config: BenchConfig, out: Path, progress: bool, max_units: int | None, backend: Backend) -> Path:
     (out / "config.json").write_text(json.dumps(config.model_dump(), indent=2))
     done_now = 0
     with ResultStore(out / "results.sqlite") as store, _progress(progress) as bar:
@@ -89,58 +152,109 @@ def _run_benchmark(config: BenchConfig, out: Path, progress: bool, max_units: in
             for line in loaded.read.lines():
                 bar.console.print(line, markup=False, highlight=False, soft_wrap=True)
         (out / DATASETS_NAME).write_text(json.dumps({name: d.to_dict() for name, d in data.items()}, indent=2))
+        examples = {name: d.examples for name, d in data.items()}
         task = bar.add_task("benchmark", total=None)
         models_info = _read_json(out / "models.json")
         for model_spec in config.models:
-            classifier, info = obtain_classifier(model_spec, out, config.seed, progress)
-            if "test_accuracy" not in info:  # a model the run did not train: measure it on the labelled examples
-                info |= examples_accuracy(classifier, [e for d in data.values() for e in d.examples])
-            models_info[model_spec.name] = info
-            if "test_accuracy" in info and is_near_chance(info["test_accuracy"], info["chance_accuracy"]):
-                bar.console.print(f"[bold red]warning:[/] {near_chance_warning(model_spec.name, info)}")
+            model = _obtain_model(model_spec, config, out, data, progress, bar)
+            models_info[model_spec.name] = model.info
             (out / "models.json").write_text(json.dumps(models_info, indent=2))
+            pending = []
             for dataset_spec in config.datasets:
-                examples = data[dataset_spec.name].examples
-                units = plan_units(config.for_model(model_spec), classifier, dataset_spec, examples)
+                units = plan_units(config, model_spec, dataset_spec, examples[dataset_spec.name])
                 done = store.done_units(model_spec.name, dataset_spec.name)
                 total = (bar.tasks[task].total or 0) + len(units)
                 bar.update(task, total=total, advance=sum(u.name in done for u in units))
-                for unit in units:
-                    if unit.name in done:
-                        continue
-                    if max_units is not None and done_now >= max_units:
-                        return out / "results.sqlite"
-                    bar.update(task, description=f"{model_spec.name} · {dataset_spec.name} · {unit.name}")
-                    start = time.perf_counter()
-                    rows = unit.run()
-                    store.write_unit(model_spec.name, dataset_spec.name, unit.name, rows, time.perf_counter() - start)
-                    done_now += 1
-                    bar.advance(task)
+                pending += [u for u in units if u.name not in done]
+            budget_left = None if max_units is None else max_units - done_now
+            stop_early = budget_left is not None and len(pending) > budget_left
+            bar.update(task, description=model_spec.name)
+            for result in backend.run(config, model, pending[:budget_left], examples):
+                unit = result.spec
+                store.write_unit(unit.model, unit.dataset, unit.name, result.rows, result.seconds)
+                done_now += 1
+                bar.update(task, advance=1, description=f"{unit.model} · {unit.dataset} · {unit.name} done")
+            if stop_early:
+                return out / "results.sqlite"
         store.export(out)
     return out / "results.sqlite"
 
 
+def _obtain_model(
+    spec: ModelSpec, config: BenchConfig, out: Path, data: dict[str, LoadedData], progress: bool, bar: Progress
+) -> LoadedModel:
+    """Obtain (train if asked) and load a model; a model the run did not train is measured on the labelled examples."""
+    classifier, info = obtain_classifier(spec, out, config.seed, progress)
+    if "test_accuracy" not in info:
+        info |= examples_accuracy(classifier, [e for d in data.values() for e in d.examples])
+    if "test_accuracy" in info and is_near_chance(info["test_accuracy"], info["chance_accuracy"]):
+        bar.console.print(f"[bold red]warning:[/] {near_chance_warning(spec.name, info)}")
+    return LoadedModel(spec, info["path"], classifier, info)
+
+
 def plan_units(
-    config: BenchConfig, classifier: Classifier, dataset: DatasetSpec, examples: list[Example]
-) -> list[Unit]:
+    config: BenchConfig, model: ModelSpec, dataset: DatasetSpec, examples: list[Example]
+) -> list[UnitSpec]:
+    """The units of one (model, data set), in the order the in-process backend runs them.
+
+    Args:
+        config: the benchmark config (the model's own metric restriction is applied here).
+        model: the model entry.
+        dataset: the data set entry.
+        examples: the data set's examples the benchmark uses.
+
+    Returns:
+        Per-example chunks of `chunk_size`, then the randomization and adversarial units when their metric groups
+        are on.
+    """
+    config = config.for_model(model)
     units = []
+
+    def unit(name: str, kind: UnitKind, start: int, stop: int) -> UnitSpec:
+        return UnitSpec(model.name, dataset.name, name, kind, start, stop)
+
     per_example = [m for m in config.metrics if m in ("ground_truth", "plausibility", "faithfulness", "curves", "loo")]
     if per_example:
         for start in range(0, len(examples), config.chunk_size):
-            chunk = examples[start : start + config.chunk_size]
-            name = f"examples:{start}-{start + len(chunk)}"
-            units.append(Unit(name, _bind(_example_unit, config, classifier, dataset, chunk, start)))
+            stop = min(start + config.chunk_size, len(examples))
+            units.append(unit(f"examples:{start}-{stop}", "examples", start, stop))
     if "randomization" in config.metrics:
-        chunk = examples[: config.randomization_examples]
-        units.append(Unit("randomization", _bind(_randomization_unit, config, classifier, chunk)))
+        units.append(unit("randomization", "randomization", 0, min(config.randomization_examples, len(examples))))
     if "adversarial" in config.metrics:
-        chunk = examples[: config.adversarial_examples]
-        units.append(Unit("adversarial", _bind(_adversarial_unit, config, classifier, chunk)))
+        units.append(unit("adversarial", "adversarial", 0, min(config.adversarial_examples, len(examples))))
     return units
 
 
-def _bind(function: Callable[..., list[dict[str, Any]]], *args: Any) -> Callable[[], list[dict[str, Any]]]:
-    return lambda: function(*args)
+def execute(
+    spec: UnitSpec, config: BenchConfig, classifier: Classifier, examples: list[Example]
+) -> list[dict[str, Any]]:
+    """Compute one unit's result rows; the same function on every backend.
+
+    Args:
+        spec: the unit.
+        config: the whole benchmark config (the unit's model and data set entries are found by name).
+        classifier: the unit's model, loaded.
+        examples: every example the benchmark uses of the unit's data set (the unit takes `start:stop`).
+
+    Returns:
+        The rows, as `ResultStore.write_unit` takes them.
+    """
+    model = next(m for m in config.models if m.name == spec.model)
+    dataset = next(d for d in config.datasets if d.name == spec.dataset)
+    config = config.for_model(model)
+    chunk = examples[spec.start : spec.stop]
+    if spec.kind == "examples":
+        return _example_unit(config, classifier, dataset, chunk, spec.start)
+    if spec.kind == "randomization":
+        return _randomization_unit(config, classifier, chunk)
+    return _adversarial_unit(config, classifier, chunk)
+
+
+def timed_execute(spec: UnitSpec, config: BenchConfig, classifier: Classifier, examples: list[Example]) -> UnitResult:
+    """`execute`, with the seconds it took."""
+    start = time.perf_counter()
+    rows = execute(spec, config, classifier, examples)
+    return UnitResult(spec, rows, time.perf_counter() - start)
 
 
 def _example_unit(
