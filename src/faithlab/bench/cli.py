@@ -10,16 +10,19 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from faithlab.bench.config import load_config
+from faithlab.bench.config import BenchConfig, load_config
+from faithlab.bench.ray_backend import RayBackend
 from faithlab.bench.runner import DATASETS_NAME, run_benchmark
 from faithlab.bench.store import ResultStore
 from faithlab.bench.summary import write_summary
 from faithlab.cli_options import AcceptSkipped, MaxSkipped, Out, Quiet
 from faithlab.errors import FaithlabError
+from faithlab.explain.perturbation import check_choice
 from faithlab.schema import validate
 from faithlab.train.config import SkipLimits
 
 QUICK = "quick.yaml"
+BACKENDS = ("in-process", "ray")
 
 
 def bench_command(
@@ -30,6 +33,13 @@ def bench_command(
     max_skipped: MaxSkipped = None,
     accept_skipped: AcceptSkipped = False,
     quiet: Quiet = False,
+    backend: Annotated[str, typer.Option(help=f"Where units run: {', '.join(BACKENDS)} (Ray: the 'ray' extra).")] = (
+        "in-process"
+    ),
+    address: Annotated[str | None, typer.Option(
+        help="With --backend ray: a running Ray cluster's address (default: a private local instance)."
+    )] = None,
+    workers: Annotated[int, typer.Option(help="With --backend ray: workers per model, each holding the model.")] = 1,
 ) -> None:
     """Evaluate explanation methods across models and data sets; results go row by row to SQLite.
 
@@ -44,7 +54,7 @@ def bench_command(
     limits = parsed.data.model_dump() | {k: v for k, v in flags.items() if v is not None}
     parsed = parsed.model_copy(update={"data": validate(SkipLimits, limits, "--max-skipped: ")})
     if not summary_only:
-        run_benchmark(parsed, out, progress=not quiet)
+        _run(parsed, out, not quiet, backend, address, workers)
     database = out / "results.sqlite"
     if not database.is_file():
         raise FaithlabError(f"{out} holds no results.sqlite; run the benchmark first")
@@ -56,6 +66,17 @@ def bench_command(
     paths = write_summary(frame, out, models, datasets, resamples=parsed.bootstrap_resamples, seed=parsed.seed)
     Console().print(paths["markdown"].read_text())
     typer.echo(f"results: {', '.join(str(p) for p in written)}; summary: {paths['markdown']}")
+
+
+def _run(config: BenchConfig, out: Path, progress: bool, backend: str, address: str | None, workers: int) -> None:
+    check_choice("--backend", backend, BACKENDS)
+    if backend == "in-process":
+        if address is not None or workers != 1:
+            raise FaithlabError("--address and --workers go with --backend ray")
+        run_benchmark(config, out, progress=progress)
+        return
+    with RayBackend(address, workers=workers) as ray_backend:
+        run_benchmark(config, out, progress=progress, backend=ray_backend)
 
 
 def register(main: typer.Typer) -> None:
