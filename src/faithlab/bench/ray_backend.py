@@ -39,6 +39,9 @@ class BenchWorker:
     def __init__(self, path: str, device: str):
         self.classifier = load_classifier(path, device=device)
 
+    def fingerprint(self) -> str:
+        return self.classifier.fingerprint
+
     def execute(self, spec: UnitSpec, config: BenchConfig, examples: list[Example]) -> UnitResult:
         return timed_execute(spec, config, self.classifier, examples)
 
@@ -105,6 +108,7 @@ class RayBackend:
         actors = self._start_workers(model.path, min(self.workers, len(units)))
         config_ref = self.ray.put(config)
         try:
+            self._check_same_weights(actors, model)
             yield from self._schedule(actors, units, config_ref, data, model.spec.name)
         finally:
             for actor in actors:
@@ -118,6 +122,17 @@ class RayBackend:
             num_cpus=self.cpus_per_worker, num_gpus=gpus, max_restarts=MAX_RESTARTS, max_task_retries=MAX_RESTARTS
         )
         return [actor.remote(path, device) for _ in range(count)]
+
+    def _check_same_weights(self, actors: list[Any], model: LoadedModel) -> None:
+        """Refuse a model that loads differently on a worker than here (e.g. an untrained head, drawn at random in
+        each process): its results would not be the in-process ones."""
+        for reply in [actor.fingerprint.remote() for actor in actors]:
+            if self._get(reply, model.spec.name) != model.classifier.fingerprint:
+                raise FaithlabError(
+                    f"model '{model.spec.name}' ({model.path}) loads with other weights on a Ray worker than on the "
+                    "driver (an untrained head is initialised at random in each process); save it to a folder first "
+                    "(e.g. train it with a `train:` entry) or use the in-process backend"
+                )
 
     def _schedule(
         self, actors: list[Any], units: list[UnitSpec], config_ref: Any, data: dict[str, list[Example]], name: str
@@ -134,14 +149,14 @@ class RayBackend:
                     load[id(actor)] += 1
             [ready], _ = self.ray.wait(list(in_flight), num_returns=1)
             load[id(in_flight.pop(ready))] -= 1
-            yield self._result(ready, name)
+            yield self._get(ready, name)
 
     def _put_examples(self, dataset: str, data: dict[str, list[Example]]) -> Any:
         if dataset not in self._examples:
             self._examples[dataset] = self.ray.put(data[dataset])
         return self._examples[dataset]
 
-    def _result(self, ref: Any, model: str) -> UnitResult:
+    def _get(self, ref: Any, model: str) -> Any:
         exceptions = self.ray.exceptions
         try:
             return self.ray.get(ref)
