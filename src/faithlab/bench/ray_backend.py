@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
+import torch
+
 from faithlab.bench.config import BenchConfig
 from faithlab.bench.runner import LoadedModel, UnitResult, UnitSpec, timed_execute
 from faithlab.data import Example
@@ -36,7 +38,8 @@ def import_ray() -> ModuleType:
 class BenchWorker:
     """The actor: one model loaded once, then any number of units of it."""
 
-    def __init__(self, path: str, device: str):
+    def __init__(self, path: str, device: str, threads: int):
+        torch.set_num_threads(threads)  # its CPU share; other thread counts change float summation order (~1e-9)
         self.classifier = load_classifier(path, device=device)
 
     def fingerprint(self) -> str:
@@ -54,7 +57,8 @@ class RayBackend:
             a private local Ray instance with `num_cpus` CPUs.
         workers: actors per model, each with its own copy of the model.
         device: where the actors put the model ("cpu", or "cuda": then each actor asks Ray for one GPU).
-        cpus_per_worker: CPUs Ray reserves for each actor (torch uses as many threads).
+        cpus_per_worker: CPUs Ray reserves for each actor; its torch uses as many threads (at least one). Scores
+            equal the in-process ones bit for bit when the thread counts agree, else to float rounding.
         num_cpus: CPUs of the local instance (None: all of this machine's); ignored with an address.
     """
 
@@ -75,7 +79,7 @@ class RayBackend:
         self.address, self.workers, self.device = address, workers, device
         self.cpus_per_worker, self.num_cpus = cpus_per_worker, num_cpus
         self._started = False
-        self._examples: dict[str, Any] = {}  # data set name -> its examples in Ray's object store, put once
+        self._examples: dict[int, tuple[list[Example], Any]] = {}  # id of an example list -> (it, its object ref)
 
     def __enter__(self) -> RayBackend:
         if not self.ray.is_initialized():
@@ -121,7 +125,8 @@ class RayBackend:
         actor = self.ray.remote(BenchWorker).options(
             num_cpus=self.cpus_per_worker, num_gpus=gpus, max_restarts=MAX_RESTARTS, max_task_retries=MAX_RESTARTS
         )
-        return [actor.remote(path, device) for _ in range(count)]
+        threads = max(1, int(self.cpus_per_worker))
+        return [actor.remote(path, device, threads) for _ in range(count)]
 
     def _check_same_weights(self, actors: list[Any], model: LoadedModel) -> None:
         """Refuse a model that loads differently on a worker than here (e.g. an untrained head, drawn at random in
@@ -152,9 +157,12 @@ class RayBackend:
             yield self._get(ready, name)
 
     def _put_examples(self, dataset: str, data: dict[str, list[Example]]) -> Any:
-        if dataset not in self._examples:
-            self._examples[dataset] = self.ray.put(data[dataset])
-        return self._examples[dataset]
+        """The data set's examples in Ray's object store, put once per list (not per name: a backend may serve
+        several runs; the list is kept so that its id stays its own)."""
+        examples = data[dataset]
+        if id(examples) not in self._examples:
+            self._examples[id(examples)] = (examples, self.ray.put(examples))
+        return self._examples[id(examples)][1]
 
     def _get(self, ref: Any, model: str) -> Any:
         exceptions = self.ray.exceptions
