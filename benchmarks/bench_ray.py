@@ -12,8 +12,9 @@ split between them):
 Per run: the whole run's wall time, Ray's start-up, the time to the first stored unit (data, the driver's model load,
 the workers' start and model load), the median seconds `execute` took per unit where it ran, the steady interval
 between stored units ((last - first) / (units - 1)), the gap (interval minus the mean `execute` time of those units,
-i.e. the per-unit cost outside `execute`), and the largest score difference from the in-process table. Usage:
-    HF_HUB_OFFLINE=1 PYTHONPATH=src python benchmarks/bench_ray.py [--examples 20] [--chunk-size 5] [--workers 2]
+i.e. the per-unit cost outside `execute`), the largest score difference from the in-process table (same keys
+checked) and whether the rows' details (which hold floats too) are identical. Usage:
+    HF_HUB_OFFLINE=1 PYTHONPATH=src python benchmarks/bench_ray.py [--examples 15] [--chunk-size 5] [--workers 2]
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from faithlab.bench.store import ResultStore
 from faithlab.data import builtin_sentences
 from faithlab.models import load_classifier
 from faithlab.models.zoo import build_classifier_folder
+
+KEYS = ["model", "dataset", "method", "metric", "variant", "example", "settings"]
 
 
 def save_model(folder: Path) -> Path:
@@ -65,7 +68,8 @@ def measure(config, out: Path, backend) -> dict:
         "interval_s": interval,
         "gap_s": interval - float(seconds[1:].mean()) if len(units) > 1 else float("nan"),
         "values": frame["value"].to_numpy(),
-        "keys": frame.drop(columns=["value", "seconds"]),
+        "keys": frame[KEYS],
+        "details": frame["details"],
     }
 
 
@@ -86,19 +90,20 @@ def print_table(name: str, rows: dict[str, dict]) -> None:
     reference = rows["in-process"]
     print(f"\n{name}:")
     print("| backend | units | Ray start s | first unit s | execute/unit s (median) | interval/unit s | gap/unit s "
-          "| whole run s | max abs score difference from in-process |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| whole run s | max abs score difference from in-process | same details |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for label, row in rows.items():
         assert row["keys"].equals(reference["keys"]), f"{label}: other result keys than in-process"
         difference = float(np.nanmax(np.abs(row["values"] - reference["values"])))
+        same_details = "yes" if row["details"].equals(reference["details"]) else "no (floats in them)"
         print(f"| {label} | {row['units']} | {row.get('ray_init_s', 0):.1f} | {row['first_unit_s']:.1f} | "
               f"{row['execute_median_s']:.3f} | {row['interval_s']:.3f} | {row['gap_s']:.3f} | {row['wall_s']:.1f} | "
-              f"{difference:.1e} |")
+              f"{difference:.1e} | {same_details} |")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--examples", type=int, default=20, help="built-in planted examples of the minilm config")
+    parser.add_argument("--examples", type=int, default=15, help="built-in planted examples of the minilm config")
     parser.add_argument("--chunk-size", type=int, default=5, help="examples per unit of the minilm config")
     parser.add_argument("--overhead-units", type=int, default=30, help="one-example units of the overhead config")
     parser.add_argument("--workers", type=int, default=2, help="workers of the minilm config's second Ray run")
