@@ -46,7 +46,8 @@ from faithlab.evaluate import (
     evaluate_plausibility,
     evaluate_randomization,
 )
-from faithlab.explain import explain_many, get_explainer
+from faithlab.evaluate.meta_evaluation import meta_evaluation_rows, meta_variant
+from faithlab.explain import Explanation, explain_many, get_explainer
 from faithlab.explain.base import share_settings
 from faithlab.models import Classifier, load_classifier
 from faithlab.runs import locked_out_dir
@@ -130,6 +131,9 @@ def plan_units(
             chunk = examples[start : start + config.chunk_size]
             name = f"examples:{start}-{start + len(chunk)}"
             units.append(Unit(name, _bind(_example_unit, config, classifier, dataset, chunk, start)))
+    if per_example and config.meta_evaluation.enabled:
+        chunk = examples[: config.meta_evaluation.examples]
+        units.append(Unit("meta_evaluation", _bind(_meta_unit, config, classifier, dataset, chunk)))
     if "randomization" in config.metrics:
         chunk = examples[: config.randomization_examples]
         units.append(Unit("randomization", _bind(_randomization_unit, config, classifier, chunk)))
@@ -146,9 +150,18 @@ def _bind(function: Callable[..., list[dict[str, Any]]], *args: Any) -> Callable
 def _example_unit(
     config: BenchConfig, classifier: Classifier, dataset: DatasetSpec, chunk: list[Example], offset: int
 ) -> list[dict[str, Any]]:
-    texts, pairs = [e.text for e in chunk], _pairs(chunk)
-    explanations = explain_many(classifier, texts, config.methods, pairs)
+    explanations = explain_many(classifier, [e.text for e in chunk], config.methods, _pairs(chunk))
     seconds = {method: [e.seconds for e in items] for method, items in explanations.items()}
+    rows = _score(config, classifier, dataset, chunk, explanations)
+    return [_record(row, offset, seconds.get(row.method)) for row in rows]
+
+
+def _score(
+    config: BenchConfig, classifier: Classifier, dataset: DatasetSpec, chunk: list[Example],
+    explanations: dict[str, list[Explanation]],
+) -> list[Row]:
+    """The per-example metric rows of a chunk's explanations."""
+    pairs = _pairs(chunk)
     rows: list[Row] = []
     if "ground_truth" in config.metrics and dataset.kind == "planted":
         rows += evaluate_ground_truth(explanations, [e.rationale for e in chunk])
@@ -162,7 +175,24 @@ def _example_unit(
         rows += evaluate_faithfulness(
             classifier, explanations, fractions=config.fractions, replacement=config.replacement, parts=parts
         )
-    return [_record(row, offset, seconds.get(row.method)) for row in rows]
+    return rows
+
+
+def _meta_unit(
+    config: BenchConfig, classifier: Classifier, dataset: DatasetSpec, chunk: list[Example]
+) -> list[dict[str, Any]]:
+    """The per-example metrics under embedding noise and a randomised model; the target stays the trained model's
+    prediction, so every condition explains the same class."""
+    texts, pairs = [e.text for e in chunk], _pairs(chunk)
+    targets = classifier.predict(texts, pairs).argmax(axis=1).tolist()
+    settings = config.meta_evaluation
+    rows = meta_evaluation_rows(
+        classifier,
+        lambda: explain_many(classifier, texts, config.methods, pairs, target=targets),
+        lambda explanations: _score(config, classifier, dataset, chunk, explanations),
+        repeats=settings.repeats, noise=settings.noise, seed=config.seed,
+    )
+    return [_record(row, 0, None, variant=meta_variant(row)) for row in rows]
 
 
 def _randomization_unit(config: BenchConfig, classifier: Classifier, chunk: list[Example]) -> list[dict[str, Any]]:
