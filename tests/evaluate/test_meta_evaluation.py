@@ -3,6 +3,8 @@ made-up frame, and on a tiny model a metric of random numbers fails while compre
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,10 +14,13 @@ from faithlab.errors import FaithlabError
 from faithlab.evaluate import Row, evaluate_faithfulness
 from faithlab.evaluate.meta_evaluation import MetaEvaluation, meta_evaluate, meta_evaluation_rows, meta_frame
 from faithlab.explain import explain_many
+from faithlab.models import Classifier
 
 TEXTS = ["the movie was great and fun to watch", "a dull , boring film that is not good",
-         "terrible acting but great music", "the plot is clever although the ending drags",
-         "i loved every minute of it !", "it is fine , nothing special"]
+         "i loved every minute of it !", "terrible acting but great music", "it is fine , nothing special",
+         "the plot is clever although the ending drags", "not bad at all , really",
+         "positive negative words appear here", "the premise is a man walks his dog",
+         "a woman is playing the guitar on stage"]
 METHODS = ["grad_x_input", ("ig", {"n_steps": 8}), "occlusion", "random"]
 
 
@@ -47,7 +52,11 @@ def test_a_metric_that_cannot_rank_fails() -> None:
 
 
 def test_random_numbers_fail_and_comprehensiveness_passes_on_a_tiny_model(tiny_classifiers) -> None:
-    bert = tiny_classifiers["bert"]
+    tiny = tiny_classifiers["bert"]
+    model = copy.deepcopy(tiny.model)
+    with torch.no_grad():
+        model.classifier.weight.mul_(100.0)  # the random head barely responds; scaled, removals move the probability
+    bert = Classifier(model, tiny.tokenizer, "tiny-bert-scaled-head")
     targets = bert.predict(TEXTS).argmax(axis=1).tolist()
     draws = np.random.default_rng(0)
 

@@ -148,7 +148,14 @@ def meta_variant(row: Row) -> str:
 
 
 def meta_frame(rows: Sequence[Row]) -> pd.DataFrame:
-    """Meta-evaluation rows as the store's tidy frame (method, metric, variant, example, value)."""
+    """Meta-evaluation rows as the store's tidy frame.
+
+    Args:
+        rows: rows of `meta_evaluation_rows`.
+
+    Returns:
+        Columns method, metric, variant (meta:<condition>:<repeat>), example, value.
+    """
     return pd.DataFrame(
         [{"method": r.method, "metric": r.metric, "variant": meta_variant(r), "example": r.example, "value": r.value}
          for r in rows],
@@ -161,6 +168,12 @@ def meta_evaluate(frame: pd.DataFrame) -> MetaEvaluation:
 
     A metric whose original means do not rank the methods (fewer than two methods, or all equal) gets tau 0
     under every perturbation, so it fails; a perturbation that makes every method equal has tau 0 (no ranking left).
+
+    Args:
+        frame: rows with columns method, metric, variant, value (the store's frame or `meta_frame`).
+
+    Returns:
+        Each metric's taus, resilience, reactivity and pass flag.
     """
     rows = frame[frame["variant"].str.startswith(PREFIX)]
     metrics = {}
@@ -191,6 +204,13 @@ def _tau(original: pd.Series, perturbed: pd.Series) -> float:
 
 
 def meta_from_frame(frame: pd.DataFrame) -> dict[tuple[str, str], MetaEvaluation]:
-    """One meta-evaluation per (model, data set) that has meta rows in a store's frame."""
+    """One meta-evaluation per (model, data set) that has meta rows in a store's frame.
+
+    Args:
+        frame: the store's tidy rows (`ResultStore.frame()`).
+
+    Returns:
+        Meta-evaluations keyed by (model, dataset); empty when the run had no meta-evaluation unit.
+    """
     rows = frame[frame["variant"].str.startswith(PREFIX)]
     return {(str(m), str(d)): meta_evaluate(group) for (m, d), group in rows.groupby(["model", "dataset"], sort=False)}

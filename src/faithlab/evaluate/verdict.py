@@ -254,10 +254,18 @@ def _evidence(
 def compare(
     a_values: np.ndarray, b_values: np.ndarray, a: str, b: str, sign: float, resamples: int, seed: int, level: float
 ) -> Comparison | None:
-    """Paired bootstrap of method `a` against `b` over the examples where both are defined (None for fewer than 2).
+    """Paired bootstrap of method `a` against `b` over the examples where both are defined.
 
-    `sign` is +1 when higher is better, -1 when lower is; P(a beats b) counts a resampled mean difference of 0 as
-    half a win.
+    Args:
+        a_values, b_values: the two methods' values per example, aligned (NaN where undefined).
+        a, b: the methods' names.
+        sign: +1 when higher is better, -1 when lower is.
+        resamples, seed: the bootstrap's resamples and seed.
+        level: the interval's level; `a` wins when the interval lies above 0, `b` when below.
+
+    Returns:
+        The comparison; P(a beats b) counts a resampled mean difference of 0 as half a win. None for fewer than 2
+        common examples.
     """
     both = ~(np.isnan(a_values) | np.isnan(b_values))
     if both.sum() < 2:
@@ -317,7 +325,14 @@ def _sanity_variant(variants: set[str]) -> str | None:
 
 # ----- words -------------------------------------------------------------------------------------------------------
 def summary_paragraph(verdict: Verdict) -> str:
-    """The verdict in plain language: who leads, how sure, at what cost, which checks passed, what was flagged."""
+    """The verdict in plain language: who leads, how sure, at what cost, which checks passed, what was flagged.
+
+    Args:
+        verdict: a verdict (its own `summary` is not read).
+
+    Returns:
+        One paragraph.
+    """
     if verdict.leader is None:
         return f"For {verdict.model} on {verdict.dataset}, no method other than the random baseline was measured."
     metrics = [e.metric for e in verdict.evidence if e.weight > 0]
@@ -372,7 +387,15 @@ def _join(names: list[str]) -> str:
 
 
 def verdict_markdown(verdict: Verdict) -> str:
-    """A markdown section: the paragraph, the evidence per metric and the sanity checks (for the report and app)."""
+    """A markdown section for the report and the app.
+
+    Args:
+        verdict: the verdict to show.
+
+    Returns:
+        A level-3 heading, the summary paragraph, a table of the evidence per metric (direction, weight,
+        meta-evaluation, top set, the leader's mean and interval) and, when measured, a table of the sanity checks.
+    """
     lines = [f"### Verdict: {verdict.model} on {verdict.dataset}", "", verdict.summary, "",
              "| metric | better | weight | meta-evaluation | top set | leader's mean [interval] |",
              "|---|---|---|---|---|---|"]
@@ -389,11 +412,25 @@ def verdict_markdown(verdict: Verdict) -> str:
 
 
 def verdicts_json(verdicts: Mapping[tuple[str, str], Verdict]) -> str:
-    """verdict.json's text: a list of the verdicts' dicts."""
+    """verdict.json's text.
+
+    Args:
+        verdicts: verdicts keyed by (model, dataset), as `build_verdict` returns them.
+
+    Returns:
+        JSON: a list of `Verdict.to_dict()`.
+    """
     return json.dumps([v.to_dict() for v in verdicts.values()], indent=2)
 
 
 def read_verdicts(text: str) -> dict[tuple[str, str], Verdict]:
-    """Verdicts back from verdict.json's text, keyed by (model, dataset)."""
+    """Verdicts back from verdict.json's text.
+
+    Args:
+        text: what `verdicts_json` wrote.
+
+    Returns:
+        The verdicts keyed by (model, dataset).
+    """
     verdicts = [Verdict.from_dict(item) for item in json.loads(text)]
     return {(v.model, v.dataset): v for v in verdicts}
