@@ -111,6 +111,8 @@ def test_excluding_the_ground_truth_metrics() -> None:
     assert build_verdict(frame, exclude_metrics=GROUND_TRUTH_METRICS, resamples=200)[("m", "d")].best == ["b"]
     only_gt = frame[frame["metric"] == "gt_overlap"]
     assert build_verdict(only_gt, exclude_metrics=GROUND_TRUTH_METRICS) == {}  # nothing left to judge by
+    undefined = frame.assign(value=np.where(frame["metric"] == "gt_overlap", np.nan, frame["value"]))
+    assert [e.metric for e in build_verdict(undefined, resamples=50)[("m", "d")].evidence] == ["comprehensiveness"]
 
 
 def test_sanity_checks_read_the_fully_randomised_step_and_the_constrained_attack() -> None:

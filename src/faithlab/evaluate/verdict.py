@@ -169,7 +169,8 @@ def build_verdict(
         meta = meta_from_frame(frame)
     out = {}
     for (model, dataset), group in frame.groupby(["model", "dataset"], sort=False):
-        metrics = [m for m in VERDICT_METRICS if m not in exclude_metrics and m in set(_plain(group)["metric"])]
+        measured = set(_plain(group).dropna(subset=["value"])["metric"])  # a metric undefined everywhere says nothing
+        metrics = [m for m in VERDICT_METRICS if m not in exclude_metrics and m in measured]
         if not metrics:
             continue
         found = meta if isinstance(meta, MetaEvaluation) else meta.get((str(model), str(dataset)))
