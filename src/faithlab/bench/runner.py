@@ -1,8 +1,9 @@
 """`faithlab bench`: models × data sets × methods × metrics, written row by row to SQLite, resumable.
 
 Work is cut into units (a chunk of examples explained by every method and scored by the per-example metrics; the
-randomization test; the adversarial attack). A unit's rows are stored in one transaction together with its "done"
-mark, so a killed run loses at most the unit in flight and a re-run skips every finished unit.
+opt-in meta-evaluation of those metrics; the randomization test; the adversarial attack). A unit's rows are stored
+in one transaction together with its "done" mark, so a killed run loses at most the unit in flight and a re-run
+skips every finished unit.
 """
 
 from __future__ import annotations
