@@ -16,7 +16,7 @@ from faithlab.data.named import READERS
 from faithlab.explain.base import check_settings
 from faithlab.explain.settings import Replacement
 from faithlab.models.zoo import SIZES, ZOO_FAMILIES
-from faithlab.schema import AtLeastOne, Schema, UnitFraction, read_yaml, validate
+from faithlab.schema import AtLeastOne, Positive, Schema, UnitFraction, read_yaml, validate
 from faithlab.train.config import SkipLimits, TrainConfig
 
 METRIC_GROUPS = (
@@ -130,6 +130,17 @@ class Bootstrap(Schema):
     resamples: AtLeastOne = 1000
 
 
+class MetaEvaluationSettings(Schema):
+    """Opt-in meta-evaluation of the per-example metrics (`faithlab.evaluate.meta_evaluation`) on the first
+    `examples` examples: `repeats` draws of embedding noise (σ = `noise` × the embedding std) and of a randomised
+    model."""
+
+    enabled: bool = False
+    examples: AtLeastOne = 16
+    repeats: AtLeastOne = 3
+    noise: Positive = 0.05
+
+
 class BenchConfig(Schema):
     """A benchmark: every model × data set × method, scored by the metric groups. A method is a name or
     {name: {setting: value}}; `adversarial` holds the attack's settings; `data` how many malformed rows a data
@@ -144,6 +155,7 @@ class BenchConfig(Schema):
     chunk_size: AtLeastOne = 25
     removal: Removal = Field(default_factory=Removal)
     bootstrap: Bootstrap = Field(default_factory=Bootstrap)
+    meta_evaluation: MetaEvaluationSettings = Field(default_factory=MetaEvaluationSettings)
     adversarial: dict[str, Any] = Field(default_factory=dict)
     data: SkipLimits = Field(default_factory=SkipLimits)
     _source: str = PrivateAttr(default="<dict>")

@@ -1,10 +1,11 @@
 """`faithlab bench`: models × data sets × methods × metrics, written row by row to SQLite, resumable.
 
 Work is cut into units (a chunk of examples explained by every method and scored by the per-example metrics; the
-randomization test; the adversarial attack). A unit is described by data (`UnitSpec`) and computed by `execute`, so
-a backend can run it here (`InProcess`) or on a Ray worker (`faithlab.bench.ray_backend`); the driver alone writes
-the store. A unit's rows are stored in one transaction together with its "done" mark, so a killed run loses at most
-the units in flight and a re-run skips every finished unit.
+opt-in meta-evaluation of those metrics; the randomization test; the adversarial attack). A unit is described by
+data (`UnitSpec`) and computed by `execute`, so a backend can run it here (`InProcess`) or on a Ray worker
+(`faithlab.bench.ray_backend`); the driver alone writes the store. A unit's rows are stored in one transaction
+together with its "done" mark, so a killed run loses at most the units in flight and a re-run skips every finished
+unit.
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ from faithlab.evaluate import (
     evaluate_plausibility,
     evaluate_randomization,
 )
-from faithlab.explain import explain_many, get_explainer
+from faithlab.evaluate.meta_evaluation import meta_evaluation_rows, meta_variant
+from faithlab.explain import Explanation, explain_many, get_explainer
 from faithlab.explain.base import share_settings
 from faithlab.models import Classifier, load_classifier
 from faithlab.runs import locked_out_dir
@@ -63,7 +65,7 @@ DATASETS_NAME = "datasets.json"  # per data set: examples used, rows read, kept 
 ATTACK_IG_STEPS = 16  # IG nodes in the attack when the config leaves n_steps to "auto"
 
 
-UnitKind = Literal["examples", "randomization", "adversarial"]
+UnitKind = Literal["examples", "meta_evaluation", "randomization", "adversarial"]
 
 
 @dataclass(frozen=True)
@@ -204,8 +206,8 @@ def plan_units(
         examples: the data set's examples the benchmark uses.
 
     Returns:
-        Per-example chunks of `chunk_size`, then the randomization and adversarial units when their metric groups
-        are on.
+        Per-example chunks of `chunk_size`, then the opt-in meta-evaluation, then the randomization and adversarial
+        units when their metric groups are on.
     """
     config = config.for_model(model)
     units = []
@@ -218,6 +220,9 @@ def plan_units(
         for start in range(0, len(examples), config.chunk_size):
             stop = min(start + config.chunk_size, len(examples))
             units.append(unit(f"examples:{start}-{stop}", "examples", start, stop))
+    if per_example and config.meta_evaluation.enabled:
+        stop = min(config.meta_evaluation.examples, len(examples))
+        units.append(unit("meta_evaluation", "meta_evaluation", 0, stop))
     if "randomization" in config.metrics:
         units.append(unit("randomization", "randomization", 0, min(config.randomization_examples, len(examples))))
     if "adversarial" in config.metrics:
@@ -245,6 +250,8 @@ def execute(
     chunk = examples[spec.start : spec.stop]
     if spec.kind == "examples":
         return _example_unit(config, classifier, dataset, chunk, spec.start)
+    if spec.kind == "meta_evaluation":
+        return _meta_unit(config, classifier, dataset, chunk)
     if spec.kind == "randomization":
         return _randomization_unit(config, classifier, chunk)
     return _adversarial_unit(config, classifier, chunk)
@@ -260,9 +267,18 @@ def timed_execute(spec: UnitSpec, config: BenchConfig, classifier: Classifier, e
 def _example_unit(
     config: BenchConfig, classifier: Classifier, dataset: DatasetSpec, chunk: list[Example], offset: int
 ) -> list[dict[str, Any]]:
-    texts, pairs = [e.text for e in chunk], _pairs(chunk)
-    explanations = explain_many(classifier, texts, config.methods, pairs)
+    explanations = explain_many(classifier, [e.text for e in chunk], config.methods, _pairs(chunk))
     seconds = {method: [e.seconds for e in items] for method, items in explanations.items()}
+    rows = _score(config, classifier, dataset, chunk, explanations)
+    return [_record(row, offset, seconds.get(row.method)) for row in rows]
+
+
+def _score(
+    config: BenchConfig, classifier: Classifier, dataset: DatasetSpec, chunk: list[Example],
+    explanations: dict[str, list[Explanation]],
+) -> list[Row]:
+    """The per-example metric rows of a chunk's explanations."""
+    pairs = _pairs(chunk)
     rows: list[Row] = []
     if "ground_truth" in config.metrics and dataset.kind == "planted":
         rows += evaluate_ground_truth(explanations, [e.rationale for e in chunk])
@@ -276,7 +292,24 @@ def _example_unit(
         rows += evaluate_faithfulness(
             classifier, explanations, fractions=config.fractions, replacement=config.replacement, parts=parts
         )
-    return [_record(row, offset, seconds.get(row.method)) for row in rows]
+    return rows
+
+
+def _meta_unit(
+    config: BenchConfig, classifier: Classifier, dataset: DatasetSpec, chunk: list[Example]
+) -> list[dict[str, Any]]:
+    """The per-example metrics under embedding noise and a randomised model; the target stays the trained model's
+    prediction, so every condition explains the same class."""
+    texts, pairs = [e.text for e in chunk], _pairs(chunk)
+    targets = classifier.predict(texts, pairs).argmax(axis=1).tolist()
+    settings = config.meta_evaluation
+    rows = meta_evaluation_rows(
+        classifier,
+        lambda: explain_many(classifier, texts, config.methods, pairs, target=targets),
+        lambda explanations: _score(config, classifier, dataset, chunk, explanations),
+        repeats=settings.repeats, noise=settings.noise, seed=config.seed,
+    )
+    return [_record(row, 0, None, variant=meta_variant(row)) for row in rows]
 
 
 def _randomization_unit(config: BenchConfig, classifier: Classifier, chunk: list[Example]) -> list[dict[str, Any]]:

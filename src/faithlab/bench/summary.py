@@ -1,6 +1,6 @@
 """Summaries of a benchmark run: method × metric tables with bootstrap intervals, each model's test accuracy
-against chance, and a per-model recommendation of the most faithful method; the views (markdown, plots) are drawn
-by `faithlab.report`.
+against chance, a per-model recommendation of the most faithful method, and per model and data set the verdict with
+its confidence (`faithlab.evaluate.verdict`); the views (markdown, plots) are drawn by `faithlab.report`.
 
 Recommendation rule (stated in every summary): among methods other than `random`, keep those whose mean beats the
 random baseline on every faithfulness metric measured (ground-truth overlap, comprehensiveness, sufficiency,
@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from faithlab.evaluate import get_metric, summarize
+from faithlab.evaluate.verdict import build_verdict, verdict_markdown, verdicts_json
 from faithlab.report.bench_plots import plot_adversarial, plot_architectures, plot_randomization, plot_sizes
 from faithlab.report.bench_summary import markdown_summary
 from faithlab.train.chance import CHANCE_RULE, is_near_chance, near_chance_warning
@@ -122,11 +123,14 @@ def write_summary(
     resamples: int = 1000,
     seed: int = 0,
 ) -> dict[str, Path]:
-    """Write summary.csv, summary.md, summary.json, recommendation.json and the plots; returns the paths.
+    """Write summary.csv, summary.md, summary.json, recommendation.json, verdict.json and the plots; returns the
+    paths.
 
     `datasets` is the runner's datasets.json: per data set, the examples used and what its reader kept and skipped.
     summary.json holds each model's accuracy (`model_accuracy`), the chance rule, the warnings about models near
-    chance, the data sets' counts and the recommendation.
+    chance, the data sets' counts and the recommendation. verdict.json holds the verdict of every (model, data set)
+    (`faithlab.evaluate.verdict.build_verdict`, meta-evaluation read from the run's meta rows), and summary.md ends
+    with each verdict's section.
     """
     folder = Path(folder)
     plots = folder / "plots"
@@ -134,6 +138,7 @@ def write_summary(
     models = models or {}
     table = summary_table(results, resamples, seed)
     recommendation = recommend(table)
+    verdicts = build_verdict(results, resamples=resamples, seed=seed)
     accuracy = model_accuracy(models)
     data = dataset_counts(datasets or {})
     paths = {
@@ -141,13 +146,17 @@ def write_summary(
         "markdown": folder / "summary.md",
         "json": folder / "summary.json",
         "recommendation": folder / "recommendation.json",
+        "verdict": folder / "verdict.json",
     }
     table.to_csv(paths["csv"], index=False)
     paths["recommendation"].write_text(json.dumps(recommendation, indent=2))
+    paths["verdict"].write_text(verdicts_json(verdicts))
     paths["json"].write_text(json.dumps(_json_summary(accuracy, recommendation) | {"datasets": datasets or {}},
                                         indent=2))
+    verdict_section = "".join(f"\n{verdict_markdown(v)}" for v in verdicts.values())
     paths["markdown"].write_text(
         markdown_summary(table, recommendation, accuracy, rule=RULE, chance_rule=CHANCE_RULE, datasets=data)
+        + (f"\n## Verdicts\n{verdict_section}" if verdicts else "")
     )
     for path in (
         plot_sizes(table, models, plots),
