@@ -129,8 +129,8 @@ def write_summary(
     chance, the data sets' counts and the recommendation.
     """
     folder = Path(folder)
-    plots = folder / "plots"
-    plots.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    plots = folder / "plots"  # created by the first plot drawn: a run with nothing to plot leaves no empty folder
     models = models or {}
     table = summary_table(results, resamples, seed)
     recommendation = recommend(table)
@@ -143,7 +143,10 @@ def write_summary(
         "recommendation": folder / "recommendation.json",
     }
     table.to_csv(paths["csv"], index=False)
-    paths["recommendation"].write_text(json.dumps(recommendation, indent=2))
+    if recommendation:  # none of the metrics the rule ranks was computed: no file rather than `{}`
+        paths["recommendation"].write_text(json.dumps(recommendation, indent=2))
+    else:
+        del paths["recommendation"]
     paths["json"].write_text(json.dumps(_json_summary(accuracy, recommendation) | {"datasets": datasets or {}},
                                         indent=2))
     paths["markdown"].write_text(
