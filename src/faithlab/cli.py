@@ -43,6 +43,7 @@ from faithlab.explain import EXPLAINERS, explain_many
 from faithlab.explain.base import check_settings
 from faithlab.explain.io import iter_jsonl
 from faithlab.models import load_classifier
+from faithlab.report import run_report
 from faithlab.report.terminal import print_explanations
 from faithlab.schema import describe_fields
 from faithlab.selection import Selection, parse_classes, select_inputs
@@ -235,6 +236,20 @@ def list_methods(
     for method, cls in EXPLAINERS.items():
         table.add_row(method, " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split()))
     console.print(table)
+
+
+@app.command()
+def report(
+    runs: Annotated[list[Path], typer.Argument(help="Run folders: explain, train or bench (any mix).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The HTML file to write.")] = Path("report.html"),
+    title: Annotated[str, typer.Option(help="The page title.")] = "faithlab report",
+    max_texts: Annotated[int, typer.Option(help="Most texts shown per explain run.")] = run_report.MAX_TEXTS,
+    aggregation: Annotated[str, typer.Option(help="Word level: merge token scores by sum, mean or absmax.")] = "sum",
+) -> None:
+    """Write one self-contained HTML report (no network, strict Content-Security-Policy) of any run folders."""
+    with _reading("the run folders"):
+        path = run_report.write_report(runs, out, title=title, max_texts=max_texts, aggregation=aggregation)
+    typer.echo(f"report: {path} ({path.stat().st_size / 1e6:.1f} MB)")
 
 
 def _print_summary(summary: jobs.JobSummary, console: Console) -> None:

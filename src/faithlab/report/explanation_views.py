@@ -214,3 +214,46 @@ def explanation_bars(grid: ExplanationGrid) -> Figure:
         ax.set_ylabel("score")
     fig.suptitle(grid.legend, fontsize=7)
     return fig
+
+
+def text_payload(explanations: Sequence[Explanation], *, aggregation: str = "sum", digits: int = 4) -> dict[str, Any]:
+    """Compact JSON data of one text's explanations, for a page that draws every view itself (report, web app).
+
+    Token units (special ones flagged) and word units are listed once; each method's row carries its scores at both
+    levels, rounded to `digits` significant digits, so a page can switch level, colour scale and special tokens
+    without asking again.
+
+    Args:
+        explanations: explanations of the same text, one per method (and target).
+        aggregation: how word scores merge token scores ('sum', 'mean', 'absmax'), stated in the payload.
+        digits: significant digits kept per score.
+
+    Returns:
+        {"text", "pair", "predicted", "probabilities": [[label, p]], "aggregation", "tokens": [[text, special,
+        space_before]], "words": [[text, space_before]], "rows": [{"method", "target", "conventions", "output",
+        "replacement", "token_scores", "word_scores", "warnings"}]}.
+    """
+    explanation_grid(explanations)  # the same checks: one text, at least one explanation
+    _check(aggregation, WORD_AGGREGATIONS, "word aggregation")
+    first = explanations[0]
+    tokens = _units(first, "token", aggregation, True)
+    words = _units(first, "word", aggregation, False)
+
+    def rounded(units: list[tuple[str, float, bool, bool]]) -> list[float]:
+        return [float(f"{score:.{digits}g}") for _, score, _, _ in units]
+
+    rows = [
+        {"method": e.method, "target": e.target_name, "output": e.output, "replacement": e.replacement,
+         "conventions": f"explains: {e.output} · removal: {e.replacement}",
+         "token_scores": rounded(_units(e, "token", aggregation, True)),
+         "word_scores": rounded(_units(e, "word", aggregation, False)), "warnings": list(e.warnings)}
+        for e in explanations
+    ]
+    return {
+        "text": first.text, "pair": first.pair, "predicted": first.labels[first.predicted],
+        "probabilities": [[label, round(p, 4)] for label, p in zip(first.labels, first.probabilities, strict=True)],
+        "aggregation": aggregation,
+        "tokens": [[text, special, space] for text, _, special, space in tokens],
+        "words": [[text, space] for text, _, _, space in words],
+        "rows": rows,
+    }
