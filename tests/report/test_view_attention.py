@@ -88,3 +88,20 @@ def test_payload_is_float16_per_layer_and_export_round_trips(tiny_classifiers, t
     assert np.array_equal(loaded["text0/layer1"], maps[0].matrices[1])
     with pytest.raises(FaithlabError, match=r"\.npz or \.safetensors"):
         write_attention(maps, tmp_path / "att.pt")
+
+
+def test_the_terminal_top_tokens_of_attention_skip_punctuation_and_symbols() -> None:
+    from rich.console import Console
+
+    from faithlab.explain.explanation import Explanation
+    from faithlab.report.terminal import top_tokens_table
+
+    e = Explanation("profit , `rose`", None, ["[CLS]", "profit", ",", "`", "rose", "`", "[SEP]"],
+                    np.array([9, 1, 8, 7, 2, 6, 9.0]), [None, 0, 1, 2, 3, 4, None],
+                    [(0, 0, 6), (0, 7, 8), (0, 9, 10), (0, 10, 14), (0, 14, 15)], 0, "a", "attention_sum", {},
+                    [1.0], ["a"], "m", 0.0, output="attention", replacement="none")
+    console = Console(width=200, record=True)
+    console.print(top_tokens_table([e], k=3))
+    text = console.export_text()
+    assert "rose (+2), profit (+1)" in text
+    assert not any(f"(+{score})" in text for score in (6, 7, 8, 9))  # the backticks, the comma, the specials
