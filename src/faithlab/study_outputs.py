@@ -20,10 +20,11 @@ from faithlab.attention_export import attention_maps, write_attention
 from faithlab.errors import FaithlabError
 from faithlab.evaluate import evaluate_faithfulness
 from faithlab.explain.io import from_record, iter_records
-from faithlab.jobs import JSONL_NAME, Inputs
+from faithlab.jobs import HTML_NAME, JSONL_NAME, Inputs
 from faithlab.models import Classifier
 from faithlab.report.attention_views import attention_totals
 from faithlab.report.perturbation_views import CurveRule, curve_table, deletion_table
+from faithlab.report.run_report import write_report
 from faithlab.report.styles import save_table
 from faithlab.selection import Selected
 
@@ -127,6 +128,7 @@ def write_all(
 ) -> dict[str, str]:
     """Every study output the job's options ask for (see the module docstring); returns the files by name.
 
+    When any of them is written, report.html becomes the full run report (`faithlab report`) that shows them.
     A deletion table that cannot be one table (margins against different contrasts) is skipped with a warning
     that names the settings that fix it: the explanations themselves are complete and kept.
     """
@@ -144,4 +146,6 @@ def write_all(
         files |= write_evaluation(classifier, out, evaluate.split(","))
     if attention_out is not None:
         files |= write_attention_outputs(classifier, selected.inputs, selected.rows, attention_out, out)
+    if files:  # the run's report shows them beside the explanations
+        files["report"] = write_report([out], out / HTML_NAME, title=f"faithlab explanations: {classifier.name}")
     return {name: str(path) for name, path in files.items()}

@@ -61,6 +61,8 @@ def test_selected_texts_get_a_fixed_contrast_deletion_csv_curves_and_attention(t
     with np.load(out / "attention.npz") as data:
         assert data["text0/layer0"].dtype == np.float16 and str(data["text1/text"]) == f"{SENTENCES[rows[1]]} é"
     assert set(pd.read_csv(out / "attention_totals.csv")["text_id"]) == set(rows)
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "Faithfulness per method" in report and '"curves":[' in report and '"deletions":[' in report
 
 
 def test_select_by_gold_label_and_a_seeded_sample(tiny_folders, finance, tmp_path):
