@@ -109,3 +109,20 @@ def test_the_report_opens_offline_with_zero_requests_and_draws_lazily(explain_ru
         assert first.locator(".fl-table tr").count() > 1
         browser.close()
     assert requests == [] and errors == [] and dialogs == []
+
+
+def test_a_bench_run_shows_its_recommendation_tables_and_embedded_figures(tmp_path) -> None:
+    from faithlab.bench.summary import write_summary
+
+    results = pd.DataFrame([
+        {"model": "m", "dataset": "d", "metric": metric, "variant": "", "method": method, "example": e,
+         "value": value + 0.01 * e, "seconds": 0.01}
+        for metric in ("comprehensiveness", "sufficiency") for method, value in (("ig", 0.6), ("random", 0.1))
+        for e in range(4)
+    ])
+    write_summary(results, tmp_path / "bench", {"m": {"family": "bert", "size": "xs"}}, resamples=20)
+    html = render_report([tmp_path / "bench"])
+    assert "Benchmark: bench" in html and "<h3>m on d</h3>" in html
+    assert "Recommended for <b>m</b>" in html
+    images = re.findall(r'src="data:image/png;base64,', html)
+    assert len(images) == len(list((tmp_path / "bench" / "plots").glob("*.png"))) > 0
