@@ -19,13 +19,14 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 import faithlab
-from faithlab import jobs
+from faithlab import jobs, study_outputs
 from faithlab.bench.cli import register as register_bench_command
 from faithlab.cli_options import (
     AcceptSkipped,
     Delimiter,
     Encoding,
     Input,
+    LabelCol,
     MaxSkipped,
     Model,
     Out,
@@ -42,8 +43,10 @@ from faithlab.explain import EXPLAINERS, explain_many
 from faithlab.explain.base import check_settings
 from faithlab.explain.io import iter_jsonl
 from faithlab.models import load_classifier
+from faithlab.report import run_report
 from faithlab.report.terminal import print_explanations
 from faithlab.schema import describe_fields
+from faithlab.selection import Selection, parse_classes, select_inputs
 from faithlab.train.cli import register as register_train_commands
 
 TEXT_COL = "text"  # explain's default text column
@@ -124,10 +127,25 @@ def explain(
     ] = False,
     setting: Sets = None,
     quiet: Quiet = False,
+    label_col: LabelCol = None,
+    select_predicted: Annotated[str | None, typer.Option(
+        help="Explain only texts predicted as these classes (comma-separated names or indices).")] = None,
+    select_label: Annotated[str | None, typer.Option(
+        help="Explain only texts whose gold label is one of these (comma-separated; needs labels in --input).")] = None,
+    first: Annotated[int | None, typer.Option(help="Explain the first N (selected) texts.")] = None,
+    sample: Annotated[int | None, typer.Option(help="Explain a seeded sample of N (selected) texts.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of --sample.")] = 0,
+    evaluate: Annotated[str | None, typer.Option(
+        "--evaluate", help="Metrics or groups to evaluate into the run folder (e.g. curves,comprehensiveness,loo).")
+    ] = None,
+    attention_out: Annotated[Path | None, typer.Option(
+        help="Write every layer's and head's attention matrices to this .npz or .safetensors file.")] = None,
 ) -> None:
     """Explain texts with one or more methods: print them, or write JSONL + HTML to --out (resumable).
 
     --set takes a method setting as method.key=value (e.g. ig.n_steps=32); `faithlab methods NAME` lists them.
+    With --out, occlusion's per-word deletions go to deletions.csv, --evaluate's results to evaluation.csv and
+    curves.json, and a selection's rows to selection.csv.
     """
     console = Console()
     if model is None:
@@ -141,7 +159,7 @@ def explain(
             inputs = jobs.read_inputs(input_file, text_col or TEXT_COL, pair_col, reader or "table",
                                       max_skipped=MAX_SKIPPED if max_skipped is None else max_skipped,
                                       accept_skipped=accept_skipped, encoding=encoding or DEFAULT_ENCODING,
-                                      delimiter=delimiter)
+                                      delimiter=delimiter, label_col=label_col)
     else:
         inputs = jobs.check_texts(texts or [])
     names = jobs.resolve_methods(methods)
@@ -154,6 +172,11 @@ def explain(
     with _reading(f"model '{model}'"):
         classifier = load_classifier(model, new_head=new_head, max_batch_tokens=max_batch_tokens)
     target = jobs.resolve_target(classifier, target)
+    selection = Selection(parse_classes(select_predicted), parse_classes(select_label), first, sample, seed)
+    selected = select_inputs(classifier, inputs, selection)
+    inputs = selected.inputs
+    if (evaluate or attention_out) and out is None:
+        raise FaithlabError("--evaluate and --attention-out write into the run folder: give --out DIR")
     if out is None:
         requested = [(name, settings.get(name, {})) for name in names]
         results = explain_many(classifier, inputs.texts, requested, inputs.pairs, target)
@@ -165,6 +188,10 @@ def explain(
     )
     if input_file is None:
         print_explanations(iter_jsonl(Path(out) / jobs.JSONL_NAME), console, k=top, show_special=show_special)
+    summary.files |= study_outputs.write_all(
+        classifier, Path(out), selected, names, evaluate=evaluate, attention_out=attention_out, console=console
+    )
+    jobs.write_summary(summary)
     _print_summary(summary, console)
 
 
@@ -209,6 +236,20 @@ def list_methods(
     for method, cls in EXPLAINERS.items():
         table.add_row(method, " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split()))
     console.print(table)
+
+
+@app.command()
+def report(
+    runs: Annotated[list[Path], typer.Argument(help="Run folders: explain, train or bench (any mix).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The HTML file to write.")] = Path("report.html"),
+    title: Annotated[str, typer.Option(help="The page title.")] = "faithlab report",
+    max_texts: Annotated[int, typer.Option(help="Most texts shown per explain run.")] = run_report.MAX_TEXTS,
+    aggregation: Annotated[str, typer.Option(help="Word level: merge token scores by sum, mean or absmax.")] = "sum",
+) -> None:
+    """Write one self-contained HTML report (no network, strict Content-Security-Policy) of any run folders."""
+    with _reading("the run folders"):
+        path = run_report.write_report(runs, out, title=title, max_texts=max_texts, aggregation=aggregation)
+    typer.echo(f"report: {path} ({path.stat().st_size / 1e6:.1f} MB)")
 
 
 def _print_summary(summary: jobs.JobSummary, console: Console) -> None:

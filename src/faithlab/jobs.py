@@ -62,12 +62,13 @@ DEMO_TRAINED_NOTE = (
 @dataclass
 class Inputs:
     """Texts (and pair texts) to explain, with where they came from and what the reader kept and skipped of the
-    file (None for texts given in memory)."""
+    file (None for texts given in memory); `labels` are the rows' gold label names where the reader found them."""
 
     texts: list[str]
     pairs: list[str] | None = None
     source: str = "command line"
     read: ReadSummary | None = None
+    labels: list[str | None] | None = None  # gold label names, where the file has them
 
 
 @dataclass
@@ -116,19 +117,22 @@ def read_inputs(
     accept_skipped: bool = False,
     encoding: str = DEFAULT_ENCODING,
     delimiter: str | None = None,
+    label_col: str | None = None,
 ) -> Inputs:
     """Texts from a file: a CSV / TSV / JSONL table by column name, or a named reader's format (`READERS`, e.g.
-    'emotion'), in `encoding`, split at `delimiter` (`read_named`); rows with an empty text are skipped and reported.
-    Above `max_skipped` malformed rows the job is refused unless `accept_skipped` (`faithlab.data.check_skipped`)."""
+    'emotion'), in `encoding`, split at `delimiter` (`read_named`), gold labels from a table's `label_col`; rows
+    with an empty text are skipped and reported. Above `max_skipped` malformed rows the job is refused unless
+    `accept_skipped` (`faithlab.data.check_skipped`)."""
     try:
-        dataset = read_named(reader, path, text_col, pair_col, encoding=encoding, delimiter=delimiter)
+        dataset = read_named(reader, path, text_col, pair_col, label_col, encoding=encoding, delimiter=delimiter)
     except DataError as exc:
         raise FaithlabError(str(exc)) from exc
     if not len(dataset):
         raise FaithlabError(f"{path}: no usable rows (every row was empty or malformed)")
     read = check_skipped(dataset, reader, max_skipped=max_skipped, accept=accept_skipped)
     pairs = dataset.pairs if any(p is not None for p in dataset.pairs) else None
-    return Inputs(dataset.texts, pairs, str(path), read)
+    labels = [None if y is None else dataset.label_names[y] for y in dataset.labels] if dataset.label_names else None
+    return Inputs(dataset.texts, pairs, str(path), read, labels)
 
 
 def resolve_methods(spec: str | Sequence[str]) -> list[str]:
@@ -253,8 +257,15 @@ def run_explain_job(
             warnings=dict(warnings),
             files={"explanations": str(jsonl), "report": str(html), "summary": str(out / SUMMARY_NAME)},
         )
-        (out / SUMMARY_NAME).write_text(json.dumps(asdict(summary), indent=2) + "\n", encoding="utf-8")
+        write_summary(summary)
     return summary
+
+
+def write_summary(summary: JobSummary) -> Path:
+    """summary.json in the job's folder (rewritten when later steps add files)."""
+    path = Path(summary.out_dir) / SUMMARY_NAME
+    path.write_text(json.dumps(asdict(summary), indent=2) + "\n", encoding="utf-8")
+    return path
 
 
 def resolved_settings(classifier: Classifier, requested: dict[str, dict]) -> dict[str, dict]:

@@ -133,8 +133,8 @@ def write_summary(
     with each verdict's section.
     """
     folder = Path(folder)
-    plots = folder / "plots"
-    plots.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    plots = folder / "plots"  # created by the first plot drawn: a run with nothing to plot leaves no empty folder
     models = models or {}
     table = summary_table(results, resamples, seed)
     recommendation = recommend(table)
@@ -149,8 +149,14 @@ def write_summary(
         "verdict": folder / "verdict.json",
     }
     table.to_csv(paths["csv"], index=False)
-    paths["recommendation"].write_text(json.dumps(recommendation, indent=2))
-    paths["verdict"].write_text(verdicts_json(verdicts))
+    if recommendation:  # none of the metrics the rule ranks was computed: no file rather than `{}`
+        paths["recommendation"].write_text(json.dumps(recommendation, indent=2))
+    else:
+        del paths["recommendation"]
+    if verdicts:
+        paths["verdict"].write_text(verdicts_json(verdicts))
+    else:
+        del paths["verdict"]
     paths["json"].write_text(json.dumps(_json_summary(accuracy, recommendation) | {"datasets": datasets or {}},
                                         indent=2))
     verdict_section = "".join(f"\n{verdict_markdown(v)}" for v in verdicts.values())

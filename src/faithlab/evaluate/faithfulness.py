@@ -57,14 +57,17 @@ def curve_counts(n_tokens: int, steps: int | None) -> np.ndarray:
     return np.unique(np.round(np.linspace(0, n_tokens, steps + 1)).astype(int))
 
 
-def curve_shape(x: np.ndarray, confidence: np.ndarray) -> float:
-    """1.0 for a sharp MoRF curve, 0.0 for a gradual one, NaN for a flat one (rule in the module docstring)."""
+def curve_shape(
+    x: np.ndarray, confidence: np.ndarray, *, at: float = SHARP_AT, share: float = SHARP_SHARE, flat: float = FLAT_DROP
+) -> float:
+    """1.0 for a sharp curve, 0.0 for a gradual one, NaN for a flat one (rule in the module docstring; the
+    thresholds are arguments so that views can label MoRF and LeRF curves with their own)."""
     start = confidence[0]
     total = start - confidence.min()
-    if total <= FLAT_DROP:
+    if total <= flat:
         return float("nan")
-    early = start - min(confidence[x <= SHARP_AT].min(), np.interp(SHARP_AT, x, confidence))
-    return float(early >= SHARP_SHARE * total)
+    early = start - min(confidence[x <= at].min(), np.interp(at, x, confidence))
+    return float(early >= share * total)
 
 
 @dataclass

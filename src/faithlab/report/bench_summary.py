@@ -39,6 +39,8 @@ def markdown_summary(
     warnings = [w for w in accuracy.get("warning", pd.Series(dtype=object)) if isinstance(w, str)]
     lines += [f"> **WARNING: {w}**" for w in warnings] + ([""] if warnings else [])
     lines += [f"Recommendation rule: {rule}.", ""]
+    if not recommendation:
+        lines.append("No recommendation: the run computed none of the metrics the rule ranks.")
     for model, rec in recommendation.items():
         best, second = rec["best"], rec["runner_up"]
         line = (

@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from faithlab.explain.explanation import Explanation
+from faithlab.report.attention_views import is_punctuation_or_symbol
 from faithlab.report.grouping import MAX_TEXTS, TextGroup, group_by_text, is_head_warning
 from faithlab.report.tokens import conventions, needs_light_text, score_rgb, shown_tokens
 
@@ -31,13 +32,19 @@ def token_text(explanation: Explanation, *, show_special: bool = False) -> Text:
 
 
 def top_tokens_table(explanations: Iterable[Explanation], k: int = 5) -> Table:
-    """One row per explanation: method, target and its k highest-scoring tokens with their scores."""
+    """One row per explanation: method, target and its k highest-scoring content tokens with their scores.
+
+    Attention rows (output 'attention') leave out tokens made only of punctuation or symbols, as the attention views
+    do: attention piles up on them without meaning; each occurrence of a repeated token is its own entry.
+    """
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     table.add_column("method")
     table.add_column("target")
-    table.add_column(f"top {k} tokens (score)")
+    table.add_column(f"top {k} tokens (score; attention: no punctuation or symbols)")
     for e in explanations:
-        tops = ", ".join(f"{token} ({score:+.3g})" for token, score in e.top_tokens(k))
+        content = [t for t in e.content if e.output != "attention" or not is_punctuation_or_symbol(e.tokens[t])]
+        order = sorted(content, key=lambda t: -e.scores[t])[:k]
+        tops = ", ".join(f"{e.tokens[t]} ({e.scores[t]:+.3g})" for t in order)
         table.add_row(e.method, e.target_name, tops)
     return table
 

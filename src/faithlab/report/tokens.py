@@ -43,7 +43,7 @@ def shown_tokens(explanation: Explanation, *, show_special: bool = False) -> lis
         elif pieces[word] == 1:
             text = e.word_text(word) or token
         else:
-            text = _strip_marks(token) or "␣"  # a lone word-start marker stands for the space itself
+            text = strip_marks(token) or "␣"  # a lone word-start marker stands for the space itself
         space = bool(out) and (word is None or word != previous)
         previous = word
         if word is not None or show_special:
@@ -60,7 +60,8 @@ def conventions(explanation: Explanation, *, show_special: bool = False) -> str:
     return f"explains: {e.output} · removal: {e.replacement} · special tokens: {special}"
 
 
-def _strip_marks(token: str) -> str:
+def strip_marks(token: str) -> str:
+    """The token without its leading subword marker ('##', 'Ġ', '▁', 'Ċ')."""
     for mark in _SUBWORD_MARKS:
         if token.startswith(mark):
             return token[len(mark):]

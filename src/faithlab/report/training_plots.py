@@ -1,4 +1,5 @@
-"""Plots of a training run (PNG): training curves, confusion matrix, reliability diagram, accuracy per slice.
+"""Plots of a training run (PNG, with an SVG twin): training curves, confusion matrix, reliability diagram,
+accuracy per slice.
 
 Figures are built with matplotlib's object API (no pyplot), so nothing depends on a display or global state.
 """
@@ -28,8 +29,7 @@ def plot_history(history: Sequence[dict[str, Any]], path: Path) -> Path:
     for axis in (loss, accuracy):
         axis.set_xticks(epochs)
         axis.grid(alpha=0.3)
-    fig.savefig(path, dpi=110)
-    return path
+    return _save(fig, path)
 
 
 def plot_confusion(matrix: Sequence[Sequence[int]], labels: Sequence[str], path: Path) -> Path:
@@ -47,8 +47,7 @@ def plot_confusion(matrix: Sequence[Sequence[int]], labels: Sequence[str], path:
     threshold = counts.max() / 2 if counts.size else 0
     for (row, col), value in np.ndenumerate(counts):
         axis.text(col, row, str(value), ha="center", va="center", color="white" if value > threshold else "black")
-    fig.savefig(path, dpi=110)
-    return path
+    return _save(fig, path)
 
 
 def plot_reliability(bins: Sequence[dict[str, Any]], ece: float, path: Path) -> Path:
@@ -73,8 +72,7 @@ def plot_reliability(bins: Sequence[dict[str, Any]], ece: float, path: Path) -> 
     axis.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", ylabel="accuracy",
              title=f"Reliability ({len(bins)} bins, ECE {ece:.3f})")
     axis.legend(loc="upper left", fontsize=8)
-    fig.savefig(path, dpi=110)
-    return path
+    return _save(fig, path)
 
 
 def plot_slice_accuracy(table: pd.DataFrame, path: Path) -> Path:
@@ -87,7 +85,13 @@ def plot_slice_accuracy(table: pd.DataFrame, path: Path) -> Path:
     axis.invert_yaxis()
     axis.set(xlim=(0, 1.02), xlabel="accuracy", title="Accuracy per slice")
     axis.grid(axis="x", alpha=0.3)
+    return _save(fig, path)
+
+
+def _save(fig: Figure, path: Path) -> Path:
+    """The figure at `path` and as SVG beside it; returns `path`."""
     fig.savefig(path, dpi=110)
+    fig.savefig(Path(path).with_suffix(".svg"))
     return path
 
 
