@@ -109,3 +109,21 @@ def family_folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def family_classifiers(family_folders: dict[str, Path]) -> dict[str, Classifier]:
     torch.manual_seed(0)
     return {family: load_classifier(folder) for family, folder in family_folders.items()}
+
+
+@pytest.fixture(scope="session")
+def causal_lm_folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One saved tiny random causal LM per family of `tiny_prompted.CAUSAL_CONFIGS` (Llama, GPT-2)."""
+    from tiny_prompted import CAUSAL_CONFIGS, build_causal_lm_folder
+
+    root = tmp_path_factory.mktemp("causal")
+    return {family: build_causal_lm_folder(family, root / family, CORPUS) for family in CAUSAL_CONFIGS}
+
+
+@pytest.fixture(scope="session")
+def prompted_classifiers(causal_lm_folders: dict[str, Path]) -> dict[str, Classifier]:
+    """The causal LMs as prompted classifiers, one per prompt of `tiny_prompted.PROMPTS`."""
+    from faithlab.models.prompted import load_prompted
+    from tiny_prompted import PROMPTS
+
+    return {name: load_prompted(causal_lm_folders[family], spec) for name, (family, spec) in PROMPTS.items()}
