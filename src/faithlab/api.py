@@ -34,7 +34,7 @@ from faithlab.models import Classifier, load_classifier
 from faithlab.models.classifier import Target
 from faithlab.models.prompt import PromptSpec
 from faithlab.models.prompted import load_prompted
-from faithlab.schema import validate
+from faithlab.prompting import prompt_spec
 
 MethodSpec = str | Sequence[str | tuple[str, Mapping[str, Any]]] | Mapping[str, Mapping[str, Any]]
 FAITHFULNESS_PARTS = ("eraser", "curves", "loo")
@@ -78,7 +78,7 @@ def load(name_or_path: str | os.PathLike, *, prompt: str | PromptSpec | None = N
     if prompt is not None:
         spec_fields = {key: options.pop(key) for key in ("labels", "examples", "score", "separator") if key in options}
         if isinstance(prompt, str):
-            prompt = validate(PromptSpec, {"template": prompt, **spec_fields}, "prompt: ")
+            prompt = prompt_spec(template=prompt, label_words=spec_fields.pop("labels", None), **spec_fields)
         elif spec_fields:
             raise FaithlabError(f"give {', '.join(spec_fields)} inside the PromptSpec, not beside it")
         return load_prompted(name_or_path, prompt, **options)

@@ -42,6 +42,8 @@ from faithlab.explain import EXPLAINERS, explain_many
 from faithlab.explain.base import check_settings
 from faithlab.explain.io import iter_jsonl
 from faithlab.models import load_classifier
+from faithlab.models.prompted import load_prompted
+from faithlab.prompting import prompt_spec
 from faithlab.report.terminal import print_explanations
 from faithlab.schema import describe_fields
 from faithlab.train.cli import register as register_train_commands
@@ -124,10 +126,20 @@ def explain(
     ] = False,
     setting: Sets = None,
     quiet: Quiet = False,
+    prompt: Annotated[Path | None, typer.Option(
+        help="YAML prompt (template, labels, examples, score): explain a causal LM as a zero/few-shot classifier."
+    )] = None,
+    prompt_template: Annotated[str | None, typer.Option(
+        help="Prompt template with {text} (and {text_pair}) for a causal LM; overrides --prompt's."
+    )] = None,
+    label_words: Annotated[list[str] | None, typer.Option(
+        help="CLASS=WORD per class (repeatable), the word as it follows the prompt (e.g. 'positive= good')."
+    )] = None,
 ) -> None:
     """Explain texts with one or more methods: print them, or write JSONL + HTML to --out (resumable).
 
     --set takes a method setting as method.key=value (e.g. ig.n_steps=32); `faithlab methods NAME` lists them.
+    A causal LM is explained as a prompted classifier with --prompt or --prompt-template and --label-words.
     """
     console = Console()
     if model is None:
@@ -151,8 +163,14 @@ def explain(
         raise FaithlabError(f"settings given for method '{unknown[0]}', which is not among {names}")
     for name, values in settings.items():
         check_settings(name, values)  # before the model loads
+    spec = prompt_spec(prompt, prompt_template, label_words)
+    if spec is not None and new_head:
+        raise FaithlabError("--new-head attaches a classification head; a prompted causal LM needs none")
     with _reading(f"model '{model}'"):
-        classifier = load_classifier(model, new_head=new_head, max_batch_tokens=max_batch_tokens)
+        if spec is None:
+            classifier = load_classifier(model, new_head=new_head, max_batch_tokens=max_batch_tokens)
+        else:
+            classifier = load_prompted(model, spec, max_batch_tokens=max_batch_tokens)
     target = jobs.resolve_target(classifier, target)
     if out is None:
         requested = [(name, settings.get(name, {})) for name in names]

@@ -164,3 +164,34 @@ def test_a_pair_slot_puts_each_side_in_its_own_words(causal_lm_folders: dict[str
     assert words == [(0, "a"), (0, "man"), (0, "walks"), (1, "a"), (1, "person"), (1, "walks")]
     with pytest.raises(FaithlabError, match="needs a pair"):
         classifier.encode(["a man walks"])
+
+
+def test_the_cli_explains_a_prompted_causal_lm(causal_lm_folders: dict[str, Path], tmp_path: Path) -> None:
+    """--prompt-template and --label-words, or a YAML prompt file: the same classifier; the prompt's tokens are
+    hidden like special tokens in what is written."""
+    from typer.testing import CliRunner
+
+    from faithlab import jobs
+    from faithlab.cli import app
+    from faithlab.explain.io import iter_jsonl
+
+    folder = str(causal_lm_folders["llama"])
+    words = ["--label-words", "negative= bad", "--label-words", "positive= good"]
+    inline = CliRunner().invoke(app, ["explain", "-m", folder, "--methods", "occlusion", "--prompt-template", TEMPLATE,
+                                      *words, "--out", str(tmp_path / "inline"), "not bad"])
+    assert inline.exit_code == 0, inline.output
+    (tmp_path / "prompt.yaml").write_text(f"template: '{TEMPLATE}'\nlabels: {{negative: ' bad', positive: ' good'}}\n")
+    from_file = CliRunner().invoke(app, ["explain", "-m", folder, "--methods", "occlusion", "--prompt",
+                                         str(tmp_path / "prompt.yaml"), "--out", str(tmp_path / "file"), "not bad"])
+    assert from_file.exit_code == 0, from_file.output
+    written = [e for run in ("inline", "file") for e in iter_jsonl(tmp_path / run / jobs.JSONL_NAME)]
+    assert [written[0].tokens[t] for t in written[0].content] == ["Ġnot", "Ġbad"]
+    np.testing.assert_array_equal(written[0].scores, written[1].scores)
+    assert written[0].probabilities == pytest.approx(prompted_probabilities(folder))
+    bad = CliRunner().invoke(app, ["explain", "-m", folder, "--prompt-template", TEMPLATE, "--label-words", "good",
+                                   "not bad"])
+    assert bad.exit_code == 2 and "CLASS=WORD" in bad.output
+
+
+def prompted_probabilities(folder: str) -> list[float]:
+    return fl.load(folder, prompt=TEMPLATE, labels=ONE_TOKEN).predict("not bad")[0].tolist()
