@@ -67,7 +67,7 @@ def method(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
-@pytest.fixture(params=[*ZOO_FAMILIES, *NEW_FAMILIES, *PROMPTED])
+@pytest.fixture(params=[*ZOO_FAMILIES, *(f for f in NEW_FAMILIES if f not in ZOO_FAMILIES), *PROMPTED])
 def family(request: pytest.FixtureRequest) -> str:
     return request.param
 
