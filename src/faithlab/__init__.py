@@ -9,7 +9,11 @@
 from faithlab.api import ExplanationSet, evaluate, explain, load
 from faithlab.errors import FaithlabError
 from faithlab.explain.explanation import Explanation
+from faithlab.models.prompt import FewShotExample, PromptSpec
 
 __version__ = "0.1.0"
 
-__all__ = ["Explanation", "ExplanationSet", "FaithlabError", "__version__", "evaluate", "explain", "load"]
+__all__ = [
+    "Explanation", "ExplanationSet", "FaithlabError", "FewShotExample", "PromptSpec", "__version__", "evaluate",
+    "explain", "load",
+]

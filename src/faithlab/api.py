@@ -32,6 +32,9 @@ from faithlab.evaluate.results import Row
 from faithlab.explain import EXPLAINERS, Explanation, explain_many, get_explainer
 from faithlab.models import Classifier, load_classifier
 from faithlab.models.classifier import Target
+from faithlab.models.prompt import PromptSpec
+from faithlab.models.prompted import load_prompted
+from faithlab.prompting import prompt_spec
 
 MethodSpec = str | Sequence[str | tuple[str, Mapping[str, Any]]] | Mapping[str, Mapping[str, Any]]
 FAITHFULNESS_PARTS = ("eraser", "curves", "loo")
@@ -50,13 +53,19 @@ EXPLAINER_EVALUATORS = {
 }
 
 
-def load(name_or_path: str | os.PathLike, **options: Any) -> Classifier:
-    """Load a sequence classifier and its tokenizer from a local folder, the local Hugging Face cache or an alias.
+def load(name_or_path: str | os.PathLike, *, prompt: str | PromptSpec | None = None, **options: Any) -> Classifier:
+    """Load a sequence classifier and its tokenizer from a local folder, the local Hugging Face cache or an alias;
+    with `prompt`, a causal language model used as a zero- or few-shot classifier.
 
     Args:
-        name_or_path: a saved `AutoModelForSequenceClassification` folder, a cached Hub id, or `"minilm"`.
+        name_or_path: a saved `AutoModelForSequenceClassification` folder, a cached Hub id, or `"minilm"`; with
+            `prompt`, an `AutoModelForCausalLM` folder or id.
+        prompt: a template with a `{text}` slot (and `{text_pair}` for pairs); `labels` then maps each class name to
+            its label word (`{"negative": " bad", "positive": " good"}`), and `examples` and `score` may follow
+            (`faithlab.models.prompt.PromptSpec`, which may also be given whole).
         **options: passed to `faithlab.models.load_classifier` (`labels`, `new_head`, `max_length`,
-            `max_batch_tokens`, `device`, `use_safetensors`).
+            `max_batch_tokens`, `device`, `use_safetensors`); with a prompt, `max_length`, `max_batch_tokens` and
+            `device`.
 
     Returns:
         The `Classifier` every other call takes.
@@ -66,6 +75,13 @@ def load(name_or_path: str | os.PathLike, **options: Any) -> Classifier:
         >>> model.labels
         ['negative', 'positive']
     """
+    if prompt is not None:
+        spec_fields = {key: options.pop(key) for key in ("labels", "examples", "score", "separator") if key in options}
+        if isinstance(prompt, str):
+            prompt = prompt_spec(template=prompt, label_words=spec_fields.pop("labels", None), **spec_fields)
+        elif spec_fields:
+            raise FaithlabError(f"give {', '.join(spec_fields)} inside the PromptSpec, not beside it")
+        return load_prompted(name_or_path, prompt, **options)
     return load_classifier(name_or_path, **options)
 
 

@@ -43,6 +43,8 @@ from faithlab.explain import EXPLAINERS, explain_many
 from faithlab.explain.base import check_settings
 from faithlab.explain.io import iter_jsonl
 from faithlab.models import load_classifier
+from faithlab.models.prompted import load_prompted
+from faithlab.prompting import prompt_spec
 from faithlab.report import run_report
 from faithlab.report.terminal import print_explanations
 from faithlab.schema import describe_fields
@@ -140,12 +142,22 @@ def explain(
     ] = None,
     attention_out: Annotated[Path | None, typer.Option(
         help="Write every layer's and head's attention matrices to this .npz or .safetensors file.")] = None,
+    prompt: Annotated[Path | None, typer.Option(
+        help="YAML prompt (template, labels, examples, score): explain a causal LM as a zero/few-shot classifier."
+    )] = None,
+    prompt_template: Annotated[str | None, typer.Option(
+        help="Prompt template with {text} (and {text_pair}) for a causal LM; overrides --prompt's."
+    )] = None,
+    label_words: Annotated[list[str] | None, typer.Option(
+        help="CLASS=WORD per class (repeatable), the word as it follows the prompt (e.g. 'positive= good')."
+    )] = None,
 ) -> None:
     """Explain texts with one or more methods: print them, or write JSONL + HTML to --out (resumable).
 
     --set takes a method setting as method.key=value (e.g. ig.n_steps=32); `faithlab methods NAME` lists them.
     With --out, occlusion's per-word deletions go to deletions.csv, --evaluate's results to evaluation.csv and
     curves.json, and a selection's rows to selection.csv.
+    A causal LM is explained as a prompted classifier with --prompt or --prompt-template and --label-words.
     """
     console = Console()
     if model is None:
@@ -169,8 +181,14 @@ def explain(
         raise FaithlabError(f"settings given for method '{unknown[0]}', which is not among {names}")
     for name, values in settings.items():
         check_settings(name, values)  # before the model loads
+    spec = prompt_spec(prompt, prompt_template, label_words)
+    if spec is not None and new_head:
+        raise FaithlabError("--new-head attaches a classification head; a prompted causal LM needs none")
     with _reading(f"model '{model}'"):
-        classifier = load_classifier(model, new_head=new_head, max_batch_tokens=max_batch_tokens)
+        if spec is None:
+            classifier = load_classifier(model, new_head=new_head, max_batch_tokens=max_batch_tokens)
+        else:
+            classifier = load_prompted(model, spec, max_batch_tokens=max_batch_tokens)
     target = jobs.resolve_target(classifier, target)
     selection = Selection(parse_classes(select_predicted), parse_classes(select_label), first, sample, seed)
     selected = select_inputs(classifier, inputs, selection)

@@ -207,3 +207,10 @@ def test_zero_baseline_and_gradient_times_input_refuse_modernbert(family_classif
     for method, settings in (("ig", {"baseline": "zero"}), ("grad_x_input", {})):
         with pytest.raises(FaithlabError, match=r"modernbert.*LayerNorm alone"):
             get_explainer(method, classifier, **settings)
+
+
+@pytest.mark.parametrize("name", ["llama", "gpt2-phrases"])
+def test_prompted_causal_lms_equal_captum(prompted_classifiers: dict[str, Classifier], name: str) -> None:
+    """The prompt's tokens keep their embeddings in the baseline (like special tokens); labels of one and of several
+    tokens."""
+    test_equals_captum_layer_integrated_gradients(prompted_classifiers[name], "gauss_legendre")

@@ -199,3 +199,16 @@ def test_newer_families_exact_mode_equals_brute_force(family_classifiers: dict[s
 def test_newer_families_exact_deletion_equals_brute_force(family_classifiers: dict[str, Classifier],
                                                           family: str) -> None:
     test_exact_mode_with_deletion_equals_brute_force(family_classifiers, family)
+
+
+@pytest.mark.parametrize("name", ["llama", "gpt2-few-shot", "gpt2-phrases"])
+@pytest.mark.parametrize("replacement", ["mask", "delete"])
+def test_prompted_causal_lms_exact_mode_equals_brute_force(prompted_classifiers: dict[str, Classifier], name: str,
+                                                           replacement: str) -> None:
+    """The coalitions remove text tokens only: the prompt (template, few-shot examples) stays in every one."""
+    classifier = prompted_classifiers[name]
+    (explanation,) = get_explainer("kernel_shap", classifier, replacement=replacement).explain(["not bad"], target=1)
+    assert explanation.extras["exact"]
+    expected = brute_force_shapley(classifier, "not bad", replacement, 1)
+    assert len(expected) == 2 < len(explanation.tokens) - 2
+    np.testing.assert_allclose(explanation.scores[explanation.content], expected, atol=1e-5)

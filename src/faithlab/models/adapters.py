@@ -220,8 +220,17 @@ FAMILIES = ("bert", "roberta", "distilbert", "gpt2", "t5", "llama", "qwen2", "qw
             "gemma3_text", "phi3", "modernbert", "deberta-v2", "electra", "albert")
 
 
+class AdaptedModel(nn.Module):
+    """A model faithlab builds around a Hugging Face one, carrying its own `adapter` (the prompted causal LM: its
+    forward and its LRP support depend on the prompt, not on the family alone)."""
+
+    adapter: Adapter
+
+
 def adapter_for(model: PreTrainedModel) -> Adapter:
     """The adapter of a loaded model; unknown families get the generic forward and no LRP input point."""
+    if isinstance(model, AdaptedModel):
+        return model.adapter
     model_type = model.config.model_type
     if model_type == "modernbert" and model.config.classifier_pooling == "mean":  # the head's pooling is a setting
         return replace(ADAPTERS[model_type], pooling="mean")

@@ -1,5 +1,8 @@
 """Small models built from configs, offline: a tokenizer trained on the given texts with the family's own scheme
-(WordPiece for BERT/DistilBERT, byte-level BPE for RoBERTa/GPT-2, Unigram for T5) and randomly initialised weights.
+(WordPiece for BERT/DistilBERT/ModernBERT, byte-level BPE for RoBERTa/GPT-2/Llama, Unigram for T5) and randomly
+initialised weights. The Llama-style decoder (RMSNorm, rotary positions, grouped-query attention, SwiGLU MLP) and the
+ModernBERT-style encoder (rotary positions, alternating local and global attention, GLU MLP) keep their MLPs at the
+parameter count of the others' 4 × hidden GELU MLP (gated MLPs have three matrices, hence 2/3 of the width).
 
 Sizes keep depth and width growing together, from about 0.5M to about 20M parameters (most of the smallest size is
 its embedding table). A build is byte-identical for a seed, in any process: the tokenizer trainers' results are
@@ -23,6 +26,10 @@ from transformers import (
     DistilBertForSequenceClassification,
     GPT2Config,
     GPT2ForSequenceClassification,
+    LlamaConfig,
+    LlamaForSequenceClassification,
+    ModernBertConfig,
+    ModernBertForSequenceClassification,
     PreTrainedModel,
     PreTrainedTokenizerFast,
     RobertaConfig,
@@ -46,6 +53,11 @@ class Size:
     def intermediate(self) -> int:
         return 4 * self.hidden
 
+    @property
+    def gated_intermediate(self) -> int:
+        """The width of a gated MLP (three matrices) with the parameters of a 4 × hidden plain one (two)."""
+        return 2 * self.intermediate // 3
+
 
 SIZES: dict[str, Size] = {
     "xs": Size(layers=2, hidden=64, heads=2, vocab=4000),
@@ -53,7 +65,7 @@ SIZES: dict[str, Size] = {
     "m": Size(layers=6, hidden=256, heads=4, vocab=8000),
     "l": Size(layers=8, hidden=384, heads=6, vocab=8000),
 }
-ZOO_FAMILIES = ("bert", "roberta", "distilbert", "gpt2", "t5")
+ZOO_FAMILIES = ("bert", "roberta", "distilbert", "gpt2", "t5", "llama", "modernbert")
 MAX_POSITIONS = 512
 # Unigram scores: digits kept (far above the last-bit noise of the trainer's sums, far below any gap that matters)
 # and the step between the scores the trainer gives to characters dropped by EM
@@ -63,10 +75,10 @@ UNIGRAM_RUNG = 1e-4
 
 def build_tokenizer(family: str, texts: Sequence[str], vocab_size: int) -> PreTrainedTokenizerFast:
     """Train the family's kind of tokenizer on `texts` (seconds for a few thousand sentences)."""
-    if family in ("bert", "distilbert"):
+    if family in ("bert", "distilbert", "modernbert"):
         return _wordpiece(texts, vocab_size)
-    if family in ("roberta", "gpt2"):
-        return _byte_level_bpe(texts, vocab_size, decoder_only=family == "gpt2")
+    if family in ("roberta", "gpt2", "llama"):
+        return _byte_level_bpe(texts, vocab_size, decoder_only=family in ("gpt2", "llama"))
     if family == "t5":
         return _unigram(texts, vocab_size)
     raise FaithlabError(f"unknown zoo family '{family}'; choose one of {', '.join(ZOO_FAMILIES)}")
@@ -236,6 +248,23 @@ def build_model(
             architectures=[T5_ENCODER], **common,
         )
         model = T5EncoderForSequenceClassification(config)
+    elif family == "llama":
+        config = LlamaConfig(
+            vocab_size=vocab, hidden_size=spec.hidden, num_hidden_layers=spec.layers,
+            num_attention_heads=spec.heads, num_key_value_heads=max(1, spec.heads // 2),  # grouped-query attention
+            intermediate_size=spec.gated_intermediate, max_position_embeddings=MAX_POSITIONS,
+            bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, **common,
+        )
+        model = LlamaForSequenceClassification(config)
+    elif family == "modernbert":
+        config = ModernBertConfig(
+            vocab_size=vocab, hidden_size=spec.hidden, num_hidden_layers=spec.layers,
+            num_attention_heads=spec.heads, intermediate_size=spec.gated_intermediate,
+            max_position_embeddings=MAX_POSITIONS, local_attention=64, global_attn_every_n_layers=2,
+            bos_token_id=tokenizer.cls_token_id, eos_token_id=tokenizer.sep_token_id,
+            cls_token_id=tokenizer.cls_token_id, sep_token_id=tokenizer.sep_token_id, **common,
+        )
+        model = ModernBertForSequenceClassification(config)
     else:
         raise FaithlabError(f"unknown zoo family '{family}'; choose one of {', '.join(ZOO_FAMILIES)}")
     return model.eval()
@@ -269,7 +298,7 @@ def count_parameters(model: torch.nn.Module) -> int:
 def tokenizer_scheme(family: str) -> str:
     """The name of the tokenization scheme `build_tokenizer` trains for a family."""
     schemes = {"bert": "WordPiece", "distilbert": "WordPiece", "roberta": "byte-level BPE", "gpt2": "byte-level BPE",
-               "t5": "Unigram"}
+               "t5": "Unigram", "llama": "byte-level BPE", "modernbert": "WordPiece"}
     if family not in schemes:
         raise FaithlabError(f"unknown zoo family '{family}'; choose one of {', '.join(ZOO_FAMILIES)}")
     return schemes[family]
