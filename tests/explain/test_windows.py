@@ -14,7 +14,7 @@ from faithlab.evaluate.faithfulness import evaluate_faithfulness
 from faithlab.explain import Explanation, explain_many, get_explainer
 from faithlab.explain.base import explain_batch
 from faithlab.models import Classifier
-from faithlab.models.windows import COMBINATION_RULE, Windows, WindowRows
+from faithlab.models.windows import COMBINATION_RULE, WindowRows, Windows
 
 LIMIT = 16
 LONG = ("the movie was great and fun to watch . a dull , boring film that is not good . i loved every minute of it ! "
@@ -38,8 +38,8 @@ def by_hand_windows(ids: list[int], prefix: int, suffix: int, size: int, stride:
     head, content, tail = ids[:prefix], ids[prefix : len(ids) - suffix], ids[len(ids) - suffix :]
     if len(ids) <= prefix + size + suffix:
         return [ids]
-    starts = list(range(0, len(content) - size, stride)) + [len(content) - size]
-    return [head + content[s : s + size] + tail for s in starts]
+    starts = [*range(0, len(content) - size, stride), len(content) - size]
+    return [[*head, *content[s : s + size], *tail] for s in starts]
 
 
 def window_mean_logits(classifier: Classifier, ids: list[int]) -> torch.Tensor:
@@ -71,7 +71,8 @@ def test_the_combination_rule_on_a_hand_checked_case(bert: Classifier) -> None:
 def test_a_text_three_times_the_limit_gets_every_token_scored(bert: Classifier) -> None:
     whole = bert.encode(LONG, truncate=False)
     assert len(whole.tokens[0]) >= 3 * LIMIT
-    result = explain_many(bert, [LONG], ["grad_x_input", "ig", "lrp", "attention_mean", "occlusion"])
+    result = explain_many(bert, [LONG], ["grad_x_input", ("ig", {"n_steps": 4}), "lrp", "attention_mean",
+                                         ("occlusion", {"unit": "sentence"})])
     for method, (explanation,) in result.items():
         assert explanation.tokens == whole.tokens[0], method
         assert explanation.windows == Windows(LIMIT, 1, 1, (LIMIT - 2) // 2).spans(len(whole.tokens[0]))
@@ -128,11 +129,10 @@ def test_no_pass_exceeds_the_token_budget_at_any_length(tiny_classifiers: dict[s
     shapes: list[tuple[int, int]] = []
     budget = 3 * LIMIT
     classifier = limited(tiny_classifiers["bert"], budget=budget, observer=shapes.append)
-    text = " ".join([LONG] * 3)
-    methods = ["grad_x_input", "ig", "lrp", "attention_mean", ("occlusion", {"unit": "word"}),
-               ("kernel_shap", {"n_samples": 200, "unit": "sentence"}), ("lime", {"n_samples": 40})]
-    result = explain_many(classifier, [text, "a short one"], methods)
-    evaluate_faithfulness(classifier, {m: result[m] for m in ("ig", "occlusion")}, parts=["eraser"], unit="word")
+    methods = ["grad_x_input", ("ig", {"n_steps": 4}), "lrp", "attention_mean", ("occlusion", {"unit": "sentence"}),
+               ("kernel_shap", {"n_samples": 16, "unit": "sentence"}), ("lime", {"n_samples": 8, "unit": "sentence"})]
+    result = explain_many(classifier, [LONG, "a short one"], methods)
+    evaluate_faithfulness(classifier, {m: result[m] for m in ("ig", "occlusion")}, parts=["eraser"], unit="sentence")
     assert len(shapes) > 20
     assert max(rows * width for rows, width in shapes) <= budget
     assert max(width for _, width in shapes) <= LIMIT
