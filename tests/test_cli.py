@@ -270,8 +270,8 @@ BAD_SETTINGS = {
                     "setting 'steps'; valid settings: baseline, n_steps, method, target_delta, max_steps, output"),
     "wrong type": (["--methods", "lime", "--set", "lime.kernel_width=wide"], "error: bad settings for method "
                    "'lime': kernel_width must be a number, got 'wide'"),
-    "bad choice": (["--methods", "occlusion", "--set", "occlusion.unit=sentence"], "error: bad settings for method "
-                   "'occlusion': unknown unit 'sentence'; choose one of token, word"),
+    "bad choice": (["--methods", "occlusion", "--set", "occlusion.unit=paragraph"], "error: bad settings for method "
+                   "'occlusion': unknown unit 'paragraph'; choose one of token, word"),
     "malformed YAML": (["--methods", "lime", "--set", "lime.seed=[1"], "error: setting 'lime.seed': invalid YAML at "
                        "line 1, column 3"),
     "unknown reader": (["--methods", "lime", "--input", "{table}", "--reader", "csv", "--out", "{out}"],

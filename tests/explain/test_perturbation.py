@@ -165,7 +165,7 @@ def test_outputs() -> None:
     [
         ("occlusion", {"replacement": "blank"}),
         ("occlusion", {"output": "odds"}),
-        ("occlusion", {"unit": "sentence"}),
+        ("occlusion", {"unit": "paragraph"}),
         ("occlusion", {"contrast": "neutral"}),
         ("occlusion", {"window": 3}),
         ("lime", {"n_samples": 0}),

@@ -30,7 +30,7 @@ def test_settings_hold_every_resolved_setting(tiny_classifiers: dict[str, Classi
     ("method", "settings", "message"),
     [
         ("lime", {"samples": 9}, "bad settings for method 'lime': unknown setting 'samples'; valid settings: "
-                                 "replacement, output, contrast, target_spearman, seed, n_samples"),
+                                 "replacement, output, contrast, unit, target_spearman, seed, n_samples"),
         ("rollout", {"layers": 2}, "method 'rollout': unknown setting 'layers'; valid settings: none$"),
         ("lime", {"n_samples": True}, "n_samples must be an integer or 'auto', got True"),
         ("kernel_shap", {"seed": "one"}, "seed must be an integer, got 'one'"),

@@ -12,7 +12,11 @@
 - Leave-one-out agreement: Spearman and Kendall tau-b between the scores and p(y|x) − p(y|x without token t),
   computed once per example and target for all methods.
 
-Removal replaces tokens by the mask or pad (or unk) token, or deletes them; special tokens are never removed. Every
+Removal replaces tokens by the mask or pad (or unk) token, or deletes them; special tokens are never removed. With
+`unit` other than 'token' (`faithlab.explain.features`), the removed things are features (words, sentences): k,
+the curves' steps and leave-one-out count features, and a feature's score is the explanation's own for it (at
+the granularity it was made) or the sum of its tokens' scores. A text longer than the model's limit is removed
+from whole and read through its windows (`faithlab.models.windows`). Every
 perturbed input of an example (all fractions, curve steps, leave-one-out rows, of every method) goes through the
 shared scorer of `faithlab.explain.perturbation` in one batched call (for all examples at once, unless their masks
 would exceed `MAX_MASK_CELLS`) that runs each distinct input once; the unperturbed prediction is computed once per
@@ -32,9 +36,11 @@ from faithlab.errors import FaithlabError
 from faithlab.evaluate.ranking import descending_order, rank_correlation
 from faithlab.evaluate.results import Explanations, Row, by_method
 from faithlab.explain.explanation import Explanation
+from faithlab.explain.features import UNITS
 from faithlab.explain.perturbation import check_choice, feature_groups, score_masks
 from faithlab.explain.settings import REPLACEMENTS
 from faithlab.models import Batch, Classifier
+from faithlab.models.windows import encode_windowed
 
 FRACTIONS = (0.01, 0.05, 0.10, 0.20, 0.50)
 PARTS = ("eraser", "curves", "loo")
@@ -94,6 +100,7 @@ def evaluate_faithfulness(
     replacement: str = "mask",
     parts: Sequence[str] = PARTS,
     curve_steps: int | None = None,
+    unit: str = "token",
 ) -> list[Row]:
     """Removal-based faithfulness of every method's explanation of every example (rules in the module docstring).
 
@@ -110,6 +117,7 @@ def evaluate_faithfulness(
         parts: which metric groups to compute: 'eraser', 'curves', 'loo' (default ('eraser', 'curves', 'loo')).
         curve_steps: points of each perturbation curve: None removes one token per point, an integer coarsens to
             that many evenly spaced points (default None).
+        unit: the feature removed together: 'token', 'word', 'whitespace' or 'sentence' (default 'token').
 
     Returns:
         `Row`s, one per example, method and metric. 'eraser': comprehensiveness (target probability drop without
@@ -126,12 +134,12 @@ def evaluate_faithfulness(
         [('grad_x_input', 'comprehensiveness'), ('grad_x_input', 'sufficiency'), ('random', 'comprehensiveness'),
          ('random', 'sufficiency')]
     """
-    settings = _check(fractions, replacement, parts, curve_steps)
+    settings = _check(fractions, replacement, parts, curve_steps, unit)
     encoded = encode_examples(classifier, explanations)
     if encoded is None:
         return []
     methods, examples, batch = encoded.methods, encoded.examples, encoded.batch
-    groups = feature_groups(batch, "token")
+    groups = feature_groups(batch, unit)
     rows: list[Row] = []
     pending: list[tuple[int, _Plan]] = []
     cells = 0
@@ -167,9 +175,10 @@ def _score(
 
 
 def _check(
-    fractions: Sequence[float], replacement: str, parts: Sequence[str], curve_steps: int | None
+    fractions: Sequence[float], replacement: str, parts: Sequence[str], curve_steps: int | None, unit: str
 ) -> dict[str, object]:
     check_choice("replacement", replacement, REPLACEMENTS)
+    check_choice("unit", unit, UNITS)
     fractions = [float(f) for f in fractions]
     if not fractions or any(not 0 < f <= 1 for f in fractions):
         raise FaithlabError(f"fractions must be numbers in (0, 1], got {fractions}")
@@ -180,8 +189,9 @@ def _check(
     if curve_steps is not None and (isinstance(curve_steps, bool) or not isinstance(curve_steps, int)
                                     or curve_steps < 1):
         raise FaithlabError(f"curve_steps must be None or an integer >= 1, got {curve_steps!r}")
-    return {"replacement": replacement, "fractions": fractions, "k": "ceil(fraction * content tokens), >= 1",
-            "parts": list(parts), "curve_steps": curve_steps}
+    k = "ceil(fraction * content tokens), >= 1" if unit == "token" else f"ceil(fraction * {unit}s), >= 1"
+    return {"replacement": replacement, "fractions": fractions, "k": k, "parts": list(parts),
+            "curve_steps": curve_steps, "unit": unit}
 
 
 @dataclass
@@ -201,7 +211,7 @@ def encode_examples(classifier: Classifier, explanations: Explanations) -> Encod
     if not methods:
         return None
     examples = _examples(methods)
-    batch = classifier.encode([e.text for e in examples], [e.pair for e in examples])
+    batch = encode_windowed(classifier, [e.text for e in examples], [e.pair for e in examples])
     for row, example in enumerate(examples):
         _check_tokens(example, batch.tokens[row], classifier.name)
     return Encoded(methods, examples, batch)
@@ -242,7 +252,7 @@ def _plan(
     ks = np.array([top_k_size(f, n) for f in settings["fractions"]])[:, None]
     counts = curve_counts(n, settings["curve_steps"])[:, None]
     for name, items in methods.items():
-        scores = items[row].scores[positions]
+        scores = items[row].feature_scores(settings["unit"])
         rank = np.empty(n, dtype=int)
         rank[descending_order(scores)] = np.arange(n)
         if "eraser" in parts:
@@ -286,7 +296,7 @@ def _rows(
             values += _curve_values(counts / max(1, len(positions)), morf, lerf, predicted)
         if "loo" in settings["parts"]:
             loo = base[target] - block("loo", len(positions))[:, target]
-            scores = explanation.scores[positions]
+            scores = explanation.feature_scores(settings["unit"])
             values += [(f"loo_{kind}", rank_correlation(scores, loo, kind), {}) for kind in ("spearman", "kendall")]
         record = dict(settings, target=target)
         out += [Row(row, name, metric, float(v), dict(record), details) for metric, v, details in values]

@@ -30,6 +30,7 @@ from faithlab.evaluate.results import Explanations, Row
 from faithlab.explain.explanation import Explanation
 from faithlab.models import Batch, Classifier
 from faithlab.models.loading import quiet_transformers
+from faithlab.models.windows import refuse_windows
 
 
 def load_infill_model(infill_model: str | os.PathLike, classifier: Classifier) -> PreTrainedModel:
@@ -80,6 +81,7 @@ def evaluate_road(
     if encoded is None:
         return []
     methods, examples, batch = encoded.methods, encoded.examples, encoded.batch
+    refuse_windows(batch, "ROAD")
     mlm = load_infill_model(infill_model, classifier)
     rows, removed = [], []  # per perturbed input: its example row and which positions are infilled
     for row, example in enumerate(examples):

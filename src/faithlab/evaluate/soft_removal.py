@@ -30,6 +30,7 @@ from faithlab.evaluate.sampling import example_rng
 from faithlab.explain.explanation import Explanation
 from faithlab.explain.perturbation import check_count
 from faithlab.models import Batch, Classifier
+from faithlab.models.windows import refuse_windows
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ def evaluate_soft_removal(
     if encoded is None:
         return []
     methods, examples, batch = encoded.methods, encoded.examples, encoded.batch
+    refuse_windows(batch, "soft removal")
     width = batch.input_ids.shape[1]
     draws = []
     for row, example in enumerate(examples):

@@ -20,6 +20,7 @@ from faithlab.explain.explanation import Explanation
 from faithlab.explain.settings import DEFAULT_MEMBERS, MethodSettings, NoSettings
 from faithlab.models import Batch, Classifier
 from faithlab.models.classifier import Target
+from faithlab.models.windows import COMBINATION_RULE, encode_windowed, shared_window_rows
 from faithlab.schema import validate
 
 
@@ -56,6 +57,13 @@ class Explainer:
     as `attribute` on a batch with an empty cache, and leaves no prepared pass unclaimed. The cache holds
     references, never copies.
 
+    Texts longer than the model's limit (`faithlab.models.windows`): `explain` encodes texts whole, and a batch
+    holding a long text has `batch.window` set. An explainer with `reads_whole_text` False (the default: gradients,
+    IG, LRP, attention) is then given the batch of the windows, with each window's text's target, and its scores
+    are combined by `COMBINATION_RULE`; one with `reads_whole_text` True gets the whole batch and must run the
+    model only through `Classifier.batch_logits` and the perturbation scorer (removal-based methods: features are
+    removed from the whole text and its windows are run). `prepare` is skipped for such batches.
+
     Seeds: every random choice comes from a `seed` setting, through generators derived from the seed and what the
     row itself holds (its text, its number of features; never its position in the batch), so the same seed gives
     the same scores in any batch.
@@ -88,6 +96,7 @@ class Explainer:
 
     name: ClassVar[str] = ""
     Settings: ClassVar[type[MethodSettings]] = NoSettings
+    reads_whole_text: ClassVar[bool] = False  # see "Texts longer than the model's limit" above
 
     def __init__(self, classifier: Classifier, **settings: Any):
         self.classifier = classifier
@@ -121,7 +130,7 @@ class Explainer:
         self, texts: str | Sequence[str], pairs: str | Sequence[str | None] | None = None, target: Target = None
     ) -> list[Explanation]:
         """One Explanation per text (a single string is one text), per text and class when target='all'."""
-        return explain_batch(self, self.classifier.encode(texts, pairs), target)
+        return explain_batch(self, encode_windowed(self.classifier, texts, pairs), target)
 
     def settings_key(self) -> str:
         return json.dumps(self.settings, sort_keys=True, default=str)
@@ -185,10 +194,26 @@ def _timed_attribute(explainer: Explainer, batch: Batch, targets: torch.Tensor) 
     timed = batch.cache.attributions(explainer, targets, _Timed)
     if timed is None:
         start = time.perf_counter()
-        result = explainer.attribute(batch, targets)
+        result = _attribute(explainer, batch, targets)
         timed = _Timed(result, time.perf_counter() - start)
         batch.cache.store_attributions(explainer, targets, timed)
     return timed.attributions, timed.seconds
+
+
+def _attribute(explainer: Explainer, batch: Batch, targets: torch.Tensor) -> Attributions:
+    """`explainer.attribute`, through the windows of a long batch unless the explainer reads whole texts (the
+    class docstring); a long row's extras list its windows' extras, its warnings theirs without repeats."""
+    if batch.window is None or explainer.reads_whole_text:
+        return explainer.attribute(batch, targets)
+    rows = shared_window_rows(explainer.classifier, batch)
+    owner = torch.as_tensor(rows.owner, device=targets.device)
+    result = cached_attribute(explainer, rows.batch, targets[owner])
+    scores = rows.combine(result.scores, (len(batch), batch.input_ids.shape[1])).float()
+    extras = [{"windows": [result.extras[k] for k in range(len(rows.owner)) if rows.owner[k] == row]}
+              for row in range(len(batch))] if result.extras else []
+    warnings = [list(dict.fromkeys(w for k, row_warnings in enumerate(result.warnings) if rows.owner[k] == row
+                                   for w in row_warnings)) for row in range(len(batch))] if result.warnings else []
+    return Attributions(scores, extras, warnings)
 
 
 def single_targets(classifier: Classifier, target: Target, logits: torch.Tensor) -> torch.Tensor | None:
@@ -216,7 +241,7 @@ def explain_batch(explainer: Explainer, batch: Batch, target: Target = None) -> 
     """Run one explainer on an encoded batch and package the results."""
     classifier = explainer.classifier
     start = time.perf_counter()
-    if batch.cache.logits is None:
+    if batch.cache.logits is None and batch.window is None:
         explainer.prepare(batch, target)
     prepared = time.perf_counter() - start
     check_finite_logits(classifier, batch)
@@ -261,6 +286,7 @@ def package(
         if result.warnings:
             warnings.extend(result.warnings[row])
         target = int(targets[row])
+        windows = batch.window.spans(n) if batch.window is not None and n > batch.window.limit else []
         out.append(
             Explanation(
                 text=batch.texts[row],
@@ -281,6 +307,9 @@ def package(
                 replacement=explainer.replacement,
                 warnings=warnings,
                 extras=result.extras[row] if result.extras else {},
+                windows=windows,
+                window_rule=COMBINATION_RULE if windows else None,
+                granularity=explainer.settings.get("unit", "token"),
             )
         )
     return out
@@ -316,5 +345,5 @@ def explain_many(
     if len(set(names)) != len(names):
         twice = sorted({n for n in names if names.count(n) > 1})
         raise FaithlabError(f"methods {', '.join(twice)} requested twice; give each ensemble its own label")
-    batch = classifier.encode(texts, pairs)
+    batch = encode_windowed(classifier, texts, pairs)
     return {e.name: explain_batch(e, batch, target) for e in explainers}

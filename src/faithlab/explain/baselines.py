@@ -39,6 +39,7 @@ class RandomScores(Explainer):
 
     name = "random"
     Settings = RandomSettings
+    reads_whole_text = True  # one draw per token of the whole text; no pass beyond the prediction
 
     @property
     def output(self) -> str:
@@ -95,6 +96,7 @@ class Ensemble(Explainer):
 
     name = "ensemble"
     Settings = EnsembleSettings
+    reads_whole_text = True  # each member is run as its own kind asks (`Explainer`: texts longer than the limit)
 
     def __init__(self, classifier: Classifier, **settings: Any):
         super().__init__(classifier, **settings)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from faithlab.errors import FaithlabError
+from faithlab.explain.features import feature_ids, feature_keys
 
 WORD_AGGREGATIONS = ("sum", "mean", "absmax")
 
@@ -60,6 +61,11 @@ class Explanation:
     Special tokens keep their score (LRP's relevance on [CLS], the rollout mass of [SEP], ...), so sums over all
     tokens mean what the method says; `content` and the views that hide special tokens leave them out and say so.
     Views such as `normalized` never mutate the scores.
+    A text longer than the model's limit is read through sliding windows: `windows` lists each window's content
+    tokens as [start, end) positions in `tokens` and `window_rule` how the windows' scores were combined
+    (`faithlab.models.windows.COMBINATION_RULE`); a text that fits has no windows and no rule. `granularity` is
+    the feature unit the method removed (`faithlab.explain.features.UNITS`; 'token' for methods that score each
+    token): every token of a feature carries the feature's score.
     """
 
     text: str
@@ -81,6 +87,9 @@ class Explanation:
     special_tokens: str = "kept"
     warnings: list[str] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
+    windows: list[tuple[int, int]] = field(default_factory=list)
+    window_rule: str | None = None
+    granularity: str = "token"
 
     def __post_init__(self) -> None:
         self.scores = np.asarray(self.scores, dtype=np.float64)
@@ -116,11 +125,39 @@ class Explanation:
 
     def word_scores(self, how: str = "sum") -> np.ndarray:
         """Scores per word from the tokenizer's word ids: 'sum', 'mean' or 'absmax' (signed value of largest |s|)."""
+        return self._aggregate(self.word_ids, len(self.words), how)
+
+    def feature_ids(self, unit: str | None = None) -> list[int | None]:
+        """The feature (0, 1, ... in text order) of each token at granularity `unit` (default: the explanation's
+        own); None for special tokens."""
+        content = self.content.tolist()
+        keys = feature_keys(self.word_ids, self.words, (self.text, self.pair), content, unit or self.granularity)
+        out: list[int | None] = [None] * len(self.tokens)
+        for t, f in zip(content, feature_ids(keys), strict=True):
+            out[t] = f
+        return out
+
+    def feature_scores(self, unit: str | None = None, how: str = "sum") -> np.ndarray:
+        """One score per feature at granularity `unit` (default: the explanation's own). At the granularity the
+        method removed, each feature's score (which all its tokens carry); at any other, its tokens' scores
+        aggregated by `how` ('sum', 'mean' or 'absmax', as `word_scores`)."""
+        ids = self.feature_ids(unit)
+        n = max((f for f in ids if f is not None), default=-1) + 1
+        if (unit or self.granularity) != self.granularity:
+            return self._aggregate(ids, n, how)
+        first = {f: t for t, f in reversed(list(enumerate(ids))) if f is not None}
+        return np.array([self.scores[first[f]] for f in range(n)])
+
+    def _aggregate(self, ids: list[int | None], n: int, how: str) -> np.ndarray:
         if how not in WORD_AGGREGATIONS:
             raise FaithlabError(f"unknown word aggregation '{how}'; choose one of {', '.join(WORD_AGGREGATIONS)}")
-        out = np.zeros(len(self.words))
-        for w in range(len(self.words)):
-            part = self.scores[[t for t, wid in enumerate(self.word_ids) if wid == w]]
+        members: list[list[int]] = [[] for _ in range(n)]
+        for t, wid in enumerate(ids):
+            if wid is not None:
+                members[wid].append(t)
+        out = np.zeros(n)
+        for w, tokens in enumerate(members):
+            part = self.scores[tokens]
             if how == "sum":
                 out[w] = part.sum()
             elif how == "mean":
@@ -159,6 +196,7 @@ class Explanation:
         out = asdict(self)
         out["scores"] = self.scores.tolist()
         out["words"] = [list(w) for w in self.words]
+        out["windows"] = [list(w) for w in self.windows]
         out["extras"] = _jsonable(self.extras)
         out["settings"] = _jsonable(self.settings)
         return out
@@ -172,6 +210,7 @@ class Explanation:
         replacement 'unknown' and special_tokens 'zeroed' (special-token scores were then stored as 0)."""
         data = {"output": "unknown", "replacement": "unknown", "special_tokens": "zeroed"} | dict(data)
         data["words"] = [tuple(w) for w in data["words"]]
+        data["windows"] = [tuple(w) for w in data.get("windows", [])]
         return cls(**data)
 
 

@@ -171,6 +171,8 @@ class KernelShap(PerturbationExplainer):
             `contrast`'s) or 'loss' (log-probability of the target) (default 'logit').
         contrast: the other class of output='margin', a label name or index (default None: each row's highest
             other class).
+        unit: the features removed together: 'token', tokenizer 'word', 'whitespace'-separated word or
+            'sentence'; every token of a feature carries its score (default 'token').
 
     Returns:
         Scores: signed Shapley values, higher = more evidence for the target; they sum exactly to full_value −
@@ -202,7 +204,7 @@ class KernelShap(PerturbationExplainer):
         return self.n_samples if isinstance(self.n_samples, int) else sample_cap(n)
 
     def perturbation_masks(self, batch: Batch) -> tuple[list[Groups], list[torch.Tensor]]:
-        groups = feature_groups(batch)
+        groups = feature_groups(batch, self.unit)
         return groups, [torch.from_numpy(self._plan(len(g))[0]) for g in groups]
 
     def attribute(self, batch: Batch, targets: torch.Tensor) -> Attributions:

@@ -143,6 +143,8 @@ class Lime(PerturbationExplainer):
             or 'loss' (log-probability of the target) (default 'logit').
         contrast: the other class of output='margin', a label name or index (default None: each row's highest
             other class).
+        unit: the features removed together: 'token', tokenizer 'word', 'whitespace'-separated word or
+            'sentence'; every token of a feature carries its score (default 'token').
 
     Returns:
         Scores: signed coefficients, higher = more evidence for the target; special tokens score 0. Extras per row:
@@ -166,7 +168,7 @@ class Lime(PerturbationExplainer):
         self.sampling, self.kernel_width, self.alpha = options.sampling, options.kernel_width, options.alpha
 
     def perturbation_masks(self, batch: Batch) -> tuple[list[Groups], list[torch.Tensor]]:
-        groups = feature_groups(batch)
+        groups = feature_groups(batch, self.unit)
         if self.adaptive:
             plans = [self._auto_masks(len(g), 0, self._chunk(len(g))) for g in groups]
             ones = [np.ones((1, len(g)), dtype=bool) for g in groups]

@@ -22,7 +22,7 @@ import torch
 from faithlab.explain.base import Attributions, register
 from faithlab.explain.perturbation import Groups, PerturbationExplainer, feature_groups, whitespace_span
 from faithlab.explain.settings import OcclusionSettings
-from faithlab.models import Batch, Classifier
+from faithlab.models import Batch
 
 
 @register
@@ -36,9 +36,9 @@ class Occlusion(PerturbationExplainer):
     of n perturbed texts per text.
 
     Args:
-        unit: remove one 'token', one whole tokenizer 'word', or one 'whitespace'-separated word at a time ('0.8',
-            'pre-tax' and 'market.' are one each); with 'word' or 'whitespace' every token of the word carries the
-            word's score (default 'token').
+        unit: remove one 'token', one whole tokenizer 'word', one 'whitespace'-separated word ('0.8', 'pre-tax'
+            and 'market.' are one each) or one 'sentence' at a time; every token of the feature carries its score
+            (default 'token').
         replacement: how a removed token is replaced: 'mask', 'pad', 'unk', or 'delete' (default 'delete': the
             shortened text is one the model could have seen in training, and every family can delete).
         output: the quantity measured: the target 'logit', 'probability', 'margin' (target logit minus
@@ -61,10 +61,6 @@ class Occlusion(PerturbationExplainer):
 
     name = "occlusion"
     Settings = OcclusionSettings
-
-    def __init__(self, classifier: Classifier, **settings: Any):
-        super().__init__(classifier, **settings)
-        self.unit = self.options.unit
 
     def perturbation_masks(self, batch: Batch) -> tuple[list[Groups], list[torch.Tensor]]:
         groups = feature_groups(batch, self.unit)
@@ -105,6 +101,11 @@ class Occlusion(PerturbationExplainer):
             return "".join(batch.tokens[row][p] for p in positions)
         if self.unit == "whitespace":
             side, start, end = whitespace_span(batch, row, word)
+            return (batch.texts[row] if side == 0 else batch.pairs[row])[start:end]
+        if self.unit == "sentence":
+            side, start, _ = batch.words[row][word]
+            last = next(w for p in reversed(positions) if (w := batch.word_ids[row][p]) is not None)
+            _, _, end = batch.words[row][last]
             return (batch.texts[row] if side == 0 else batch.pairs[row])[start:end]
         return batch.word_text(row, word)
 

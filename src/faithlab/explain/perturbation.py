@@ -1,11 +1,12 @@
 """Removal-based explanation machinery shared by occlusion, LIME and KernelSHAP.
 
-A *feature* is a group of content-token positions of one row (one token, or all tokens of one word); special tokens
-are never removed. A *mask* over a row's features keeps (True) or removes (False) each one. Removed tokens are
-replaced by the mask, pad or unk token, or deleted: the kept tokens are re-packed left-aligned, so positions shift
-and the attention mask shortens (decoder pooling of the last real token follows it). One batched scorer runs every
-row × mask through the model in chunks of at most `max_batch_tokens` tokens, evaluating each distinct perturbed
-input once; the unperturbed rows reuse the batch's cached logits.
+A *feature* is a group of content-token positions of one row (one token, or all tokens of one word or sentence:
+`faithlab.explain.features`); special tokens are never removed. A *mask* over a row's features keeps (True) or
+removes (False) each one. Removed tokens are replaced by the mask, pad or unk token, or deleted: the kept tokens are
+re-packed left-aligned, so positions shift and the attention mask shortens (decoder pooling of the last real token
+follows it). One batched scorer runs every row × mask through the model in chunks of at most `max_batch_tokens`
+tokens, evaluating each distinct perturbed input once; the unperturbed rows reuse the batch's cached logits. A
+perturbed text longer than the model's limit is run as its windows (`faithlab.models.windows`).
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ import torch
 
 from faithlab.errors import FaithlabError
 from faithlab.explain.base import Explainer, Target
+from faithlab.explain.features import feature_keys, whitespace_word
 from faithlab.explain.settings import PerturbationSettings
 from faithlab.models import Batch, Classifier
+from faithlab.models.windows import Piece, Windows
 
 Groups = list[list[int]]  # per feature of one row: its token positions
 
@@ -41,26 +44,19 @@ def check_count(setting: str, value: Any, minimum: int) -> int:
 
 # ----- features and masks -------------------------------------------------------------------------------------
 def feature_groups(batch: Batch, unit: str = "token") -> list[Groups]:
-    """Per row, the token positions of each feature: every content token alone ('token'), all tokens of a tokenizer
-    word together ('word'), or all tokens of a whitespace-separated word together ('whitespace': '0.8', 'pre-tax'
-    and 'market.' are one feature each, though a tokenizer splits them into several words). A token outside any
-    word is a feature of its own."""
+    """Per row, the token positions of each feature at granularity `unit` (`faithlab.explain.features`: 'token',
+    'word', 'whitespace' or 'sentence'), in order of their first token. A token outside any word is a feature of
+    its own."""
     out = []
     content = batch.content_mask.cpu()
     for row in range(len(batch)):
         positions = content[row].nonzero().flatten().tolist()
-        if unit == "token":
-            out.append([[p] for p in positions])
-            continue
-        words: dict[Any, list[int]] = {}
-        for p in positions:
-            word = batch.word_ids[row][p]
-            if word is None:
-                key: Any = ("token", p)
-            else:
-                key = whitespace_span(batch, row, word)[:2] if unit == "whitespace" else word
-            words.setdefault(key, []).append(p)
-        out.append(list(words.values()))
+        keys = feature_keys(batch.word_ids[row], batch.words[row], (batch.texts[row], batch.pairs[row]), positions,
+                            unit)
+        groups: dict[Any, list[int]] = {}
+        for key, p in zip(keys, positions, strict=True):
+            groups.setdefault(key, []).append(p)
+        out.append(list(groups.values()))
     return out
 
 
@@ -69,13 +65,7 @@ def whitespace_span(batch: Batch, row: int, word: int) -> tuple[int, int, int]:
     holds the tokenizer word `word` (whose character span lies inside it)."""
     side, start, end = batch.words[row][word]
     source = batch.texts[row] if side == 0 else batch.pairs[row]
-    while start < end - 1 and source[start].isspace():  # spans of byte-level tokenizers may start at the space
-        start += 1
-    while start > 0 and not source[start - 1].isspace():
-        start -= 1
-    while end < len(source) and not source[end].isspace():
-        end += 1
-    return side, start, end
+    return (side, *whitespace_word(source, start, end))
 
 
 def random_coalitions(rng: np.random.Generator, n_features: int, kept: np.ndarray) -> np.ndarray:
@@ -135,10 +125,8 @@ def score_masks(
     skip = originals if base_known else set()
     todo = [i for i in range(len(inputs)) if i not in skip]
     table = torch.zeros(len(inputs), len(classifier.labels), dtype=torch.float32)
-    lengths = torch.tensor([len(inputs[i][0]) for i in todo], dtype=torch.long)
-    for order, _width in classifier.length_chunks(lengths):
-        chunk = [todo[j] for j in order.tolist()]
-        table[chunk] = _run(classifier, [inputs[i] for i in chunk], pad_id).float().cpu()
+    if todo:
+        table[todo] = run_inputs(classifier, [inputs[i] for i in todo], pad_id, batch.window)
     if base_known:
         table[row_entries] = classifier.batch_logits(batch).float().cpu()
     else:
@@ -203,7 +191,24 @@ def _key(ids: np.ndarray, token_types: np.ndarray | None, lengths: list[int]) ->
     return keys
 
 
-def _run(classifier: Classifier, inputs: list[tuple[torch.Tensor, torch.Tensor | None]], pad_id: int) -> torch.Tensor:
+def run_inputs(classifier: Classifier, inputs: list[Piece], pad_id: int, windows: Windows | None) -> torch.Tensor:
+    """Logits (float32, on the CPU) of real-length inputs, sorted by length and cut into chunks within the token
+    budget. With `windows`, an input longer than the limit is run as its windows (all inputs' windows chunked
+    together) and gets the mean of their logits, the whole-text output of `faithlab.models.windows`."""
+    pieces = inputs if windows is None else [piece for ids, tt in inputs for piece in windows.pieces(ids, tt)]
+    logits = torch.zeros(len(pieces), len(classifier.labels), dtype=torch.float32)
+    lengths = torch.tensor([len(ids) for ids, _ in pieces], dtype=torch.long)
+    for order, _width in classifier.length_chunks(lengths):
+        logits[order] = _run(classifier, [pieces[j] for j in order.tolist()], pad_id).float().cpu()
+    if windows is None:
+        return logits
+    counts = [len(windows.spans(len(ids))) for ids, _ in inputs]
+    owner = torch.repeat_interleave(torch.arange(len(inputs)), torch.tensor(counts))
+    total = torch.zeros(len(inputs), logits.shape[1], dtype=torch.float64).index_add_(0, owner, logits.double())
+    return (total / torch.tensor(counts, dtype=torch.float64)[:, None]).float()
+
+
+def _run(classifier: Classifier, inputs: list[Piece], pad_id: int) -> torch.Tensor:
     width = max(len(ids) for ids, _ in inputs)
     device = inputs[0][0].device
     ids = torch.full((len(inputs), width), pad_id, dtype=torch.long, device=device)
@@ -242,14 +247,17 @@ class PerturbationExplainer(Explainer):
     output is measured.
 
     `contrast` (label name or index) is used by output='margin'; None takes the highest other class per row.
+    `unit` is the feature granularity (`faithlab.explain.features`): every token of a feature carries its score.
     """
 
     Settings: type[PerturbationSettings] = PerturbationSettings
+    reads_whole_text = True  # removals apply to the whole text; its windows are run by the scorer
 
     def __init__(self, classifier: Classifier, **settings: Any):
         super().__init__(classifier, **settings)
         contrast = self.options.contrast
         self.contrast = None if contrast is None else classifier.label_index(contrast)
+        self.unit = self.options.unit
         if self.replacement != "delete":
             classifier.replacement_id(self.replacement)  # fails early when the model has no such token
 

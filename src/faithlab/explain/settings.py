@@ -21,8 +21,9 @@ Output = Literal["logit", "probability", "margin", "loss"]  # the quantity a rem
 GradientOutput = Literal["logit", "probability"]  # the quantity a gradient method differentiates
 # occlusion alone also measures the difference of the target's and the contrast's probabilities
 OcclusionOutput = Literal["logit", "probability", "margin", "probability_margin", "loss"]
-# what occlusion removes at a time: a token, a tokenizer word, or a whitespace-separated word ('pre-tax', '0.8')
-Unit = Literal["token", "word", "whitespace"]
+# what removal-based methods remove together: a token, a tokenizer word, a whitespace-separated word ('pre-tax',
+# '0.8') or a sentence (faithlab.explain.features)
+Unit = Literal["token", "word", "whitespace", "sentence"]
 Sampling = Literal["balanced", "bernoulli", "count"]
 IgBaseline = Literal["pad", "mask", "unk", "zero"]
 IgMethod = Literal["gauss_legendre", "riemann_trapezoid", "fejer"]
@@ -95,19 +96,20 @@ class IgSettings(MethodSettings):
 
 
 class PerturbationSettings(MethodSettings):
-    """How removed tokens are replaced and what output is measured; `contrast` (a label name or index) is the
-    other class of output='margin', None the highest other class per row."""
+    """How removed tokens are replaced, what output is measured and which tokens are removed together (`unit`);
+    `contrast` (a label name or index) is the other class of output='margin', None the highest other class per
+    row."""
 
     replacement: Replacement = "mask"
     output: Output = DEFAULT_OUTPUT
     contrast: int | str | None = None
+    unit: Unit = "token"
 
 
 class OcclusionSettings(PerturbationSettings):
     """`contrast` is also the other class of output='probability_margin'."""
 
     output: OcclusionOutput = DEFAULT_OUTPUT
-    unit: Unit = "token"
     replacement: Replacement = "delete"
 
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
 
 from faithlab.models.pass_cache import PassCache
+
+if TYPE_CHECKING:
+    from faithlab.models.windows import Windows
 
 
 @dataclass
@@ -17,6 +21,8 @@ class Batch:
     `word_ids[i][t]` numbers the words of both sides in one sequence (pair words follow the text's words);
     `words[i]` holds (side, start, end) character spans of those words in their side's string.
     `cache` lets several explainers of one run share passes (prediction, attention, gradients): a `PassCache`.
+    `window` is set when some row is longer than the model's limit and is read through sliding windows
+    (`faithlab.models.windows`); None for a batch whose rows all fit.
     """
 
     texts: list[str]
@@ -31,6 +37,7 @@ class Batch:
     words: list[list[tuple[int, int, int]]]
     truncated: list[bool]
     cache: PassCache = field(default_factory=PassCache, repr=False)
+    window: Windows | None = None
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -66,4 +73,5 @@ class Batch:
             word_ids=[self.word_ids[r] for r in rows],
             words=[self.words[r] for r in rows],
             truncated=[self.truncated[r] for r in rows],
+            window=self.window,
         )

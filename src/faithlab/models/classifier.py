@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -15,6 +15,7 @@ from faithlab.models.attention import register_attention
 from faithlab.models.batch import Batch
 from faithlab.models.first_position import pooled_logits
 from faithlab.models.mean_pooled import is_mean_pooled
+from faithlab.models.windows import window_logits
 
 Target = int | str | None | Sequence[int | str]
 
@@ -24,6 +25,9 @@ class Classifier:
 
     `max_batch_tokens` bounds memory: every batched pass is cut into chunks of at most that many (rows × width)
     tokens. `head_trained` is False when the classification head was freshly initialised (say so in any output).
+    `window_stride` is the stride, in content tokens, of the sliding windows that read texts longer than
+    `max_length` (None: half a window; `faithlab.models.windows`). `pass_observer`, when given, is called with the
+    (rows, width) shape of every model pass, before it runs (to check memory bounds).
     """
 
     def __init__(
@@ -36,6 +40,8 @@ class Classifier:
         max_length: int | None = None,
         max_batch_tokens: int = 4096,
         fingerprint: str | None = None,
+        window_stride: int | None = None,
+        pass_observer: Callable[[tuple[int, int]], None] | None = None,
     ):
         if not tokenizer.is_fast:
             raise FaithlabError(f"model '{name}': faithlab needs a fast (Rust) tokenizer with offsets and word ids")
@@ -50,6 +56,8 @@ class Classifier:
         self.adapter: Adapter = adapter_for(model)
         self.max_length = max_length or _model_limit(model, tokenizer)
         self.max_batch_tokens = max_batch_tokens
+        self.window_stride = window_stride
+        self.pass_observer = pass_observer
         # `Module.to` moves a parameter's data in place, so this one tensor always knows the model's device
         self._first_parameter = next(model.parameters())
         # only the head classes known to read nothing else (not faithlab's mean-pooled heads on the same encoders)
@@ -71,9 +79,11 @@ class Classifier:
         return self._first_parameter.device
 
     # ----- encoding -------------------------------------------------------------------------------------------
-    def encode(self, texts: str | Sequence[str], pairs: str | Sequence[str | None] | None = None) -> Batch:
+    def encode(
+        self, texts: str | Sequence[str], pairs: str | Sequence[str | None] | None = None, *, truncate: bool = True
+    ) -> Batch:
         """Tokenize texts (and optional pair texts; a single string is one text) into one right-padded batch,
-        truncating with a record."""
+        truncating with a record (`truncate=False` keeps every token, for `faithlab.models.windows`)."""
         texts = _check_texts(texts, "text")
         if isinstance(pairs, str):
             pairs = [pairs]
@@ -88,14 +98,14 @@ class Classifier:
         enc = self.tokenizer(
             list(texts),
             pair_arg,
-            truncation=True,
-            max_length=self.max_length,
+            truncation=truncate,
+            max_length=self.max_length if truncate else None,
             padding=True,
             return_token_type_ids=self.adapter.uses_token_types,
         )
         attention = torch.tensor(enc["attention_mask"], dtype=torch.long)
         lengths = attention.sum(dim=1).tolist()
-        truncated = self._truncated(texts, pair_arg, lengths)
+        truncated = self._truncated(texts, pair_arg, lengths) if truncate else [False] * len(lengths)
         tokens, sequence_ids, word_ids, words, special_rows = [], [], [], [], []
         for row, (n, encoding) in enumerate(zip(lengths, enc.encodings, strict=True)):
             flags = encoding.special_tokens_mask
@@ -161,6 +171,8 @@ class Classifier:
         Returns:
             `ModelOutput` with logits (rows, classes) and the attentions when asked for.
         """
+        if self.pass_observer is not None:
+            self.pass_observer((input_ids.shape[0], input_ids.shape[1]))
         if pooled_only and self.pooled_last_layer and not output_attentions:
             adapter = self.adapter
             logits = pooled_logits(adapter.first_token, self.model, adapter.blocks(self.model), input_ids,
@@ -183,7 +195,10 @@ class Classifier:
         return torch.cat(parts)
 
     def batch_logits(self, batch: Batch) -> torch.Tensor:
-        """Logits of a batch's own rows, computed once and shared through the batch cache."""
+        """Logits of a batch's own rows, computed once and shared through the batch cache; a row longer than the
+        limit gets the mean of its windows' logits (`faithlab.models.windows`)."""
+        if batch.cache.logits is None and batch.window is not None:
+            batch.cache.logits = window_logits(self, batch)
         if batch.cache.logits is None:
             batch.cache.logits = self.logits(batch.input_ids, batch.attention_mask, batch.token_type_ids)
         return batch.cache.logits

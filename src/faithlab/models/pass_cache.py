@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import NamedTuple, Protocol, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, Protocol, TypeVar
 
 import torch
+
+if TYPE_CHECKING:
+    from faithlab.models.windows import WindowRows
 
 T = TypeVar("T")
 
@@ -43,10 +46,12 @@ class PassCache:
 
     `logits` (rows, classes) and `attentions` (per layer: rows, heads, tokens, tokens) are None until a pass
     computes them; `Classifier.batch_logits` and `Classifier.attentions` fill them, and a method's `prepare` may
-    set `logits` from its own pass.
+    set `logits` from its own pass. `windows` holds the window batch of a batch with texts longer than the limit
+    (`faithlab.models.windows.shared_window_rows`), with its own cache.
     """
 
     logits: torch.Tensor | None = None
+    windows: WindowRows | None = None
     attentions: tuple[torch.Tensor, ...] | None = None
     _gradients: dict[tuple[str, Targets], EmbeddingGradients] = field(default_factory=dict, repr=False)
     _plans: dict[MethodKey, object] = field(default_factory=dict, repr=False)
