@@ -42,9 +42,16 @@ class PromptClassifier(Classifier):
         self.spec = model.spec
         self.max_length -= max(model.label_lengths)
 
-    def encode(self, texts: str | Sequence[str], pairs: str | Sequence[str | None] | None = None) -> Batch:
+    def encode(
+        self, texts: str | Sequence[str], pairs: str | Sequence[str | None] | None = None, *, truncate: bool = True
+    ) -> Batch:
         """Each text (and pair) rendered into the prompt and tokenized; the text is cut (longest side first) where
-        the prompt would exceed `max_length`, with a record in `truncated`."""
+        the prompt would exceed `max_length`, with a record in `truncated`.
+
+        The text is cut whatever `truncate` says (the keyword is `Classifier.encode`'s): sliding windows would need
+        the whole prompt in every window, which they do not build, so a prompted classifier reads no windows and
+        every cut is recorded and warned about instead."""
+        del truncate  # see the docstring: a prompted text is always fitted to the prompt
         texts = _check_texts(texts, "text")
         pairs = [pairs] if isinstance(pairs, str) else pairs
         if pairs is None or all(p is None for p in pairs):
