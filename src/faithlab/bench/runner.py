@@ -10,14 +10,22 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from faithlab.bench.config import BUILTIN, BenchConfig, DatasetSpec, ModelSpec
+from faithlab.bench.cost import ATTACK_IG_STEPS, Calibration, calibrate, estimate_unit_seconds, unit_passes
 from faithlab.bench.store import ResultStore
 from faithlab.data import (
     Dataset,
@@ -58,15 +66,17 @@ from faithlab.train.zoo_train import train_zoo, zoo_data
 
 RATIONALE_KINDS = ("esnli", "movies", "hatexplain")
 DATASETS_NAME = "datasets.json"  # per data set: examples used, rows read, kept and skipped by reason
-ATTACK_IG_STEPS = 16  # IG nodes in the attack when the config leaves n_steps to "auto"
 
 
 @dataclass
 class Unit:
-    """One resumable piece of work for a (model, data set)."""
+    """One resumable piece of work for a (model, data set): its `kind` ("examples", "randomization" or
+    "adversarial") and `examples` say what it runs (`faithlab.bench.cost` counts its passes from them)."""
 
     name: str
     run: Callable[[], list[dict[str, Any]]]
+    kind: str = "examples"
+    examples: list[Example] = field(default_factory=list)
 
 
 def run_benchmark(
@@ -92,19 +102,22 @@ def _run_benchmark(config: BenchConfig, out: Path, progress: bool, max_units: in
         task = bar.add_task("benchmark", total=None)
         models_info = _read_json(out / "models.json")
         for model_spec in config.models:
-            classifier, info = obtain_classifier(model_spec, out, config.seed, progress)
+            classifier, info = obtain_classifier(model_spec, out, config.seed, progress, device=config.device,
+                                                 dtype=config.dtype)
             if "test_accuracy" not in info:  # a model the run did not train: measure it on the labelled examples
                 info |= examples_accuracy(classifier, [e for d in data.values() for e in d.examples])
             models_info[model_spec.name] = info
             if "test_accuracy" in info and is_near_chance(info["test_accuracy"], info["chance_accuracy"]):
                 bar.console.print(f"[bold red]warning:[/] {near_chance_warning(model_spec.name, info)}")
             (out / "models.json").write_text(json.dumps(models_info, indent=2))
+            calibration = calibrate(classifier) if progress else None  # the bar counts estimated seconds
             for dataset_spec in config.datasets:
                 examples = data[dataset_spec.name].examples
                 units = plan_units(config.for_model(model_spec), classifier, dataset_spec, examples)
+                cost = unit_estimates(units, config.for_model(model_spec), classifier, calibration)
                 done = store.done_units(model_spec.name, dataset_spec.name)
-                total = (bar.tasks[task].total or 0) + len(units)
-                bar.update(task, total=total, advance=sum(u.name in done for u in units))
+                total = (bar.tasks[task].total or 0) + sum(cost.values())
+                bar.update(task, total=total, advance=sum(cost[u.name] for u in units if u.name in done))
                 for unit in units:
                     if unit.name in done:
                         continue
@@ -115,7 +128,7 @@ def _run_benchmark(config: BenchConfig, out: Path, progress: bool, max_units: in
                     rows = unit.run()
                     store.write_unit(model_spec.name, dataset_spec.name, unit.name, rows, time.perf_counter() - start)
                     done_now += 1
-                    bar.advance(task)
+                    bar.advance(task, cost[unit.name])
         store.export(out)
     return out / "results.sqlite"
 
@@ -129,14 +142,25 @@ def plan_units(
         for start in range(0, len(examples), config.chunk_size):
             chunk = examples[start : start + config.chunk_size]
             name = f"examples:{start}-{start + len(chunk)}"
-            units.append(Unit(name, _bind(_example_unit, config, classifier, dataset, chunk, start)))
+            units.append(Unit(name, _bind(_example_unit, config, classifier, dataset, chunk, start), "examples", chunk))
     if "randomization" in config.metrics:
         chunk = examples[: config.randomization_examples]
-        units.append(Unit("randomization", _bind(_randomization_unit, config, classifier, chunk)))
+        units.append(Unit("randomization", _bind(_randomization_unit, config, classifier, chunk), "randomization",
+                          chunk))
     if "adversarial" in config.metrics:
         chunk = examples[: config.adversarial_examples]
-        units.append(Unit("adversarial", _bind(_adversarial_unit, config, classifier, chunk)))
+        units.append(Unit("adversarial", _bind(_adversarial_unit, config, classifier, chunk), "adversarial", chunk))
     return units
+
+
+def unit_estimates(
+    units: list[Unit], config: BenchConfig, classifier: Classifier, calibration: Calibration | None
+) -> dict[str, float]:
+    """Estimated seconds per unit (`faithlab.bench.cost`); 1 per unit without a calibration (a count of units)."""
+    if calibration is None:
+        return {unit.name: 1.0 for unit in units}
+    return {unit.name: estimate_unit_seconds(unit_passes(unit.kind, unit.examples, config, classifier), calibration)
+            for unit in units}
 
 
 def _bind(function: Callable[..., list[dict[str, Any]]], *args: Any) -> Callable[[], list[dict[str, Any]]]:
@@ -291,14 +315,17 @@ def examples_accuracy(classifier: Classifier, examples: list[Example]) -> dict[s
     }
 
 
-def obtain_classifier(spec: ModelSpec, out: Path, seed: int, progress: bool) -> tuple[Classifier, dict[str, Any]]:
-    """Load a model, training it first (resumably, inside the run folder) when the spec asks for that."""
+def obtain_classifier(
+    spec: ModelSpec, out: Path, seed: int, progress: bool, *, device: str = "auto", dtype: str = "float32"
+) -> tuple[Classifier, dict[str, Any]]:
+    """Load a model on `device` in `dtype`, training it first (resumably, inside the run folder, in float32) when
+    the spec asks for that."""
     info: dict[str, Any] = {"name": spec.name}
     if spec.zoo is not None:
         zoo = spec.zoo
         family, size = zoo.family, zoo.size
         data = zoo_data(data=zoo.task_data, limit=zoo.train_size)
-        overrides = {"seed": seed, "progress": progress, **spec.train}
+        overrides = {"seed": seed, "progress": progress, "device": device, **spec.train}
         if zoo.epochs is not None:
             overrides["epochs"] = zoo.epochs
         table = train_zoo(data, out / "zoo", families=[family], sizes=[size], overrides=overrides)
@@ -309,6 +336,7 @@ def obtain_classifier(spec: ModelSpec, out: Path, seed: int, progress: bool) -> 
             {
                 "seed": seed,
                 "progress": progress,
+                "device": device,
                 **spec.train,
                 "model": spec.path,
                 "output_dir": str(out / "models" / spec.name),
@@ -322,7 +350,7 @@ def obtain_classifier(spec: ModelSpec, out: Path, seed: int, progress: bool) -> 
         folder = spec.path
     if spec.size is not None:
         info["size"] = spec.size
-    classifier = load_classifier(folder)
+    classifier = load_classifier(folder, device=device, dtype=dtype)
     info |= {
         "path": str(folder),
         "family": info.get("family", classifier.adapter.family),
@@ -344,7 +372,7 @@ def _progress(enabled: bool) -> Progress:
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        MofNCompleteColumn(),
+        TaskProgressColumn(),
         TimeElapsedColumn(),
         TextColumn("left"),
         TimeRemainingColumn(),

@@ -70,6 +70,11 @@ class Classifier:
     def device(self) -> torch.device:
         return self._first_parameter.device
 
+    @property
+    def dtype(self) -> torch.dtype:
+        """The dtype of the model's weights (float32 unless loaded with a lower precision)."""
+        return self._first_parameter.dtype
+
     # ----- encoding -------------------------------------------------------------------------------------------
     def encode(self, texts: str | Sequence[str], pairs: str | Sequence[str | None] | None = None) -> Batch:
         """Tokenize texts (and optional pair texts; a single string is one text) into one right-padded batch,
