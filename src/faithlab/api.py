@@ -56,7 +56,8 @@ def load(name_or_path: str | os.PathLike, **options: Any) -> Classifier:
     Args:
         name_or_path: a saved `AutoModelForSequenceClassification` folder, a cached Hub id, or `"minilm"`.
         **options: passed to `faithlab.models.load_classifier` (`labels`, `new_head`, `max_length`,
-            `max_batch_tokens`, `device`, `use_safetensors`).
+            `max_batch_tokens`, `device` ("auto": CUDA, then MPS, else CPU), `dtype` ("float32", "bfloat16",
+            "float16"), `use_safetensors`).
 
     Returns:
         The `Classifier` every other call takes.

@@ -83,3 +83,42 @@ def test_bfloat16_model_gives_float32_logits_and_its_own_fingerprint(tiny_folder
     reference = full.batch_logits(full.encode(["a fine film", "a dull one"]))
     assert torch.allclose(logits, reference, atol=0.05) and not torch.equal(logits, reference)
     assert low.fingerprint != full.fingerprint  # what is explained differs, and the record says so
+
+
+def test_the_api_takes_device_and_dtype(tiny_folders) -> None:
+    import faithlab as fl
+
+    model = fl.load(tiny_folders["bert"], device="cpu", dtype="float16")
+    assert model.device == torch.device("cpu") and model.dtype is torch.float16
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cli_device_and_dtype_errors_are_one_line(tiny_folders) -> None:
+    from typer.testing import CliRunner
+
+    from faithlab.cli import app
+
+    runner = CliRunner()
+    missing = runner.invoke(app, ["explain", "--model", str(tiny_folders["bert"]), "--device", "cuda:7", "a film"])
+    assert missing.exit_code == 2 and "error: device 'cuda:7' is not available" in missing.output
+    refused = runner.invoke(app, ["explain", "--model", str(tiny_folders["bert"]), "--dtype", "bfloat16",
+                                  "--methods", "occlusion,ig", "a fine film"])
+    assert refused.exit_code == 2 and "error: method 'ig' refuses a bfloat16 model" in refused.output
+    accepted = runner.invoke(app, ["explain", "--model", str(tiny_folders["bert"]), "--device", "cpu", "--dtype",
+                                   "bfloat16", "--methods", "occlusion", "a fine film"])
+    assert accepted.exit_code == 0, accepted.output
+
+
+def test_bench_and_train_configs_check_the_device_name() -> None:
+    from faithlab.bench.config import parse_config
+    from faithlab.train.config import TrainConfig
+
+    with pytest.raises(FaithlabError, match="unknown device 'gpu'"):
+        TrainConfig.from_dict({"device": "gpu"})
+    raw = {"models": [{"name": "m", "path": "minilm"}], "datasets": [{"name": "d", "kind": "planted",
+                                                                         "path": "builtin"}]}
+    with pytest.raises(FaithlabError, match="unknown device 'gpu'"):
+        parse_config(raw | {"device": "gpu"})
+    with pytest.raises(FaithlabError, match="dtype"):
+        parse_config(raw | {"dtype": "int8"})
+    assert parse_config(raw | {"device": "cpu", "dtype": "bfloat16"}).dtype == "bfloat16"

@@ -78,8 +78,9 @@ def print_plan(plan: BenchPlan, console: Console) -> None:
     for column, key in (("model", "model"), ("data set", "dataset"), ("unit", "unit")):  # names whole, never cut
         widest = max((len(str(getattr(u, key))) for u in plan.units), default=0)
         table.add_column(column, no_wrap=True, min_width=widest)
-    for column in ("forward rows", "backward rows", "tokens", "est. s", "notes"):
-        table.add_column(column, overflow="fold")
+    for column in ("fwd rows", "bwd rows", "tokens", "est. s"):
+        table.add_column(column, no_wrap=True, justify="right")
+    table.add_column("notes", overflow="fold")
     for unit in plan.units:
         p = unit.passes
         table.add_row(unit.model, unit.dataset, unit.unit, f"{p.forward_rows:,}", f"{p.backward_rows:,}",
