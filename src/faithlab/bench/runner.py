@@ -15,14 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from rich.progress import (
-    BarColumn,
-    Progress,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from faithlab.bench.config import BUILTIN, BenchConfig, DatasetSpec, ModelSpec
 from faithlab.bench.cost import ATTACK_IG_STEPS, Calibration, calibrate, estimate_unit_seconds, unit_passes
