@@ -90,6 +90,13 @@ def test_seconds_are_chunks_times_overhead_plus_tokens_times_rate() -> None:
     assert estimate_unit_seconds(passes, calibration) == pytest.approx(3 * 0.01 + 0.025 + 3 * 0.02 + 0.024)
 
 
+def test_passes_that_run_one_after_another_cost_a_chunk_each() -> None:
+    calibration = Calibration("cpu", 1000, forward_overhead=0.01, forward_per_token=1e-5, backward_overhead=0.02,
+                              backward_per_token=2e-5)
+    steps = Passes(backward_rows=80, backward_tokens=800, backward_calls=80)  # 80 attack steps of one 10-token row
+    assert estimate_unit_seconds(steps, calibration) == pytest.approx(80 * 0.02 + 800 * 2e-5)
+
+
 def test_calibration_measures_this_device(bert) -> None:
     calibration = calibrate(bert, width=12, repeats=1)
     assert calibration.device == "cpu" and calibration.max_batch_tokens == bert.max_batch_tokens
@@ -132,3 +139,4 @@ def test_plan_units_match_the_runner_and_take_the_config_device(tmp_path: Path, 
     assert plan.models[0].calibration.device == "cpu" and plan.models[0].training == ""
     adversarial = plan.units[-1].passes
     assert adversarial.forward_rows == 0 and adversarial.backward_rows > 0
+    assert adversarial.backward_calls == 2 * 2 * 5  # grad_x_input and ig attacked, two objectives, five steps

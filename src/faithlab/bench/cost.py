@@ -40,20 +40,30 @@ ATTACK_IG_STEPS = 16  # the runner's IG nodes in the attack when the config leav
 
 @dataclass
 class Passes:
-    """Model work: rows run forward only and rows run forward + backward, and their tokens (rows x width)."""
+    """Model work: rows run forward only and rows run forward + backward, their tokens (rows x width), and the
+    calls: passes that must run one after another (an attack's steps, a method's own call), each at least a chunk."""
 
     forward_rows: int = 0
     forward_tokens: int = 0
     backward_rows: int = 0
     backward_tokens: int = 0
     notes: set[str] = field(default_factory=set)
+    forward_calls: int = 0
+    backward_calls: int = 0
 
     def add(self, other: Passes, times: int = 1) -> None:
         self.forward_rows += times * other.forward_rows
         self.forward_tokens += times * other.forward_tokens
         self.backward_rows += times * other.backward_rows
         self.backward_tokens += times * other.backward_tokens
+        self.forward_calls += times * other.forward_calls
+        self.backward_calls += times * other.backward_calls
         self.notes |= other.notes
+
+    def batched(self) -> Passes:
+        """These passes run as one batched call of each kind (rows of several texts together)."""
+        self.forward_calls, self.backward_calls = int(self.forward_rows > 0), int(self.backward_rows > 0)
+        return self
 
     @classmethod
     def rows(cls, width: int, forward: int = 0, backward: int = 0) -> Passes:
@@ -98,8 +108,9 @@ def calibrate(classifier: Classifier, width: int = 32, repeats: int = 3) -> Cali
 def estimate_unit_seconds(passes: Passes, calibration: Calibration) -> float:
     """Estimated seconds of the passes: chunks of at most the token budget (half of it with a backward), each
     costing the calibrated overhead plus its tokens' time."""
-    forward_chunks = math.ceil(passes.forward_tokens / calibration.max_batch_tokens)
-    backward_chunks = math.ceil(passes.backward_tokens / max(1, calibration.max_batch_tokens // 2))
+    forward_chunks = max(passes.forward_calls, math.ceil(passes.forward_tokens / calibration.max_batch_tokens))
+    backward_chunks = max(passes.backward_calls,
+                          math.ceil(passes.backward_tokens / max(1, calibration.max_batch_tokens // 2)))
     return (forward_chunks * calibration.forward_overhead + passes.forward_tokens * calibration.forward_per_token
             + backward_chunks * calibration.backward_overhead
             + passes.backward_tokens * calibration.backward_per_token)
@@ -131,7 +142,7 @@ def method_passes(explainer: Explainer, batch: Batch) -> Passes:
     elif explainer.name in ONE_FORWARD:
         for width in widths:
             total.add(Passes.rows(width, forward=1))
-    return total
+    return total if isinstance(explainer, Ensemble) else total.batched()
 
 
 def explain_passes(classifier: Classifier, batch: Batch, methods: Sequence[tuple[str, dict[str, Any]]]) -> Passes:
@@ -139,6 +150,7 @@ def explain_passes(classifier: Classifier, batch: Batch, methods: Sequence[tuple
     total = Passes()
     for width in batch.lengths.tolist():
         total.add(Passes.rows(width, forward=1))
+    total.batched()
     for name, settings in share_settings(methods):
         total.add(method_passes(get_explainer(name, classifier, allow_low_precision=True, **settings), batch))
     return total
@@ -153,7 +165,7 @@ def metric_passes(batch: Batch, n_methods: int, metrics: Sequence[str], n_fracti
         per_method = (2 * n_fractions if "faithfulness" in metrics else 0) + (2 * (n + 1) if "curves" in metrics
                                                                               else 0)
         total.add(Passes.rows(width, forward=n_methods * per_method + (n if "loo" in metrics else 0)))
-    return total
+    return total.batched()
 
 
 def unit_passes(kind: str, examples: Sequence[Example], config: BenchConfig, classifier: Classifier) -> Passes:
@@ -191,8 +203,8 @@ def _attack_passes(batch: Batch, config: BenchConfig, classifier: Classifier) ->
             settings = {**settings, "n_steps": ATTACK_IG_STEPS}
         own = method_passes(get_explainer(name, classifier, allow_low_precision=True, **settings), batch)
         per_step = Passes(0, 0, 2 * own.backward_rows + len(batch), 2 * own.backward_tokens
-                          + int(batch.lengths.sum()))
-        total.add(per_step, times=2 * steps)  # two objectives
+                          + int(batch.lengths.sum()), backward_calls=1)
+        total.add(per_step, times=2 * steps)  # two objectives, each step a call of its own
     total.notes.add("all steps (upper bound)")
     return total
 
