@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib.metadata
+import importlib.util
 import io
 import logging
 import math
@@ -63,10 +64,10 @@ PACKAGES = ("faithlab", "torch", "transformers", "tokenizers", "numpy", "scipy",
 
 
 # ----- data -------------------------------------------------------------------------------------------------------
-def load_bench_model(name: str) -> Classifier:
-    """The benchmark's classifier: `minilm` gets a 2-class head seeded by torch.manual_seed; a folder keeps its
-    labels. Class 1 is explained throughout, so the model must have at least two."""
-    clf = load_classifier(name, labels=["negative", "positive"] if name == "minilm" else None)
+def load_bench_model(name: str, device: str = "cpu") -> Classifier:
+    """The benchmark's classifier on `device`: `minilm` gets a 2-class head seeded by torch.manual_seed; a folder
+    keeps its labels. Class 1 is explained throughout, so the model must have at least two."""
+    clf = load_classifier(name, labels=["negative", "positive"] if name == "minilm" else None, device=device)
     if len(clf.labels) < 2:
         raise SystemExit(f"{name}: the benchmark explains class 1, but the model has {len(clf.labels)} label(s)")
     return clf
@@ -199,11 +200,18 @@ def embedding_logits(clf: Classifier, emb: torch.Tensor, ids: torch.Tensor, mask
         return model_forward(clf, ids, mask, tt, bare=bare).logits
 
 
+def synchronize(clf: Classifier) -> None:
+    """Wait for the device's queued work, so a timing covers it (results copied to the host wait by themselves)."""
+    if clf.device.type == "cuda":
+        torch.cuda.synchronize(clf.device)
+
+
 def raw_forward(clf: Classifier, case: Case, rows: int, attentions: bool = False, bare: bool = False) -> None:
     ids, mask, tt = _tiled(case, rows)
     with torch.inference_mode():
         for sl in clf.chunks(rows, case.n_tokens):
             model_forward(clf, ids[sl], mask[sl], None if tt is None else tt[sl], attentions, bare)
+    synchronize(clf)
 
 
 def raw_forward_backward(clf: Classifier, case: Case, rows: int, bare: bool = False) -> None:
@@ -215,6 +223,7 @@ def raw_forward_backward(clf: Classifier, case: Case, rows: int, bare: bool = Fa
         leaf = emb.repeat(k, 1, 1).requires_grad_(True)
         logits = embedding_logits(clf, leaf, ids[sl], mask[sl], None if tt is None else tt[sl], bare)
         torch.autograd.grad(logits[:, TARGET].sum(), leaf)
+    synchronize(clf)
 
 
 # ----- faithlab ---------------------------------------------------------------------------------------------------
@@ -224,7 +233,7 @@ def faithlab_fn(clf: Classifier, method: str, **settings: Any) -> Callable[[Case
 
 
 def content_scores(explanation: Any, case: Case) -> np.ndarray:
-    return np.asarray(explanation.scores)[case.content.numpy()]
+    return np.asarray(explanation.scores)[case.content.cpu().numpy()]
 
 
 # ----- Captum -----------------------------------------------------------------------------------------------------
@@ -236,6 +245,7 @@ class CaptumCase:
         self.clf, self.case = clf, case
         # a Captum user starts from the text too: the tokenizer call is part of every timed Captum run
         ids = clf.tokenizer(case.text, truncation=True, max_length=clf.max_length, return_tensors="pt")["input_ids"]
+        ids = ids.to(clf.device)
         pad_ids = ids.clone()
         pad_ids[0, case.content] = clf.replacement_id("pad")
         with torch.no_grad():
@@ -260,7 +270,7 @@ class CaptumCase:
         return torch.softmax(logits, dim=-1) if probability else logits
 
     def feature_mask(self) -> torch.Tensor:
-        return torch.arange(self.case.n_content)[None, :]
+        return torch.arange(self.case.n_content, device=self.clf.device)[None, :]
 
 
 def captum_saliency(clf: Classifier, multiply: bool) -> Callable[[Case], np.ndarray]:
@@ -272,7 +282,7 @@ def captum_saliency(clf: Classifier, multiply: bool) -> Callable[[Case], np.ndar
             attr = InputXGradient(cc.embedding_forward).attribute(cc.embeddings, target=TARGET)
         else:
             attr = Saliency(cc.embedding_forward).attribute(cc.embeddings, target=TARGET, abs=False)
-        return attr.sum(-1)[0].detach().numpy()
+        return attr.sum(-1)[0].detach().cpu().numpy()
 
     return run
 
@@ -287,8 +297,8 @@ def captum_ig(clf: Classifier, n_steps: int, delta: bool = False) -> Callable[[C
                            internal_batch_size=n_steps, return_convergence_delta=delta)
         if delta:
             attr, d = out
-            return attr.sum(-1)[0].detach().numpy(), float(d[0])
-        return out.sum(-1)[0].detach().numpy()
+            return attr.sum(-1)[0].detach().cpu().numpy(), float(d[0])
+        return out.sum(-1)[0].detach().cpu().numpy()
 
     return run
 
@@ -301,7 +311,7 @@ def captum_layer_ig(clf: Classifier, n_steps: int) -> Callable[[Case], np.ndarra
         lig = LayerIntegratedGradients(cc.ids_forward, clf.model.get_input_embeddings())
         attr = lig.attribute(case.batch.input_ids, baselines=cc.pad_ids, target=TARGET, n_steps=n_steps,
                              internal_batch_size=n_steps)
-        return attr.sum(-1)[0].detach().numpy()
+        return attr.sum(-1)[0].detach().cpu().numpy()
 
     return run
 
@@ -329,7 +339,7 @@ def captum_perturbation(clf: Classifier, kind: str, n_samples: int, per_eval: in
                 attr = KernelShap(cc.content_forward).attribute(cc.content_ids, n_samples=n_samples, **kwargs)
             else:
                 attr = FeatureAblation(cc.content_forward).attribute(cc.content_ids, **kwargs)
-        return attr[0].double().numpy()
+        return attr[0].double().cpu().numpy()
 
     return run
 
@@ -339,11 +349,12 @@ def text_probabilities(clf: Classifier, texts: Sequence[str], batch_rows: int = 
     """Class probabilities of raw texts, tokenized and run in batches of `batch_rows` (the references' scorer)."""
     out = []
     for start in range(0, len(texts), batch_rows):
-        enc = clf.tokenizer(list(texts[start:start + batch_rows]), padding=True, truncation=True, return_tensors="pt")
+        enc = clf.tokenizer(list(texts[start:start + batch_rows]), padding=True, truncation=True,
+                            return_tensors="pt").to(clf.device)
         with torch.inference_mode():
             logits = model_forward(clf, enc["input_ids"], enc["attention_mask"], enc.get("token_type_ids"),
                                    bare=True).logits
-        out.append(torch.softmax(logits.float(), dim=-1).numpy())
+        out.append(torch.softmax(logits.float(), dim=-1).cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, len(clf.labels)))
 
 
@@ -364,14 +375,14 @@ def shap_partition(clf: Classifier, max_evals: int) -> Callable[[Case], Any]:
     import shap
 
     def model(texts: Any) -> np.ndarray:
-        enc = clf.tokenizer(list(texts), padding=True, truncation=True, return_tensors="pt")
+        enc = clf.tokenizer(list(texts), padding=True, truncation=True, return_tensors="pt").to(clf.device)
         out = []
         with torch.inference_mode():
             for sl in clf.chunks(enc["input_ids"].shape[0], enc["input_ids"].shape[1]):
                 tt = enc.get("token_type_ids")
                 out.append(model_forward(clf, enc["input_ids"][sl], enc["attention_mask"][sl],
                                          None if tt is None else tt[sl], bare=True).logits[:, TARGET].float())
-        return torch.cat(out).numpy()
+        return torch.cat(out).cpu().numpy()
 
     explainer = shap.Explainer(model, shap.maskers.Text(clf.tokenizer), algorithm="partition", seed=0)
 
@@ -439,6 +450,11 @@ class Report:
         self.checks.append((what, ok, detail))
 
 
+def installed(package: str) -> bool:
+    """Whether a reference library can be imported (a missing one drops its column, as ferret's does)."""
+    return importlib.util.find_spec(package) is not None
+
+
 def cell(value: Any) -> str:
     """A markdown table cell: pipes inside it are escaped."""
     return str(value).replace("|", "\\|")
@@ -474,13 +490,13 @@ def equal_settings(
     lime_500 = {"n_samples": 500, "replacement": "mask", "output": "probability"}
     specs.append(("lime, 500 samples", "lime", lime_500, "500 rows fwd",
                   lambda c, bare: raw_forward(clf, c, 500, bare=bare),
-                  {"Captum Lime": captum_perturbation(clf, "lime", 500), "lime LimeTextExplainer":
-                   lime_package(clf, 500),
+                  {"Captum Lime": captum_perturbation(clf, "lime", 500),
+                   **({"lime LimeTextExplainer": lime_package(clf, 500)} if installed("lime") else {}),
                    **({"ferret LIME": ferret_fn(bench, "LIME", num_samples=500, batch_size=50)} if bench else {})}))
     specs.append(("kernel_shap, 500 samples", "kernel_shap", {"n_samples": 500}, "500 rows fwd",
                   lambda c, bare: raw_forward(clf, c, 500, bare=bare),
-                  {"Captum KernelShap": captum_perturbation(clf, "kernel_shap", 500), "shap Partition":
-                   shap_partition(clf, 500),
+                  {"Captum KernelShap": captum_perturbation(clf, "kernel_shap", 500),
+                   **({"shap Partition": shap_partition(clf, 500)} if installed("shap") else {}),
                    **({"ferret Partition SHAP": ferret_fn(bench, "Partition SHAP")} if bench else {})}))
     specs.append(("occlusion (mask, logit)", "occlusion", {"replacement": "mask", "output": "logit"},
                   "n_tokens rows fwd", lambda c, bare: raw_forward(clf, c, c.n_content, bare=bare),
@@ -657,14 +673,14 @@ def masked_logits(clf: Classifier, case: Case, keep: np.ndarray, rows: int = 256
     [MASK], built by hand in calls of `rows` rows."""
     ids = case.batch.input_ids.expand(len(keep), -1).clone()
     content_ids = ids[:, case.content]
-    content_ids[~torch.from_numpy(keep)] = clf.replacement_id("mask")
+    content_ids[~torch.from_numpy(keep).to(ids.device)] = clf.replacement_id("mask")
     ids[:, case.content] = content_ids
     out = []
     with torch.inference_mode():
         for start in range(0, len(keep), rows):
             _, mask, tt = _tiled(case, min(rows, len(keep) - start))
             out.append(clf.logits(ids[start : start + rows], mask, tt)[:, TARGET].double())
-    return torch.cat(out).numpy()
+    return torch.cat(out).cpu().numpy()
 
 
 def exact_shapley(clf: Classifier, case: Case) -> np.ndarray:

@@ -64,8 +64,8 @@ def load(name_or_path: str | os.PathLike, *, prompt: str | PromptSpec | None = N
             its label word (`{"negative": " bad", "positive": " good"}`), and `examples` and `score` may follow
             (`faithlab.models.prompt.PromptSpec`, which may also be given whole).
         **options: passed to `faithlab.models.load_classifier` (`labels`, `new_head`, `max_length`,
-            `max_batch_tokens`, `device`, `use_safetensors`); with a prompt, `max_length`, `max_batch_tokens` and
-            `device`.
+            `max_batch_tokens`, `device` ("auto": CUDA, then MPS, else CPU), `dtype` ("float32", "bfloat16",
+            "float16"), `use_safetensors`); with a prompt, `max_length`, `max_batch_tokens` and `device`.
 
     Returns:
         The `Classifier` every other call takes.

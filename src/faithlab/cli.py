@@ -24,6 +24,8 @@ from faithlab.bench.cli import register as register_bench_command
 from faithlab.cli_options import (
     AcceptSkipped,
     Delimiter,
+    Device,
+    Dtype,
     Encoding,
     Input,
     LabelCol,
@@ -118,9 +120,11 @@ def explain(
     accept_skipped: AcceptSkipped = False,
     out: Out = None,
     target: Annotated[str, typer.Option(help="predicted, all, a label name or a label index.")] = "predicted",
-    max_batch_tokens: Annotated[
-        int, typer.Option(help="Largest batch (rows x tokens) of one model pass; passes with a backward use half.")
-    ] = 4096,
+    max_batch_tokens: Annotated[int | None, typer.Option(
+        help="Largest batch (rows x tokens) of one model pass; passes with a backward use half (default 4096; on "
+        "CUDA, from the free GPU memory).")] = None,
+    device: Device = None,
+    dtype: Dtype = None,
     chunk_size: Annotated[int, typer.Option(help="Texts explained (and written) together.")] = 16,
     new_head: Annotated[bool, typer.Option(help="Attach an untrained head to a model that has none.")] = False,
     top: Annotated[int, typer.Option(help="Top tokens shown per method in the terminal.")] = 5,
@@ -186,9 +190,12 @@ def explain(
         raise FaithlabError("--new-head attaches a classification head; a prompted causal LM needs none")
     with _reading(f"model '{model}'"):
         if spec is None:
-            classifier = load_classifier(model, new_head=new_head, max_batch_tokens=max_batch_tokens)
+            classifier = load_classifier(model, new_head=new_head, max_batch_tokens=max_batch_tokens,
+                                         device=device or "auto", dtype=dtype or "float32")
+        elif dtype not in (None, "float32"):
+            raise FaithlabError("--dtype applies to sequence classifiers; a prompted causal LM runs in float32")
         else:
-            classifier = load_prompted(model, spec, max_batch_tokens=max_batch_tokens)
+            classifier = load_prompted(model, spec, max_batch_tokens=max_batch_tokens, device=device or "auto")
     target = jobs.resolve_target(classifier, target)
     selection = Selection(parse_classes(select_predicted), parse_classes(select_label), first, sample, seed)
     selected = select_inputs(classifier, inputs, selection)
@@ -219,6 +226,7 @@ def demo(
     sample: Annotated[int, typer.Option(help="Number of held-out (or built-in) sentences to explain.")] = 12,
     seed: Annotated[int, typer.Option(help="Seed of the sentence sample and of the untrained head.")] = 0,
     untrained: Annotated[bool, typer.Option(help="Skip fine-tuning: explain with an untrained head.")] = False,
+    device: Device = None,
     quiet: Quiet = False,
 ) -> None:
     """Fine-tune minilm on the planted task (built-in sentences), explain held-out ones with every method
@@ -229,7 +237,8 @@ def demo(
     note = jobs.DEMO_NOTE if untrained else jobs.DEMO_TRAINED_NOTE
     console.print(f"Note: {note}", style="bold yellow", markup=False, highlight=False)
     summary = jobs.run_demo(
-        out or Path("runs/demo"), n=sample, seed=seed, untrained=untrained, console=console, progress=not quiet
+        out or Path("runs/demo"), n=sample, seed=seed, untrained=untrained, console=console, progress=not quiet,
+        device=device or "auto",
     )
     _print_summary(summary, console)
 

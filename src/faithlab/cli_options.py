@@ -39,3 +39,10 @@ MaxSkipped = Annotated[float | None, typer.Option(
 AcceptSkipped = Annotated[bool, typer.Option(
     "--accept-skipped", help="Run on the rows kept even when a reader skipped more than --max-skipped."
 )]
+Device = Annotated[str | None, typer.Option(
+    "--device", help="Where the model runs: auto (CUDA, then MPS, else CPU), cpu, cuda, cuda:N or mps (default auto)."
+)]
+Dtype = Annotated[str | None, typer.Option(
+    "--dtype", help="Precision of the model: float32, bfloat16 or float16 (default float32); methods whose "
+    "guarantees a low precision breaks refuse it."
+)]

@@ -306,21 +306,24 @@ def run_demo(
     seed: int = 0,
     console: Console | None = None,
     progress: bool = True,
+    device: str = "auto",
 ) -> JobSummary:
     """The main job: fine-tune `minilm` on the planted-feature task over the built-in sentences (resumable, in
     `out_dir/model`), then explain `n` held-out sentences with every method. `untrained=True` skips the training
-    and explains a sample of sentences with an untrained head instead (a fast smoke run)."""
+    and explains a sample of sentences with an untrained head instead (a fast smoke run). `device` as in
+    `load_classifier` (training and explaining)."""
     if not EXPLAINERS:
         raise FaithlabError("no explanation methods are registered")
     inputs = demo_inputs(n, seed)
     if classifier is None and untrained:
         torch.manual_seed(seed)  # the untrained head's weights
-        classifier = load_classifier(DEMO_MODEL, labels=list(DEMO_LABELS))
+        classifier = load_classifier(DEMO_MODEL, labels=list(DEMO_LABELS), device=device)
     elif classifier is None:
         from faithlab.train.demo import demo_heldout, train_demo_model  # training is only needed here
 
         start = time.perf_counter()
-        classifier = load_classifier(train_demo_model(Path(out_dir) / "model", progress=progress))
+        classifier = load_classifier(train_demo_model(Path(out_dir) / "model", progress=progress, device=device),
+                                     device=device)
         if console is not None:
             console.print(f"demo model trained (or reused) in {time.perf_counter() - start:.0f} s")
         heldout = demo_heldout().texts

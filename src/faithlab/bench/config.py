@@ -15,6 +15,7 @@ from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_
 from faithlab.data.named import READERS
 from faithlab.explain.base import check_settings
 from faithlab.explain.settings import Replacement
+from faithlab.models.devices import DTYPES, check_device_name
 from faithlab.models.zoo import SIZES, ZOO_FAMILIES
 from faithlab.schema import AtLeastOne, Positive, Schema, UnitFraction, read_yaml, validate
 from faithlab.train.config import SkipLimits, TrainConfig
@@ -144,7 +145,8 @@ class MetaEvaluationSettings(Schema):
 class BenchConfig(Schema):
     """A benchmark: every model × data set × method, scored by the metric groups. A method is a name or
     {name: {setting: value}}; `adversarial` holds the attack's settings; `data` how many malformed rows a data
-    set's reader may skip (`max_skipped`, `accept_skipped`)."""
+    set's reader may skip (`max_skipped`, `accept_skipped`). `device` and `dtype` are where and in what precision
+    the models run (`faithlab.models.load_classifier`; training stays in float32)."""
 
     models: Annotated[list[ModelSpec], Field(min_length=1)]
     datasets: Annotated[list[DatasetSpec], Field(min_length=1)]
@@ -158,7 +160,15 @@ class BenchConfig(Schema):
     meta_evaluation: MetaEvaluationSettings = Field(default_factory=MetaEvaluationSettings)
     adversarial: dict[str, Any] = Field(default_factory=dict)
     data: SkipLimits = Field(default_factory=SkipLimits)
+    device: str = "auto"
+    dtype: Literal[tuple(DTYPES)] = "float32"  # type: ignore[valid-type]
     _source: str = PrivateAttr(default="<dict>")
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, device: str) -> str:
+        check_device_name(device)
+        return device
 
     @field_validator("methods", mode="before")
     @classmethod

@@ -38,9 +38,9 @@ def import_ray() -> ModuleType:
 class BenchWorker:
     """The actor: one model loaded once, then any number of units of it."""
 
-    def __init__(self, path: str, device: str, threads: int):
+    def __init__(self, path: str, device: str, dtype: str, threads: int):
         torch.set_num_threads(threads)  # its CPU share; other thread counts change float summation order (~1e-9)
-        self.classifier = load_classifier(path, device=device)
+        self.classifier = load_classifier(path, device=device, dtype=dtype)
 
     def fingerprint(self) -> str:
         return self.classifier.fingerprint
@@ -56,7 +56,8 @@ class RayBackend:
         address: a running cluster's address (`ray start --head` prints it; "auto" finds a local one); None starts
             a private local Ray instance with `num_cpus` CPUs.
         workers: actors per model, each with its own copy of the model.
-        device: where the actors put the model ("cpu", or "cuda": then each actor asks Ray for one GPU).
+        device: where the actors put the model ("cpu", or "cuda": then each actor asks Ray for one GPU); None (the
+            default): the device type the driver loaded the model on (the config's `device`).
         cpus_per_worker: CPUs Ray reserves for each actor; its torch uses as many threads (at least one). Scores
             equal the in-process ones bit for bit when the thread counts agree, else to float rounding.
         num_cpus: CPUs of the local instance (None: all of this machine's); ignored with an address.
@@ -67,13 +68,13 @@ class RayBackend:
         address: str | None = None,
         *,
         workers: int = 1,
-        device: str = "cpu",
+        device: str | None = None,
         cpus_per_worker: float = 1,
         num_cpus: int | None = None,
     ):
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise FaithlabError(f"workers must be an integer >= 1, got {workers!r}")
-        if device != "cpu" and not device.startswith("cuda"):
+        if device is not None and device != "cpu" and not device.startswith("cuda"):
             raise FaithlabError(f"unknown device {device!r} for the Ray backend; choose one of cpu, cuda")
         self.ray = import_ray()
         self.address, self.workers, self.device = address, workers, device
@@ -109,7 +110,8 @@ class RayBackend:
             return
         if not self.ray.is_initialized():
             raise FaithlabError("RayBackend.run outside its `with` block: Ray is not started")
-        actors = self._start_workers(model.path, min(self.workers, len(units)))
+        device = self.device or model.classifier.device.type
+        actors = self._start_workers(model.path, device, config.dtype, min(self.workers, len(units)))
         config_ref = self.ray.put(config)
         try:
             self._check_same_weights(actors, model)
@@ -118,15 +120,17 @@ class RayBackend:
             for actor in actors:
                 self.ray.kill(actor)
 
-    def _start_workers(self, path: str, count: int) -> list[Any]:
-        gpus = 1 if self.device.startswith("cuda") else 0
+    def _start_workers(self, path: str, device: str, dtype: str, count: int) -> list[Any]:
+        if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
+            raise FaithlabError(f"the Ray backend runs models on cpu or cuda, not {device!r}")
+        gpus = 1 if device.startswith("cuda") else 0
         # Ray shows each actor only its own GPU, so every actor's model goes to "cuda" (its device 0)
         device = "cuda" if gpus else "cpu"
         actor = self.ray.remote(BenchWorker).options(
             num_cpus=self.cpus_per_worker, num_gpus=gpus, max_restarts=MAX_RESTARTS, max_task_retries=MAX_RESTARTS
         )
         threads = max(1, int(self.cpus_per_worker))
-        return [actor.remote(path, device, threads) for _ in range(count)]
+        return [actor.remote(path, device, dtype, threads) for _ in range(count)]
 
     def _check_same_weights(self, actors: list[Any], model: LoadedModel) -> None:
         """Refuse a model that loads differently on a worker than here (e.g. an untrained head, drawn at random in

@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import numpy as np
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from faithlab.bench.config import BUILTIN, BenchConfig, DatasetSpec, ModelSpec
+from faithlab.bench.cost import ATTACK_IG_STEPS, Calibration, calibrate, estimate_unit_seconds, unit_passes
 from faithlab.bench.store import ResultStore
 from faithlab.data import (
     Dataset,
@@ -62,7 +63,6 @@ from faithlab.train.zoo_train import train_zoo, zoo_data
 
 RATIONALE_KINDS = ("esnli", "movies", "hatexplain")
 DATASETS_NAME = "datasets.json"  # per data set: examples used, rows read, kept and skipped by reason
-ATTACK_IG_STEPS = 16  # IG nodes in the attack when the config leaves n_steps to "auto"
 
 
 UnitKind = Literal["examples", "meta_evaluation", "randomization", "adversarial"]
@@ -161,12 +161,14 @@ def _run_benchmark(config: BenchConfig, out: Path, progress: bool, max_units: in
             model = _obtain_model(model_spec, config, out, data, progress, bar)
             models_info[model_spec.name] = model.info
             (out / "models.json").write_text(json.dumps(models_info, indent=2))
-            pending = []
+            calibration = calibrate(model.classifier) if progress else None  # the bar counts estimated seconds
+            pending, cost = [], {}
             for dataset_spec in config.datasets:
                 units = plan_units(config, model_spec, dataset_spec, examples[dataset_spec.name])
+                cost |= unit_estimates(units, config, model.classifier, examples[dataset_spec.name], calibration)
                 done = store.done_units(model_spec.name, dataset_spec.name)
-                total = (bar.tasks[task].total or 0) + len(units)
-                bar.update(task, total=total, advance=sum(u.name in done for u in units))
+                total = (bar.tasks[task].total or 0) + sum(cost[u] for u in units)
+                bar.update(task, total=total, advance=sum(cost[u] for u in units if u.name in done))
                 pending += [u for u in units if u.name not in done]
             budget_left = None if max_units is None else max_units - done_now
             stop_early = budget_left is not None and len(pending) > budget_left
@@ -175,7 +177,7 @@ def _run_benchmark(config: BenchConfig, out: Path, progress: bool, max_units: in
                 unit = result.spec
                 store.write_unit(unit.model, unit.dataset, unit.name, result.rows, result.seconds)
                 done_now += 1
-                bar.update(task, advance=1, description=f"{unit.model} · {unit.dataset} · {unit.name} done")
+                bar.update(task, advance=cost[unit], description=f"{unit.model} · {unit.dataset} · {unit.name} done")
             if stop_early:
                 return out / "results.sqlite"
         store.export(out)
@@ -186,7 +188,7 @@ def _obtain_model(
     spec: ModelSpec, config: BenchConfig, out: Path, data: dict[str, LoadedData], progress: bool, bar: Progress
 ) -> LoadedModel:
     """Obtain (train if asked) and load a model; a model the run did not train is measured on the labelled examples."""
-    classifier, info = obtain_classifier(spec, out, config.seed, progress)
+    classifier, info = obtain_classifier(spec, out, config.seed, progress, device=config.device, dtype=config.dtype)
     if "test_accuracy" not in info:
         info |= examples_accuracy(classifier, [e for d in data.values() for e in d.examples])
     if "test_accuracy" in info and is_near_chance(info["test_accuracy"], info["chance_accuracy"]):
@@ -262,6 +264,32 @@ def timed_execute(spec: UnitSpec, config: BenchConfig, classifier: Classifier, e
     start = time.perf_counter()
     rows = execute(spec, config, classifier, examples)
     return UnitResult(spec, rows, time.perf_counter() - start)
+
+
+def unit_estimates(
+    units: list[UnitSpec], config: BenchConfig, classifier: Classifier, examples: list[Example],
+    calibration: Calibration | None,
+) -> dict[UnitSpec, float]:
+    """Estimated seconds per unit (`faithlab.bench.cost`); 1 per unit without a calibration (a count of units).
+
+    Args:
+        units: units of one (model, data set), as `plan_units` gives them.
+        config: the benchmark config.
+        classifier: the units' model.
+        examples: the data set's examples (each unit takes `start:stop`).
+        calibration: the device's measured pass costs, or None.
+
+    Returns:
+        Each unit's estimated seconds.
+    """
+    if calibration is None:
+        return {unit: 1.0 for unit in units}
+    estimates = {}
+    for unit in units:
+        model_config = config.for_model(next(m for m in config.models if m.name == unit.model))
+        passes = unit_passes(unit.kind, examples[unit.start : unit.stop], model_config, classifier)
+        estimates[unit] = estimate_unit_seconds(passes, calibration)
+    return estimates
 
 
 def _example_unit(
@@ -438,14 +466,17 @@ def examples_accuracy(classifier: Classifier, examples: list[Example]) -> dict[s
     }
 
 
-def obtain_classifier(spec: ModelSpec, out: Path, seed: int, progress: bool) -> tuple[Classifier, dict[str, Any]]:
-    """Load a model, training it first (resumably, inside the run folder) when the spec asks for that."""
+def obtain_classifier(
+    spec: ModelSpec, out: Path, seed: int, progress: bool, *, device: str = "auto", dtype: str = "float32"
+) -> tuple[Classifier, dict[str, Any]]:
+    """Load a model on `device` in `dtype`, training it first (resumably, inside the run folder, in float32) when
+    the spec asks for that."""
     info: dict[str, Any] = {"name": spec.name}
     if spec.zoo is not None:
         zoo = spec.zoo
         family, size = zoo.family, zoo.size
         data = zoo_data(data=zoo.task_data, limit=zoo.train_size)
-        overrides = {"seed": seed, "progress": progress, **spec.train}
+        overrides = {"seed": seed, "progress": progress, "device": device, **spec.train}
         if zoo.epochs is not None:
             overrides["epochs"] = zoo.epochs
         table = train_zoo(data, out / "zoo", families=[family], sizes=[size], overrides=overrides)
@@ -456,6 +487,7 @@ def obtain_classifier(spec: ModelSpec, out: Path, seed: int, progress: bool) -> 
             {
                 "seed": seed,
                 "progress": progress,
+                "device": device,
                 **spec.train,
                 "model": spec.path,
                 "output_dir": str(out / "models" / spec.name),
@@ -469,7 +501,7 @@ def obtain_classifier(spec: ModelSpec, out: Path, seed: int, progress: bool) -> 
         folder = spec.path
     if spec.size is not None:
         info["size"] = spec.size
-    classifier = load_classifier(folder)
+    classifier = load_classifier(folder, device=device, dtype=dtype)
     info |= {
         "path": str(folder),
         "family": info.get("family", classifier.adapter.family),
@@ -491,7 +523,7 @@ def _progress(enabled: bool) -> Progress:
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        MofNCompleteColumn(),
+        TaskProgressColumn(),
         TimeElapsedColumn(),
         TextColumn("left"),
         TimeRemainingColumn(),

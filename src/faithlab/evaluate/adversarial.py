@@ -133,9 +133,10 @@ def evaluate_attack(
     for step in range(steps):
         if step and step % halve_every == 0:
             state.step_size /= 2
-        if not state.active.any():
+        active = state.active.nonzero().flatten()  # the step's one wait on the device: which texts go on
+        if not len(active):
             break
-        state.advance()
+        state.advance(active)
     return state.rows()
 
 
@@ -191,8 +192,8 @@ class _Attack:
         self.content = batch.content_mask
         # IG's baseline comes from the explainer itself, so the attacked scores are the explainer's own
         self.baseline = explainer._baseline(batch, self.words) if explainer.name == "ig" else None
-        n = len(batch)
-        everything = torch.arange(n)
+        n, device = len(batch), self.words.device  # the attack's state lives where the model runs
+        everything = torch.arange(n, device=device)
         self.original, logits = self._scores(everything, torch.zeros_like(self.words))
         self.predicted = logits.argmax(dim=-1)
         self.p0 = self._probability(everything, logits)
@@ -205,11 +206,11 @@ class _Attack:
         self.mass0 = topk_mass(self.original, self.top, self.content)
         self.delta = torch.zeros_like(self.words)
         self.accepted, self.best, self.direction = (torch.zeros_like(self.words) for _ in range(3))
-        self.best_value = torch.zeros(n)  # the objective of δ = 0 is 0 under both objectives
-        self.step_size = torch.full((n,), settings["lr"])
-        self.still = torch.zeros(n, dtype=torch.long)
-        self.steps_run = torch.zeros(n, dtype=torch.long)
-        self.active = torch.ones(n, dtype=torch.bool)
+        self.best_value = torch.zeros(n, device=device)  # the objective of δ = 0 is 0 under both objectives
+        self.step_size = torch.full((n,), settings["lr"], device=device)
+        self.still = torch.zeros(n, dtype=torch.long, device=device)
+        self.steps_run = torch.zeros(n, dtype=torch.long, device=device)
+        self.active = torch.ones(n, dtype=torch.bool, device=device)
 
     def _inputs(self, rows: torch.Tensor) -> RowInputs:
         return RowInputs(self.batch, rows, self.baseline)
@@ -241,9 +242,9 @@ class _Attack:
         change = self.p0[rows] - self._probability(rows, logits)
         return self.settings["alpha"] * drop - self.settings["beta"] * change**2
 
-    def advance(self) -> None:
-        """One signed-gradient step for every active text."""
-        for rows in self._chunks(self.active.nonzero().flatten()):
+    def advance(self, active: torch.Tensor) -> None:
+        """One signed-gradient step for every active text (`active`: their row numbers)."""
+        for rows in self._chunks(active):
             with torch.enable_grad():
                 d = self.delta[rows].clone().requires_grad_(True)
                 scores, logits = differentiable_scores(
@@ -273,28 +274,34 @@ class _Attack:
         self.active[rows] = self.still[rows] < self.settings["patience"]
 
     def rows(self) -> list[Row]:
-        everything = torch.arange(len(self.batch))
+        everything = torch.arange(len(self.batch), device=self.words.device)
         attacked, logits = self._scores(everything, self.best)
         mass = topk_mass(attacked, self.top, self.content)
         probability = self._probability(everything, logits)
+        # the results, moved to the host once
+        attacked, logits, mass, probability, original, contents, linf, steps, predicted, mass0, p0, targets = (
+            t.cpu() for t in (attacked, logits, mass, probability, self.original, self.content,
+                              self.best.abs().flatten(1).amax(dim=1), self.steps_run, self.predicted, self.mass0,
+                              self.p0, self.targets)
+        )
         out = []
         for row, k in enumerate(self.k):
-            content = self.content[row]
-            before, after = self.original[row][content].abs().numpy(), attacked[row][content].abs().numpy()
+            content = contents[row]
+            before, after = original[row][content].abs().numpy(), attacked[row][content].abs().numpy()
             still_top = np.intersect1d(np.argsort(-before, kind="stable")[:k], np.argsort(-after, kind="stable")[:k])
             details = {
                 "k": k,
-                "linf": float(self.best[row].abs().max()),
-                "steps": int(self.steps_run[row]),
-                "label_kept": bool(logits[row].argmax() == self.predicted[row]),
+                "linf": float(linf[row]),
+                "steps": int(steps[row]),
+                "label_kept": bool(logits[row].argmax() == predicted[row]),
             }
             values = {
                 "attack_rank_change": 1 - len(still_top) / k,
                 "attack_spearman": rank_correlation(before, after),
-                "attack_topk_mass_change": float(self.mass0[row] - mass[row]),
-                "attack_probability_change": float(abs(self.p0[row] - probability[row])),
+                "attack_topk_mass_change": float(mass0[row] - mass[row]),
+                "attack_probability_change": float(abs(p0[row] - probability[row])),
             }
-            settings = dict(self.settings, method_settings=dict(self.explainer.settings), target=int(self.targets[row]))
+            settings = dict(self.settings, method_settings=dict(self.explainer.settings), target=int(targets[row]))
             name = self.explainer.name
             out += [Row(row, name, metric, float(v), dict(settings), details) for metric, v in values.items()]
         return out

@@ -118,7 +118,7 @@ def infill(
     tt = None if batch.token_type_ids is None else batch.token_type_ids[index]
     unique, inverse = _unique_rows(ids, attention, tt)
     vocab = len(classifier.tokenizer)
-    banned = torch.tensor(classifier.tokenizer.all_special_ids, dtype=torch.long)
+    banned = torch.tensor(classifier.tokenizer.all_special_ids, dtype=torch.long, device=device)
     predicted = []
     with torch.inference_mode():
         for rows in classifier.chunks(len(unique), ids.shape[1]):
@@ -148,7 +148,7 @@ def _probabilities(
     """Class probabilities of every row, each distinct row run once."""
     unique, inverse = _unique_rows(ids, attention, tt)
     logits = classifier.logits(ids[unique], attention[unique], None if tt is None else tt[unique])
-    return torch.softmax(logits.double(), dim=-1)[inverse.cpu()].numpy()
+    return torch.softmax(logits.double(), dim=-1)[inverse].cpu().numpy()
 
 
 def _rows(

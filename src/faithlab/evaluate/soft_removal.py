@@ -107,8 +107,8 @@ def _score(
             logits = classifier.logits_from_embeddings(
                 embeddings[index] * masks.to(embeddings), batch.input_ids[index], batch.attention_mask[index], tt
             )
-            out.append(torch.softmax(logits.double(), dim=-1).cpu())
-    return torch.cat(out).numpy()
+            out.append(torch.softmax(logits.double(), dim=-1))
+    return torch.cat(out).cpu().numpy()  # once, after every chunk was queued
 
 
 def _mask(draw: _Draw, example: Explanation, hidden: int, seed: int) -> torch.Tensor:

@@ -97,11 +97,16 @@ class Explainer:
     name: ClassVar[str] = ""
     Settings: ClassVar[type[MethodSettings]] = NoSettings
     reads_whole_text: ClassVar[bool] = False  # see "Texts longer than the model's limit" above
+    # why the method cannot explain a bfloat16/float16 model ("": it can); docs/devices.md has the measurements
+    low_precision_refusal: ClassVar[str] = ""
 
-    def __init__(self, classifier: Classifier, **settings: Any):
+    def __init__(self, classifier: Classifier, *, allow_low_precision: bool = False, **settings: Any):
+        """`allow_low_precision` skips the refusal of a low-precision model (for measuring the error it causes)."""
         self.classifier = classifier
         self.options = validate(self.Settings, settings, f"bad settings for method '{self.name}': ")
         self.settings = self.options.resolved()
+        if self.low_precision_refusal and not allow_low_precision:
+            check_precision(self.name, self.low_precision_refusal, classifier.dtype)
 
     @property
     def output(self) -> str:
@@ -134,6 +139,17 @@ class Explainer:
 
     def settings_key(self) -> str:
         return json.dumps(self.settings, sort_keys=True, default=str)
+
+
+def check_precision(method: str, reason: str, dtype: torch.dtype) -> None:
+    """Refuse a model in a precision lower than float32 for a method whose guarantees it breaks (`reason`)."""
+    if dtype in (torch.float32, torch.float64):
+        return
+    name = str(dtype).removeprefix("torch.")
+    raise FaithlabError(
+        f"method '{method}' refuses a {name} model: {reason}; load the model with dtype='float32' (CLI: --dtype "
+        "float32) for this method, or explain the low-precision model with another method"
+    )
 
 
 EXPLAINERS: dict[str, type[Explainer]] = {}

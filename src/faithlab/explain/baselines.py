@@ -124,7 +124,7 @@ class Ensemble(Explainer):
         content = batch.content_mask.float()
         total = torch.zeros_like(content)
         for member in self.members:
-            scores = cached_attribute(member, batch, targets).scores.float() * content
+            scores = cached_attribute(member, batch, targets).scores.float().to(content.device) * content
             norm = scores.abs().sum(dim=1, keepdim=True)
             total = total + torch.where(norm > 0, scores / norm.clamp_min(torch.finfo(norm.dtype).tiny), scores)
         names = [m.name for m in self.members]

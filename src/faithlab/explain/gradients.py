@@ -157,6 +157,10 @@ class Gradient(_EmbeddingGradientExplainer):
     """
 
     name = "gradient"
+    low_precision_refusal = (
+        "its score sums gradient components that largely cancel, and 16-bit rounding of the components swamps the "
+        "sum (rank correlation with float32 near 0); gradient_abs and grad_x_input keep their ranking"
+    )
 
     def reduce(self, grads: torch.Tensor, embeddings: torch.Tensor) -> torch.Tensor:
         return grads.sum(dim=-1)

@@ -15,6 +15,7 @@ because level 7 alone rarely meets the default target (benchmarks/NOTES.md, "IG:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -41,6 +42,30 @@ class FirstLevel(NamedTuple):
 
     contributions: list[torch.Tensor]
     base_out: torch.Tensor
+
+
+@dataclass(frozen=True)
+class _ChunkIndex:
+    """One chunk of IG's pass plan: its plan positions (`rows`), their local rows (`item`) and which are input,
+    baseline and path points, as device tensors; `has_input` / `has_path` are decided on the host."""
+
+    rows: torch.Tensor
+    item: torch.Tensor
+    inputs: torch.Tensor
+    bases: torch.Tensor
+    paths: torch.Tensor
+    is_input: torch.Tensor
+    width: int
+    has_input: bool
+    has_path: bool
+
+    @classmethod
+    def of(cls, chunk: torch.Tensor, width: int, local: torch.Tensor, kind: torch.Tensor,
+           device: torch.device) -> _ChunkIndex:
+        what = kind[chunk]
+        positions = [(what == k).nonzero().flatten().to(device) for k in (0, 1, 2)]
+        return cls(chunk.to(device), local[chunk].to(device), *positions, (what == 0).to(device), width,
+                   bool((what == 0).any()), bool((what == 2).any()))
 
 
 def next_level(method: str, n_steps: int) -> int:
@@ -111,6 +136,10 @@ class IntegratedGradients(Explainer):
 
     name = "ig"
     Settings = IgSettings
+    low_precision_refusal = (
+        "16-bit rounding, not the number of steps, then sets its completeness gap (sum of scores vs f(input) - "
+        "f(baseline)), which exceeds the 1% that n_steps='auto' converges to"
+    )
 
     def __init__(self, classifier: Classifier, **settings: Any):
         super().__init__(classifier, **settings)
@@ -140,7 +169,7 @@ class IntegratedGradients(Explainer):
             nodes = [quadrature(method, steps[0])[0]] * len(batch)
             first = FirstLevel(*self._paths(batch, inputs, baselines, rows, nodes, targets=targets)[:2])
         contributions, base_out = first
-        gap = (target_outputs(self.classifier.batch_logits(batch), targets, self.settings["output"]) - base_out).cpu()
+        gap = (target_outputs(self.classifier.batch_logits(batch), targets, self.settings["output"]) - base_out)
         # per row: α (rounded, as a key) -> that node's per-token contribution (diff · gradient), reused across levels
         evaluated = [
             dict(zip(_keys(quadrature(method, n)[0]), c, strict=True))
@@ -148,7 +177,7 @@ class IntegratedGradients(Explainer):
         ]
         scores = torch.stack([self._combine(evaluated[r], steps[r]) for r in range(len(batch))])
         while auto:
-            relative = (scores.sum(dim=1) - gap).abs() / gap.abs().clamp_min(1e-30)
+            relative = ((scores.sum(dim=1) - gap).abs() / gap.abs().clamp_min(1e-30)).tolist()  # once per level
             pending = [
                 r
                 for r in range(len(batch))
@@ -213,7 +242,7 @@ class IntegratedGradients(Explainer):
         Each row's baseline point rides along, so f(baseline) costs no pass of its own. Without `targets`, each
         row's input point rides along too: its logits resolve `target` before the backward (None when `target`
         asks for several classes per row). Returns (contributions: per row (nodes, batch width), f(baseline)
-        (rows,), logits (rows, classes), targets (rows,)), all on the CPU.
+        (rows,), logits (rows, classes), targets (rows,)), all on the model's device.
         """
         output, device = self.settings["output"], inputs.device
         n = len(rows)
@@ -223,37 +252,44 @@ class IntegratedGradients(Explainer):
         ends = [(i, 1.0, 0) for i in range(n)] if targets is None else []
         plan = ends + [(i, 0.0, 1) for i in range(n)] + [(i, a, 2) for i in range(n) for a in nodes[i].tolist()]
         local = torch.tensor([p[0] for p in plan], dtype=torch.long)
-        alpha = torch.tensor([p[1] for p in plan], dtype=inputs.dtype, device=device)
         kind = torch.tensor([p[2] for p in plan], dtype=torch.long)
-        row_targets = torch.full((n,), -1, dtype=torch.long) if targets is None else targets[rows].cpu()
-        diff = (inputs - baselines)[rows, :width]
-        contribution = torch.zeros(len(plan), batch.input_ids.shape[1], dtype=torch.float32)
-        base_out = torch.zeros(n, dtype=torch.float32)
-        logits = torch.zeros(n, len(self.classifier.labels), dtype=torch.float32)
-        for chunk, chunk_width in self.classifier.length_chunks(lengths[local], backward=True):
-            item, source, what = local[chunk], rows[local[chunk]], kind[chunk]
-            on_path, is_input = what == 2, (what == 0).to(device)
-            cut = slice(0, chunk_width)
-            path = baselines[source, cut] + alpha[chunk.to(device), None, None] * diff[item, cut]
-            path = torch.where(is_input[:, None, None], inputs[source, cut], path)
+        # every index a chunk needs is made on the host and moved to the device before the loop, so the loop
+        # queues work without waiting for the device (results stay there until the caller needs them)
+        chunks = [_ChunkIndex.of(chunk, chunk_width, local, kind, device)
+                  for chunk, chunk_width in self.classifier.length_chunks(lengths[local], backward=True)]
+        alpha = torch.tensor([p[1] for p in plan], dtype=inputs.dtype, device=device)
+        rows_on_device = rows.to(device)
+        if targets is None:
+            row_targets = torch.full((n,), -1, dtype=torch.long, device=device)
+        else:
+            row_targets = targets.to(device)[rows_on_device]
+        diff = (inputs - baselines)[rows_on_device, :width]
+        contribution = torch.zeros(len(plan), batch.input_ids.shape[1], dtype=torch.float32, device=device)
+        base_out = torch.zeros(n, dtype=torch.float32, device=device)
+        logits = torch.zeros(n, len(self.classifier.labels), dtype=torch.float32, device=device)
+        for c in chunks:
+            item, source, cut = c.item, rows_on_device[c.item], slice(0, c.width)
+            path = baselines[source, cut] + alpha[c.rows, None, None] * diff[item, cut]
+            if c.has_input:
+                path = torch.where(c.is_input[:, None, None], inputs[source, cut], path)
             tt = None if batch.token_type_ids is None else batch.token_type_ids[source, cut]
-            with torch.set_grad_enabled(bool(on_path.any())):
-                leaf = path.detach().requires_grad_(bool(on_path.any()))
+            with torch.set_grad_enabled(c.has_path):
+                leaf = path.detach().requires_grad_(c.has_path)
                 out = self.classifier.logits_from_embeddings(
                     leaf, batch.input_ids[source, cut], batch.attention_mask[source, cut], tt
                 )
-                if is_input.any():
-                    chosen = single_targets(self.classifier, target, out[is_input])
+                if c.has_input:  # the targets must be known before the backward: the one wait on the device
+                    chosen = single_targets(self.classifier, target, out[c.inputs])
                     if chosen is None:
                         return None
-                    row_targets[item[what == 0]] = chosen.cpu()
-                    logits[item[what == 0]] = out[is_input].detach().float().cpu()
-                values = target_outputs(out, row_targets[item].to(device), output)
-                if on_path.any():
-                    (grad,) = torch.autograd.grad(values[on_path.to(device)].sum(), leaf)
-                    per_token = (grad * diff[item, cut]).sum(dim=-1).float().cpu()
-                    contribution[chunk[on_path], cut] = per_token[on_path]
-            base_out[item[what == 1]] = values[(what == 1).to(device)].detach().float().cpu()
+                    row_targets[item[c.inputs]] = chosen
+                    logits[item[c.inputs]] = out[c.inputs].detach().float()
+                values = target_outputs(out, row_targets[item], output)
+                if c.has_path:
+                    (grad,) = torch.autograd.grad(values[c.paths].sum(), leaf)
+                    per_token = (grad * diff[item, cut]).sum(dim=-1).float()
+                    contribution[c.rows[c.paths], cut] = per_token[c.paths]
+            base_out[item[c.bases]] = values[c.bases].detach().float()
         per_row = list(torch.split(contribution[len(plan) - sum(len(a) for a in nodes) :], [len(a) for a in nodes]))
         return per_row, base_out, logits, row_targets
 

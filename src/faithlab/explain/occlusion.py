@@ -69,11 +69,11 @@ class Occlusion(PerturbationExplainer):
     def attribute(self, batch: Batch, targets: torch.Tensor) -> Attributions:
         groups, masks = self.planned_masks(batch)
         values, scored = self.values(batch, targets, groups, masks)
-        base = self.classifier.batch_logits(batch).float().cpu()
+        base, chosen = self.classifier.batch_logits(batch).float().cpu(), targets.tolist()  # once, not per row
         scores = torch.zeros(batch.input_ids.shape, dtype=torch.float64)
         extras = []
         for row, row_groups in enumerate(groups):
-            before = float(self.measure(base[row : row + 1], int(targets[row]), base[row])[0])
+            before = float(self.measure(base[row : row + 1], chosen[row], base[row])[0])
             probabilities = torch.softmax(scored.logits[row].double(), dim=-1)
             # plain lists once per row: per-feature tensor indexing dominated the cost of short texts
             differences, after = (before - values[row]).tolist(), values[row].tolist()
@@ -92,7 +92,7 @@ class Occlusion(PerturbationExplainer):
                 }
                 for f, positions in enumerate(row_groups)
             ]
-            extras.append(self._row_extras(base[row], int(targets[row]), before, table))
+            extras.append(self._row_extras(base[row], chosen[row], before, table))
         return Attributions(scores.float(), extras)
 
     def _feature_text(self, batch: Batch, row: int, positions: list[int]) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -98,22 +98,23 @@ def score_masks(
     pad_id = classifier.replacement_id("pad")
     fill_id = pad_id if replacement == "delete" else classifier.replacement_id(replacement)
     base_known = batch.cache.logits is not None
+    host = _on_host(batch)  # inputs are perturbed and deduplicated on the CPU; only the chunks to run travel
     seen: dict[bytes, int] = {}
     inputs: list[tuple[torch.Tensor, torch.Tensor | None]] = []  # distinct inputs, in order of first use
     row_entries = []  # each row's unperturbed input (duplicated texts share one)
     for row in range(len(batch)):
-        n = int(batch.lengths[row])
-        tt = None if batch.token_type_ids is None else batch.token_type_ids[row, :n]
-        key = _key(batch.input_ids[row : row + 1, :n].cpu().numpy(), None if tt is None else _np(tt[None]), [n])[0]
+        n = int(host.lengths[row])
+        tt = None if host.token_type_ids is None else host.token_type_ids[row, :n]
+        key = _key(host.input_ids[row : row + 1, :n].numpy(), None if tt is None else _np(tt[None]), [n])[0]
         if key not in seen:
             seen[key] = len(inputs)
-            inputs.append((batch.input_ids[row, :n], tt))
+            inputs.append((host.input_ids[row, :n], tt))
         row_entries.append(seen[key])
     originals = set(row_entries)
     indices = []
     for row in range(len(batch)):
-        ids, tt, lengths = perturb_row(batch, row, groups[row], masks[row], replacement, fill_id, pad_id)
-        keys = _key(ids.cpu().numpy(), _np(tt), lengths.tolist())
+        ids, tt, lengths = perturb_row(host, row, groups[row], masks[row], replacement, fill_id, pad_id)
+        keys = _key(ids.numpy(), _np(tt), lengths.tolist())
         index = []
         for k, key in enumerate(keys):
             if key not in seen:
@@ -124,14 +125,27 @@ def score_masks(
         indices.append(torch.as_tensor(index, dtype=torch.long))
     skip = originals if base_known else set()
     todo = [i for i in range(len(inputs)) if i not in skip]
-    table = torch.zeros(len(inputs), len(classifier.labels), dtype=torch.float32)
+    device = classifier.device
+    table = torch.zeros(len(inputs), len(classifier.labels), dtype=torch.float32, device=device)
     if todo:
-        table[todo] = run_inputs(classifier, [inputs[i] for i in todo], pad_id, batch.window)
+        table[torch.as_tensor(todo, device=device)] = run_inputs(
+            classifier, [inputs[i] for i in todo], pad_id, batch.window)
+    entries = torch.as_tensor(row_entries, device=device)
     if base_known:
-        table[row_entries] = classifier.batch_logits(batch).float().cpu()
+        table[entries] = classifier.batch_logits(batch).float()
     else:
-        batch.cache.logits = table[row_entries].to(batch.input_ids.device)
+        batch.cache.logits = table[entries]
+    table = table.cpu()  # the one copy back: callers read the logits per row on the host
     return Scored([table[index] for index in indices], len(todo) - (0 if base_known else len(originals)))
+
+
+def _on_host(batch: Batch) -> Batch:
+    """The batch with its tensors on the CPU (the same batch when they are there already)."""
+    if batch.input_ids.device.type == "cpu":
+        return batch
+    tt = None if batch.token_type_ids is None else batch.token_type_ids.cpu()
+    return replace(batch, input_ids=batch.input_ids.cpu(), attention_mask=batch.attention_mask.cpu(),
+                               token_type_ids=tt, special_mask=batch.special_mask.cpu())
 
 
 def perturb_row(
@@ -192,35 +206,38 @@ def _key(ids: np.ndarray, token_types: np.ndarray | None, lengths: list[int]) ->
 
 
 def run_inputs(classifier: Classifier, inputs: list[Piece], pad_id: int, windows: Windows | None) -> torch.Tensor:
-    """Logits (float32, on the CPU) of real-length inputs, sorted by length and cut into chunks within the token
-    budget. With `windows`, an input longer than the limit is run as its windows (all inputs' windows chunked
-    together) and gets the mean of their logits, the whole-text output of `faithlab.models.windows`."""
+    """Logits (float32, on the model's device) of real-length host-side inputs, sorted by length and cut into chunks
+    within the token budget. With `windows`, an input longer than the limit is run as its windows (all inputs'
+    windows chunked together) and gets the mean of their logits, the whole-text output of `faithlab.models.windows`."""
+    device = classifier.device
     pieces = inputs if windows is None else [piece for ids, tt in inputs for piece in windows.pieces(ids, tt)]
-    logits = torch.zeros(len(pieces), len(classifier.labels), dtype=torch.float32)
+    logits = torch.zeros(len(pieces), len(classifier.labels), dtype=torch.float32, device=device)
     lengths = torch.tensor([len(ids) for ids, _ in pieces], dtype=torch.long)
     for order, _width in classifier.length_chunks(lengths):
-        logits[order] = _run(classifier, [pieces[j] for j in order.tolist()], pad_id).float().cpu()
+        logits[order.to(device)] = _run(classifier, [pieces[j] for j in order.tolist()], pad_id).float()
     if windows is None:
         return logits
-    counts = [len(windows.spans(len(ids))) for ids, _ in inputs]
-    owner = torch.repeat_interleave(torch.arange(len(inputs)), torch.tensor(counts))
-    total = torch.zeros(len(inputs), logits.shape[1], dtype=torch.float64).index_add_(0, owner, logits.double())
-    return (total / torch.tensor(counts, dtype=torch.float64)[:, None]).float()
+    counts = torch.tensor([len(windows.spans(len(ids))) for ids, _ in inputs], device=device)
+    owner = torch.repeat_interleave(torch.arange(len(inputs), device=device), counts)
+    total = torch.zeros(len(inputs), logits.shape[1], dtype=torch.float64, device=device)
+    total.index_add_(0, owner, logits.double())
+    return (total / counts.double()[:, None]).float()
 
 
 def _run(classifier: Classifier, inputs: list[Piece], pad_id: int) -> torch.Tensor:
+    """Logits of host-side inputs: right-padded into one chunk on the CPU, moved to the model's device at once."""
     width = max(len(ids) for ids, _ in inputs)
-    device = inputs[0][0].device
-    ids = torch.full((len(inputs), width), pad_id, dtype=torch.long, device=device)
-    attention = torch.zeros(len(inputs), width, dtype=torch.long, device=device)
+    ids = torch.full((len(inputs), width), pad_id, dtype=torch.long)
+    attention = torch.zeros(len(inputs), width, dtype=torch.long)
     has_types = inputs[0][1] is not None
-    tt = torch.zeros(len(inputs), width, dtype=torch.long, device=device) if has_types else None
+    tt = torch.zeros(len(inputs), width, dtype=torch.long) if has_types else None
     for k, (row_ids, row_tt) in enumerate(inputs):
         ids[k, : len(row_ids)] = row_ids
         attention[k, : len(row_ids)] = 1
         if tt is not None:
             tt[k, : len(row_ids)] = row_tt
-    return classifier.logits(ids, attention, tt)
+    device = classifier.device
+    return classifier.logits(ids.to(device), attention.to(device), None if tt is None else tt.to(device))
 
 
 # ----- what is measured ----------------------------------------------------------------------------------------
@@ -288,8 +305,8 @@ class PerturbationExplainer(Explainer):
         scored = batch.cache.take_prepared(self, None, Scored)
         if scored is None:
             scored = score_masks(self.classifier, batch, groups, masks, self.replacement)
-        base = self.classifier.batch_logits(batch)
-        values = [self.measure(logits, int(targets[row]), base[row]) for row, logits in enumerate(scored.logits)]
+        base, chosen = self.classifier.batch_logits(batch).float().cpu(), targets.tolist()  # once, not per row
+        values = [self.measure(logits, chosen[row], base[row]) for row, logits in enumerate(scored.logits)]
         return values, scored
 
     def grow(
@@ -304,7 +321,7 @@ class PerturbationExplainer(Explainer):
         """Adaptive rounds (n_samples="auto"): `more(row, masks, values)` gives a row's next masks, or None once
         the row is done; the new masks of every row still growing are scored in one batched pass per round and
         appended to that row's `masks` and `values` in place."""
-        base = self.classifier.batch_logits(batch)
+        base, chosen = self.classifier.batch_logits(batch).float().cpu(), targets.tolist()  # once, not per round
         while True:
             extra = {row: new for row in range(len(groups)) if (new := more(row, masks[row], values[row])) is not None}
             if not extra:
@@ -313,7 +330,7 @@ class PerturbationExplainer(Explainer):
             new_masks = [torch.from_numpy(extra[row]) if row in extra else empty[row] for row in range(len(groups))]
             scored = score_masks(self.classifier, batch, groups, new_masks, self.replacement)
             for row, new in extra.items():
-                measured = self.measure(scored.logits[row], int(targets[row]), base[row]).numpy()
+                measured = self.measure(scored.logits[row], chosen[row], base[row]).numpy()
                 masks[row] = np.concatenate([masks[row], new])
                 values[row] = np.concatenate([values[row], measured])
 

@@ -78,6 +78,11 @@ class Classifier:
     def device(self) -> torch.device:
         return self._first_parameter.device
 
+    @property
+    def dtype(self) -> torch.dtype:
+        """The dtype of the model's weights (float32 unless loaded with a lower precision)."""
+        return self._first_parameter.dtype
+
     # ----- encoding -------------------------------------------------------------------------------------------
     def encode(
         self, texts: str | Sequence[str], pairs: str | Sequence[str | None] | None = None, *, truncate: bool = True

@@ -16,6 +16,7 @@ from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTok
 from faithlab.errors import FaithlabError
 from faithlab.models import attention
 from faithlab.models.classifier import Classifier
+from faithlab.models.devices import CPU_BATCH_TOKENS, batch_tokens_for, resolve_device, resolve_dtype
 from faithlab.models.mean_pooled import MEAN_POOLED
 from faithlab.models.t5_encoder import ARCHITECTURE as T5_ENCODER
 from faithlab.models.t5_encoder import T5EncoderForSequenceClassification
@@ -45,8 +46,9 @@ def load_classifier(
     new_head: bool = False,
     use_safetensors: bool = True,
     max_length: int | None = None,
-    max_batch_tokens: int = 4096,
-    device: str = "cpu",
+    max_batch_tokens: int | None = None,
+    device: str | torch.device = "auto",
+    dtype: str | torch.dtype = "float32",
 ) -> Classifier:
     """Load a sequence classifier and its tokenizer.
 
@@ -54,10 +56,16 @@ def load_classifier(
     a classification head and attaches an untrained one (the `minilm` alias does this: it is an encoder, not a
     classifier). Weights load from safetensors unless `use_safetensors=False`; remote code is never run.
     transformers' warnings and progress bars are silenced during the load only.
+
+    `device` is "auto" (CUDA, then MPS, else CPU), "cpu", "cuda", "cuda:N" or "mps"; `dtype` is "float32",
+    "bfloat16" or "float16" (methods that cannot explain a low-precision model refuse it). `max_batch_tokens`
+    (None: 4096, or on CUDA an estimate from the free GPU memory) bounds every pass; see `Classifier`.
     """
+    where, precision = resolve_device(device), resolve_dtype(dtype)  # bad names fail before anything loads
     attention.register_attention()
     with quiet_transformers():
-        return _load(str(name_or_path), labels, new_head, use_safetensors, max_length, max_batch_tokens, device)
+        return _load(str(name_or_path), labels, new_head, use_safetensors, max_length, max_batch_tokens, where,
+                     precision)
 
 
 @contextlib.contextmanager
@@ -82,8 +90,9 @@ def _load(
     new_head: bool,
     use_safetensors: bool,
     max_length: int | None,
-    max_batch_tokens: int,
-    device: str,
+    max_batch_tokens: int | None,
+    device: torch.device,
+    dtype: torch.dtype,
 ) -> Classifier:
     source, is_alias = resolve_alias(name_or_path)
     new_head = new_head or is_alias
@@ -140,15 +149,20 @@ def _load(
     head_trained = not any(_is_head_key(key) for key in fresh)
     _check_tokenizer(model, tokenizer, name_or_path)
     _ensure_pad_token(model, tokenizer)
-    return Classifier(
+    model = model.to(dtype=dtype)
+    fingerprint = weights_fingerprint(model)  # of the weights explained, before they move to the device
+    classifier = Classifier(
         model.to(device),
         tokenizer,
         name_or_path,
         head_trained=head_trained,
         max_length=max_length,
-        max_batch_tokens=max_batch_tokens,
-        fingerprint=weights_fingerprint(model),
+        max_batch_tokens=CPU_BATCH_TOKENS if max_batch_tokens is None else max_batch_tokens,
+        fingerprint=fingerprint,
     )
+    if max_batch_tokens is None:  # the budget follows the device, the model's shape and its length limit
+        classifier.max_batch_tokens = batch_tokens_for(device, model.config, dtype, classifier.max_length)
+    return classifier
 
 
 def weights_fingerprint(model: torch.nn.Module) -> str:

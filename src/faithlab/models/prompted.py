@@ -19,6 +19,7 @@ from faithlab.models import attention
 from faithlab.models.adapters import ADAPTERS, FAMILIES
 from faithlab.models.batch import Batch
 from faithlab.models.classifier import Classifier, _check_texts, _strip_span, _word_spans
+from faithlab.models.devices import CPU_BATCH_TOKENS, batch_tokens_for, resolve_device
 from faithlab.models.loading import (
     _ensure_pad_token,
     _first_line,
@@ -145,19 +146,20 @@ def load_prompted(
     prompt: PromptSpec,
     *,
     max_length: int | None = None,
-    max_batch_tokens: int = 4096,
-    device: str = "cpu",
+    max_batch_tokens: int | None = None,
+    device: str | torch.device = "auto",
 ) -> PromptClassifier:
     """Load a causal LM (`AutoModelForCausalLM`, safetensors, no remote code) as a classifier prompted by `prompt`.
 
     Args:
         name_or_path: a saved causal LM folder (or a cached Hub id) of a family in `CAUSAL_FAMILIES`.
         prompt: the template, label words, few-shot examples and score (`PromptSpec`).
-        max_length, max_batch_tokens, device: as for `faithlab.models.load_classifier`.
+        max_length, max_batch_tokens, device: as for `faithlab.models.load_classifier` (the model stays float32).
 
     Returns:
         A `PromptClassifier` whose classes are the prompt's label names.
     """
+    where = resolve_device(device)  # a bad device name fails before anything loads
     attention.register_attention()
     source = str(name_or_path)
     with quiet_transformers():
@@ -179,5 +181,9 @@ def load_prompted(
     if len({tuple(ids) for ids in label_ids}) != len(label_ids):
         raise FaithlabError(f"two label words tokenize alike ({label_ids}); choose words that differ")
     model = PromptedLM(lm, ADAPTERS[config.model_type], prompt, label_ids)
-    return PromptClassifier(model.to(device), tokenizer, source, max_length=max_length,
-                            max_batch_tokens=max_batch_tokens, fingerprint=weights_fingerprint(model))
+    classifier = PromptClassifier(model.to(where), tokenizer, source, max_length=max_length,
+                                  max_batch_tokens=max_batch_tokens or CPU_BATCH_TOKENS,
+                                  fingerprint=weights_fingerprint(model))
+    if max_batch_tokens is None:  # the budget follows the device, as `load_classifier`'s does
+        classifier.max_batch_tokens = batch_tokens_for(where, config, torch.float32, classifier.max_length)
+    return classifier

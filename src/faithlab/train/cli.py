@@ -18,6 +18,7 @@ from rich.table import Table
 from faithlab.cli_options import (
     AcceptSkipped,
     Delimiter,
+    Device,
     Encoding,
     Input,
     LabelCol,
@@ -59,6 +60,7 @@ def train_command(
     seed: Annotated[int | None, typer.Option(help="Seed of the splits, the head and the batches.")] = None,
     out: Out = None,
     new_head: Annotated[bool, typer.Option(help="Accept a base model and attach an untrained head.")] = False,
+    device: Device = None,
     settings: Sets = None,
     resume: Resume = True,
     overwrite: Overwrite = False,
@@ -78,7 +80,7 @@ def train_command(
         "data.text_column": text_col, "data.pair_column": pair_col, "data.label_column": label_col,
         "data.max_skipped": max_skipped, "data.accept_skipped": accept_skipped or None,
         "epochs": epochs, "learning_rate": lr, "seed": seed, "new_head": new_head or None,
-        "progress": False if quiet else None,
+        "progress": False if quiet else None, "device": device,
     }
     overrides = {key: _str(v) if isinstance(v, Path) else v for key, v in flags.items() if v is not None}
     overrides |= parse_assignments(settings or [])
@@ -101,6 +103,7 @@ def ablate_command(
     vary: Annotated[list[str] | None, typer.Option(
         "--vary", help="A variation as name:key=value,key=value (e.g. mean:pooling=mean); repeatable.")] = None,
     out: Out = None,
+    device: Device = None,
     resume: Resume = True,
     overwrite: Overwrite = False,
     quiet: Quiet = False,
@@ -122,6 +125,8 @@ def ablate_command(
     changes = {"output_dir": str(out)} if out else {}
     if quiet:
         changes["progress"] = False
+    if device is not None:
+        changes["device"] = device
     table = ablate(base.with_overrides(changes), variations, resume=resume, overwrite=overwrite)
     _print_table(table.drop(columns="run_dir"), "ablation")
 
@@ -157,6 +162,7 @@ def zoo_train_command(
     family: Annotated[list[str] | None, typer.Option(help=f"Families ({', '.join(ZOO_FAMILIES)}).")] = None,
     size: Annotated[list[str] | None, typer.Option(help=f"Sizes ({', '.join(SIZES)}).")] = None,
     settings: Sets = None,
+    device: Device = None,
     resume: Resume = True,
     overwrite: Overwrite = False,
     quiet: Quiet = False,
@@ -167,6 +173,7 @@ def zoo_train_command(
 
     out = out or Path("runs/zoo")
     overrides = parse_assignments(settings or []) | ({"progress": False} if quiet else {})
+    overrides |= {"device": device} if device is not None else {}
     table = train_zoo(zoo_data(task, _str(data), limit, **_text_column(text_col)), out,
                       families=family or ZOO_FAMILIES, sizes=size or tuple(SIZES), overrides=overrides,
                       resume=resume, overwrite=overwrite)

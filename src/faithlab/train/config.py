@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from faithlab.data.named import READERS
 from faithlab.data.skips import MAX_SKIPPED
 from faithlab.data.text_file import DEFAULT_ENCODING
 from faithlab.errors import FaithlabError
+from faithlab.models.devices import check_device_name
 from faithlab.schema import AtLeastOne, NonNegative, OpenFraction, Positive, Ratio, Schema, validate
 from faithlab.schema import read_yaml as _read_yaml
 
@@ -84,6 +85,7 @@ class DataConfig(Schema):
 class TrainConfig(Schema):
     """Fine-tuning settings. Learning rate warms up linearly over `warmup_ratio` of the steps, then decays to 0.
 
+    `device`: where to train ("auto": CUDA, then MPS, else CPU; see `faithlab.models.devices`).
     `pooling`: "auto" keeps the model's own; "cls" the first token (GPT-2: the last real token, the only one that
     sees the whole text); "mean" the average over real tokens (BERT, RoBERTa, DistilBERT; T5 always mean-pools).
     `dropout` (None keeps the model's) sets every dropout probability of the model. `monitor` picks the best
@@ -112,6 +114,13 @@ class TrainConfig(Schema):
     bucket: bool = True
     save_steps: Annotated[int, Field(ge=0)] = 0
     progress: bool = True
+    device: str = "auto"
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, device: str) -> str:
+        check_device_name(device)  # the name now; whether the device is there, when the model loads
+        return device
 
     def validate(self) -> TrainConfig:  # type: ignore[override]  (an instance check, not pydantic's old classmethod)
         """This config checked again (after attributes were set by hand)."""

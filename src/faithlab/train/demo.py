@@ -31,9 +31,12 @@ def demo_config(output_dir: str | Path, overrides: dict[str, Any] | None = None)
     return TrainConfig.from_dict({**DEMO_SETTINGS, "output_dir": str(output_dir)}).with_overrides(overrides or {})
 
 
-def train_demo_model(output_dir: str | Path, *, progress: bool = False, overwrite: bool = False) -> Path:
-    """Train (or resume, or reuse a finished run in `output_dir`) and return the best checkpoint folder."""
-    return train(demo_config(output_dir, {"progress": progress}), overwrite=overwrite).best_dir
+def train_demo_model(
+    output_dir: str | Path, *, progress: bool = False, overwrite: bool = False, device: str = "auto"
+) -> Path:
+    """Train (or resume, or reuse a finished run in `output_dir`) on `device` and return the best checkpoint
+    folder."""
+    return train(demo_config(output_dir, {"progress": progress, "device": device}), overwrite=overwrite).best_dir
 
 
 def demo_heldout() -> Dataset:

@@ -22,10 +22,13 @@ _DROPOUT_FIELDS = (
 
 
 def classifier_to_train(
-    source: str | Path, labels: Sequence[str] | None, *, new_head: bool, pooling: str, dropout: float | None
+    source: str | Path, labels: Sequence[str] | None, *, new_head: bool, pooling: str, dropout: float | None,
+    device: str = "auto",
 ) -> Classifier:
-    """Load `source` (a model name, folder or alias) with `labels`, switch its pooling and set its dropout."""
-    base = load_classifier(source, labels=list(labels) if labels is not None else None, new_head=new_head)
+    """Load `source` (a model name, folder or alias) with `labels` on `device`, switch its pooling and set its
+    dropout."""
+    base = load_classifier(source, labels=list(labels) if labels is not None else None, new_head=new_head,
+                           device=device)
     model = with_pooling(base.model, pooling)
     if dropout is not None:
         set_dropout(model, dropout)

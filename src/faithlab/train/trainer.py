@@ -38,7 +38,7 @@ from faithlab.train.task_data import load_splits
 
 StepCallback = Callable[[TrainState], None]
 # Settings that do not change what is computed, so a run may be resumed with other values.
-_COSMETIC = ("progress",)
+_COSMETIC = ("progress", "device")  # a run may continue on another device
 _COSMETIC_DATA = ("max_skipped", "accept_skipped")  # a check on the rows read; the rows themselves are the same
 
 
@@ -94,10 +94,10 @@ def _train(config: TrainConfig, resume: bool, overwrite: bool, callbacks: Sequen
         source = last if last else config.model
         classifier = classifier_to_train(
             source, None if last else labels, new_head=config.new_head and not last,
-            pooling="auto" if last else config.pooling, dropout=config.dropout,
+            pooling="auto" if last else config.pooling, dropout=config.dropout, device=config.device,
         )
         _fit(classifier, splits.train, splits.dev, config, state, run, last, callbacks)
-    best = load_classifier(run / "best")
+    best = load_classifier(run / "best", device=config.device)
     test = _encode(best, splits.test, config.max_length)
     probabilities = predict_probabilities(best, test, config.eval_batch_size)
     metrics = _write_test_artifacts(run, splits.test, probabilities, labels, state, reads)

@@ -117,7 +117,7 @@ def train_zoo(
 
 def _describe(family: str, size: str, folder: Path) -> dict[str, Any]:
     spec = SIZES[size]
-    classifier = load_classifier(folder)
+    classifier = load_classifier(folder, device="cpu")  # only counted, never run
     return {
         "family": family,
         "size": size,
