@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from faithlab.bench.config import load_config
+from faithlab.bench.config import BenchConfig, load_config
 from faithlab.bench.runner import DATASETS_NAME, run_benchmark
 from faithlab.bench.store import ResultStore
 from faithlab.bench.summary import write_summary
@@ -45,6 +45,17 @@ def bench_command(
     parsed = parsed.model_copy(update={"data": validate(SkipLimits, limits, "--max-skipped: ")})
     if not summary_only:
         run_benchmark(parsed, out, progress=not quiet)
+    written, paths = summarize_run(out, parsed)
+    Console().print(paths["markdown"].read_text())
+    typer.echo(f"results: {', '.join(str(p) for p in written)}; summary: {paths['markdown']}")
+
+
+def summarize_run(out: Path, config: BenchConfig) -> tuple[list[Path], dict[str, Path]]:
+    """Export a run folder's results (CSV, Parquet) and write its summary; returns (results files, summary files).
+
+    Raises:
+        FaithlabError: the folder holds no results yet.
+    """
     database = out / "results.sqlite"
     if not database.is_file():
         raise FaithlabError(f"{out} holds no results.sqlite; run the benchmark first")
@@ -53,9 +64,8 @@ def bench_command(
         frame = store.frame()
     models = json.loads((out / "models.json").read_text()) if (out / "models.json").is_file() else {}
     datasets = json.loads((out / DATASETS_NAME).read_text()) if (out / DATASETS_NAME).is_file() else {}
-    paths = write_summary(frame, out, models, datasets, resamples=parsed.bootstrap_resamples, seed=parsed.seed)
-    Console().print(paths["markdown"].read_text())
-    typer.echo(f"results: {', '.join(str(p) for p in written)}; summary: {paths['markdown']}")
+    paths = write_summary(frame, out, models, datasets, resamples=config.bootstrap_resamples, seed=config.seed)
+    return written, paths
 
 
 def register(main: typer.Typer) -> None:

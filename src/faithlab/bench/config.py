@@ -19,9 +19,11 @@ from faithlab.models.zoo import SIZES, ZOO_FAMILIES
 from faithlab.schema import AtLeastOne, Schema, UnitFraction, read_yaml, validate
 from faithlab.train.config import SkipLimits, TrainConfig
 
-METRIC_GROUPS = (
+DEFAULT_METRIC_GROUPS = (
     "ground_truth", "faithfulness", "curves", "loo", "plausibility", "randomization", "adversarial"
 )  # fmt: skip
+OPT_IN_METRIC_GROUPS = ("soft", "naopc")  # soft removal, normalized AOPC: run only when the config names them
+METRIC_GROUPS = (*DEFAULT_METRIC_GROUPS, *OPT_IN_METRIC_GROUPS)
 BUILTIN = "builtin"  # data set path: the held-out test split of the planted built-in sentences
 DATASET_KINDS = ("planted", *READERS, "esnli", "movies", "hatexplain")  # the named readers and the rationale sets
 DEFAULT_METHODS = (
@@ -138,7 +140,7 @@ class BenchConfig(Schema):
     models: Annotated[list[ModelSpec], Field(min_length=1)]
     datasets: Annotated[list[DatasetSpec], Field(min_length=1)]
     methods: Annotated[list[tuple[str, dict[str, Any]]], Field(min_length=1)] = [(m, {}) for m in DEFAULT_METHODS]
-    metrics: Annotated[list[MetricGroup], Field(min_length=1)] = list(METRIC_GROUPS)
+    metrics: Annotated[list[MetricGroup], Field(min_length=1)] = list(DEFAULT_METRIC_GROUPS)
     seed: Annotated[int, Field(ge=0)] = 0
     samples: Samples = Field(default_factory=Samples)
     chunk_size: AtLeastOne = 25

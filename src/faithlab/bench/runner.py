@@ -43,8 +43,10 @@ from faithlab.evaluate import (
     evaluate_attack,
     evaluate_faithfulness,
     evaluate_ground_truth,
+    evaluate_normalized_aopc,
     evaluate_plausibility,
     evaluate_randomization,
+    evaluate_soft_removal,
 )
 from faithlab.explain import explain_many, get_explainer
 from faithlab.explain.base import share_settings
@@ -58,6 +60,7 @@ from faithlab.train.zoo_train import train_zoo, zoo_data
 
 RATIONALE_KINDS = ("esnli", "movies", "hatexplain")
 DATASETS_NAME = "datasets.json"  # per data set: examples used, rows read, kept and skipped by reason
+PER_EXAMPLE_GROUPS = ("ground_truth", "plausibility", "faithfulness", "curves", "loo", "soft", "naopc")
 ATTACK_IG_STEPS = 16  # IG nodes in the attack when the config leaves n_steps to "auto"
 
 
@@ -124,7 +127,7 @@ def plan_units(
     config: BenchConfig, classifier: Classifier, dataset: DatasetSpec, examples: list[Example]
 ) -> list[Unit]:
     units = []
-    per_example = [m for m in config.metrics if m in ("ground_truth", "plausibility", "faithfulness", "curves", "loo")]
+    per_example = [m for m in config.metrics if m in PER_EXAMPLE_GROUPS]
     if per_example:
         for start in range(0, len(examples), config.chunk_size):
             chunk = examples[start : start + config.chunk_size]
@@ -162,6 +165,10 @@ def _example_unit(
         rows += evaluate_faithfulness(
             classifier, explanations, fractions=config.fractions, replacement=config.replacement, parts=parts
         )
+    if "soft" in config.metrics:
+        rows += evaluate_soft_removal(classifier, explanations, seed=config.seed)
+    if "naopc" in config.metrics:
+        rows += evaluate_normalized_aopc(classifier, explanations, replacement=config.replacement)
     return [_record(row, offset, seconds.get(row.method)) for row in rows]
 
 

@@ -1,0 +1,121 @@
+"""A short calibration on the user's own model: seconds per example of each method and each faithfulness metric.
+
+The planner (`faithlab.audit.plan`) turns these timings into a plan that fits the time budget. Each method runs at
+the cheapest value of its sample budget; the planner scales that time in proportion to a larger budget, which
+over- rather than under-estimates (a fixed part of the cost does not grow with the samples).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from faithlab.data import Example
+from faithlab.errors import FaithlabError
+from faithlab.evaluate import evaluate_faithfulness, evaluate_normalized_aopc, evaluate_soft_removal, transformer_blocks
+from faithlab.explain import Explanation, explain_many
+from faithlab.models import Classifier
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A method the audit may run; `knob` is the setting that buys precision with time, `ladder` its values (best
+    first)."""
+
+    name: str
+    knob: str | None = None
+    ladder: tuple[int, ...] = ()
+
+    def settings(self, rung: int) -> dict[str, Any]:
+        """The method's settings at a rung of its ladder (the last rung when the ladder is shorter)."""
+        return {self.knob: self.ladder[min(rung, len(self.ladder) - 1)]} if self.knob else {}
+
+
+# 'random' is the baseline every verdict compares against; the rest run from cheapest to dearest on most models
+CANDIDATES = (
+    Candidate("random"),
+    Candidate("gradient"),
+    Candidate("grad_x_input"),
+    Candidate("attention_mean"),
+    Candidate("rollout"),
+    Candidate("lrp"),
+    Candidate("ig", "n_steps", (32, 16, 8)),
+    Candidate("occlusion"),
+    Candidate("lime", "n_samples", (400, 200, 100)),
+    Candidate("kernel_shap", "n_samples", (400, 200, 100)),
+)
+CANDIDATE_NAMES = tuple(c.name for c in CANDIDATES)
+METRIC_GROUPS = ("faithfulness", "soft", "naopc")  # the bench metric groups the audit scores every method with
+CALIBRATION_EXAMPLES = 3
+
+
+@dataclass
+class Calibration:
+    """Seconds measured on a few of the user's examples.
+
+    `explain`: per example, at the calibration settings (`settings`); `metrics`: per example and method, per metric
+    group; `blocks`: transformer blocks (steps of the randomization test); `failed`: methods that cannot run on
+    this model, with the reason; `seconds`: what the calibration itself took.
+    """
+
+    explain: dict[str, float]
+    settings: dict[str, dict[str, Any]]
+    metrics: dict[str, float]
+    blocks: int
+    seconds: float
+    failed: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, as audit.json records it."""
+        return {"explain": self.explain, "settings": self.settings, "metrics": self.metrics, "blocks": self.blocks,
+                "seconds": self.seconds, "failed": self.failed}
+
+
+def calibrate(classifier: Classifier, examples: list[Example], *, seed: int = 0) -> Calibration:
+    """Time every candidate method and metric group on the first `CALIBRATION_EXAMPLES` examples.
+
+    Args:
+        classifier: the user's model.
+        examples: the user's examples (at least one).
+        seed: seed of the sampled methods and the soft metrics.
+
+    Returns:
+        The `Calibration`; a method that raises `FaithlabError` on this model is left out and listed in `failed`.
+    """
+    start = time.perf_counter()
+    chunk = examples[:CALIBRATION_EXAMPLES]
+    texts = [e.text for e in chunk]
+    pairs = [e.pair for e in chunk] if any(e.pair is not None for e in chunk) else None
+    classifier.predict(texts, pairs)  # the first pass pays one-off costs (allocations, lazy init) the run won't
+    explain, settings, failed, explanations = {}, {}, {}, {}
+    for candidate in CANDIDATES:
+        options = candidate.settings(len(candidate.ladder) - 1)
+        try:
+            seconds, result = _timed(explain_many, classifier, texts, [(candidate.name, options)], pairs)
+        except FaithlabError as exc:
+            failed[candidate.name] = str(exc)
+            continue
+        explain[candidate.name] = seconds / len(chunk)
+        settings[candidate.name] = options
+        explanations.update(result)
+    per_pair = len(chunk) * len(explanations)
+    metrics = {group: _timed(_score, group, classifier, explanations, seed)[0] / per_pair for group in METRIC_GROUPS}
+    blocks = len(transformer_blocks(classifier.model))
+    return Calibration(explain, settings, metrics, blocks, time.perf_counter() - start, failed)
+
+
+def _score(group: str, classifier: Classifier, explanations: dict[str, list[Explanation]], seed: int) -> list:
+    """The rows of one metric group, as the bench runner computes them (default fractions and replacement)."""
+    if group == "faithfulness":
+        return evaluate_faithfulness(classifier, explanations, parts=["eraser"])
+    if group == "soft":
+        return evaluate_soft_removal(classifier, explanations, seed=seed)
+    return evaluate_normalized_aopc(classifier, explanations)
+
+
+def _timed(work: Callable[..., Any], *args: Any) -> tuple[float, Any]:
+    start = time.perf_counter()
+    result = work(*args)
+    return time.perf_counter() - start, result
