@@ -47,7 +47,7 @@ CANDIDATES = (
     Candidate("kernel_shap", "n_samples", (400, 200, 100)),
 )
 CANDIDATE_NAMES = tuple(c.name for c in CANDIDATES)
-METRIC_GROUPS = ("faithfulness", "soft", "naopc")  # the bench metric groups the audit scores every method with
+METRIC_GROUPS = ("faithfulness", "soft", "normalized_aopc")  # the bench metric groups scoring every method
 CALIBRATION_EXAMPLES = 3
 
 
@@ -73,12 +73,30 @@ class Calibration:
                 "seconds": self.seconds, "failed": self.failed}
 
 
-def calibrate(classifier: Classifier, examples: list[Example], *, seed: int = 0) -> Calibration:
-    """Time every candidate method and metric group on the first `CALIBRATION_EXAMPLES` examples.
+def candidates(names: tuple[str, ...] | None) -> tuple[Candidate, ...]:
+    """The candidates among `names` (None: all), always with the 'random' baseline.
+
+    Raises:
+        FaithlabError: a name is not a candidate (the message lists them).
+    """
+    if names is None:
+        return CANDIDATES
+    unknown = [n for n in names if n not in CANDIDATE_NAMES]
+    if unknown:
+        raise FaithlabError(f"--methods: '{unknown[0]}' is not a method the audit runs; choose from "
+                            f"{', '.join(CANDIDATE_NAMES)}")
+    return tuple(c for c in CANDIDATES if c.name in names or c.name == "random")
+
+
+def calibrate(
+    classifier: Classifier, examples: list[Example], chosen: tuple[Candidate, ...] = CANDIDATES, *, seed: int = 0
+) -> Calibration:
+    """Time the chosen candidate methods and every metric group on the first `CALIBRATION_EXAMPLES` examples.
 
     Args:
         classifier: the user's model.
         examples: the user's examples (at least one).
+        chosen: the candidate methods (default all).
         seed: seed of the sampled methods and the soft metrics.
 
     Returns:
@@ -90,7 +108,7 @@ def calibrate(classifier: Classifier, examples: list[Example], *, seed: int = 0)
     pairs = [e.pair for e in chunk] if any(e.pair is not None for e in chunk) else None
     classifier.predict(texts, pairs)  # the first pass pays one-off costs (allocations, lazy init) the run won't
     explain, settings, failed, explanations = {}, {}, {}, {}
-    for candidate in CANDIDATES:
+    for candidate in chosen:
         options = candidate.settings(len(candidate.ladder) - 1)
         try:
             seconds, result = _timed(explain_many, classifier, texts, [(candidate.name, options)], pairs)

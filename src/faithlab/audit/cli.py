@@ -25,6 +25,9 @@ def audit_command(
     reader: Reader = None,
     encoding: Encoding = None,
     delimiter: Delimiter = None,
+    methods: Annotated[str | None, typer.Option(
+        help="Comma-separated methods to audit (default: all the audit runs); 'random' is always the baseline."
+    )] = None,
     budget: Annotated[str, typer.Option(help="Time for the whole audit, e.g. 90s, 15m, 1h.")] = "15m",
     out: Out = None,
     seed: Annotated[int, typer.Option(help="Seed of every random choice (methods, metrics, baselines).")] = 0,
@@ -43,6 +46,7 @@ def audit_command(
         model=model if model == "minilm" else str(Path(model).resolve()), data=str(data.resolve()),
         budget_seconds=parse_budget(budget), reader=reader or "table", text_col=text_col, pair_col=pair_col,
         label_col=label_col, encoding=encoding, delimiter=delimiter, seed=seed,
+        methods=None if methods is None else tuple(m.strip() for m in methods.split(",") if m.strip()),
     )
     outcome = run_audit(request, out or Path("runs/audit"), progress=not quiet,
                         on_plan=lambda plan, resumed: _print_plan(console, plan, resumed, request.budget_seconds))

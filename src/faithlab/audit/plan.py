@@ -3,8 +3,9 @@ time budget.
 
 `estimate_seconds` is the one place that turns a plan and a calibration into seconds (a cost model can replace it).
 `choose_plan` walks from the richest plan to the poorest and keeps the first that fits with enough examples for
-paired comparisons; it degrades in this order: smaller sample budgets, no normalized AOPC (its bounds cost the most
-per example), the dearest methods dropped one by one, and last a minimal plan on as few as one example.
+paired comparisons (more for richer sample budgets). It degrades in this order: smaller sample budgets, no
+normalized AOPC (its bounds cost the most per example), the dearest methods dropped one by one, and last a minimal
+plan on as few as one example.
 """
 
 from __future__ import annotations
@@ -97,11 +98,12 @@ def choose_plan(
     for methods, metrics, floor in _stages(calibration):
         for n in range(top, min(floor, top) - 1, -1):
             plan = Plan(n, methods, metrics, randomization_examples(n), meta_evaluation)
-            plan.estimated_seconds = round(estimate_seconds(plan, calibration), 1)
-            if plan.estimated_seconds <= left:
+            estimate = estimate_seconds(plan, calibration)
+            plan.estimated_seconds = round(estimate, 1)
+            if estimate <= left:
                 return plan
     # the last plan tried is the minimal one on a single example
-    needed = math.ceil(spent + plan.estimated_seconds * (1 + MARGIN))
+    needed = math.ceil(spent + estimate * (1 + MARGIN))
     raise FaithlabError(
         f"a budget of {budget_seconds:g} s is too small for this model: one example with the cheapest plan "
         f"({', '.join(plan.methods)}) needs about {needed} s, calibration included; give at least --budget {needed}s"
@@ -114,9 +116,9 @@ def _stages(calibration: Calibration) -> Iterator[tuple[dict[str, dict[str, Any]
     if not usable:
         raise FaithlabError(f"no explanation method runs on this model: {calibration.failed}")
     rungs = max(len(c.ladder) for c in usable)
-    for rung in range(rungs):
-        yield _settings(usable, rung), list(METRIC_GROUPS), SOLID_EXAMPLES
-    lean = [g for g in METRIC_GROUPS if g != "naopc"]
+    for rung in range(rungs):  # a richer sample budget is worth it only with more examples to compare on
+        yield _settings(usable, rung), list(METRIC_GROUPS), SOLID_EXAMPLES * (rungs - rung)
+    lean = [g for g in METRIC_GROUPS if g != "normalized_aopc"]
     by_cost = sorted(usable[1:], key=lambda c: method_seconds(c.name, c.settings(rungs), calibration), reverse=True)
     kept = [usable[0], *by_cost]  # the random baseline stays first
     while len(kept) > CORE:

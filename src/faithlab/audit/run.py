@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from faithlab.audit.calibrate import Calibration, calibrate
+from faithlab.audit.calibrate import Calibration, calibrate, candidates
 from faithlab.audit.plan import Plan, choose_plan
 from faithlab.bench.cli import summarize_run
 from faithlab.bench.config import BenchConfig, parse_config
@@ -46,6 +46,7 @@ class AuditRequest:
     label_col: str | None = None
     encoding: str | None = None
     delimiter: str | None = None
+    methods: tuple[str, ...] | None = None
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -59,6 +60,7 @@ class AuditRequest:
             raise FaithlabError(f"--delimiter applies to --reader {' and '.join(DELIMITED)} only, not '{self.reader}'")
         if not Path(self.data).is_file():
             raise FaithlabError(f"--data {self.data}: no such file")
+        candidates(self.methods)  # an unknown name fails now, before the model loads
         if self.seed < 0:
             raise FaithlabError(f"--seed must be an integer >= 0, got {self.seed}")
 
@@ -137,7 +139,7 @@ def _plan_audit(request: AuditRequest, out: Path, start: float) -> dict[str, Any
     if not examples:
         raise FaithlabError(f"--data {request.data}: no examples to audit")
     classifier = load_classifier(probe.models[0].path)
-    calibration: Calibration = calibrate(classifier, examples, seed=request.seed)
+    calibration: Calibration = calibrate(classifier, examples, candidates(request.methods), seed=request.seed)
     plan = choose_plan(calibration, request.budget_seconds, spent=time.perf_counter() - start,
                        available=len(examples), meta_evaluation=meta_evaluation)
     record = {"request": asdict(request), "available_examples": len(examples), "calibration": calibration.to_dict(),
@@ -171,7 +173,7 @@ def _stored_record(out: Path, request: AuditRequest) -> dict[str, Any] | None:
             raise FaithlabError(f"'{out}' holds a benchmark run that is not an audit; choose another --out")
         return None
     record = json.loads(path.read_text())
-    asked = asdict(request)
+    asked = json.loads(json.dumps(asdict(request)))  # as stored (a tuple reads back as a list)
     changed = [key for key in asked if record["request"].get(key) != asked[key]]
     if changed:
         before = ", ".join(f"{k}={record['request'].get(k)!r}" for k in changed)

@@ -18,6 +18,7 @@ import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from faithlab.bench.config import BUILTIN, BenchConfig, DatasetSpec, ModelSpec
+from faithlab.bench.roar import roar_methods, roar_rows
 from faithlab.bench.store import ResultStore
 from faithlab.data import (
     Dataset,
@@ -60,7 +61,7 @@ from faithlab.train.zoo_train import train_zoo, zoo_data
 
 RATIONALE_KINDS = ("esnli", "movies", "hatexplain")
 DATASETS_NAME = "datasets.json"  # per data set: examples used, rows read, kept and skipped by reason
-PER_EXAMPLE_GROUPS = ("ground_truth", "plausibility", "faithfulness", "curves", "loo", "soft", "naopc")
+PER_EXAMPLE_GROUPS = ("ground_truth", "plausibility", "faithfulness", "curves", "loo", "soft", "normalized_aopc")
 ATTACK_IG_STEPS = 16  # IG nodes in the attack when the config leaves n_steps to "auto"
 
 
@@ -139,6 +140,9 @@ def plan_units(
     if "adversarial" in config.metrics:
         chunk = examples[: config.adversarial_examples]
         units.append(Unit("adversarial", _bind(_adversarial_unit, config, classifier, chunk)))
+    if config.roar.enabled:
+        for name, settings in roar_methods(config):
+            units.append(Unit(f"roar:{name}", _bind(_roar_unit, config, classifier, name, settings)))
     return units
 
 
@@ -167,7 +171,7 @@ def _example_unit(
         )
     if "soft" in config.metrics:
         rows += evaluate_soft_removal(classifier, explanations, seed=config.seed)
-    if "naopc" in config.metrics:
+    if "normalized_aopc" in config.metrics:
         rows += evaluate_normalized_aopc(classifier, explanations, replacement=config.replacement)
     return [_record(row, offset, seconds.get(row.method)) for row in rows]
 
@@ -192,6 +196,11 @@ def _adversarial_unit(config: BenchConfig, classifier: Classifier, chunk: list[E
             rows = evaluate_attack(explainer, [e.text for e in chunk], _pairs(chunk), objective=objective, **options)
             records += [_record(row, 0, None, variant=objective) for row in rows]
     return records
+
+
+def _roar_unit(config: BenchConfig, classifier: Classifier, method: str, settings: dict) -> list[dict[str, Any]]:
+    rows = roar_rows(config, classifier, method, settings)
+    return [_record(row, 0, None, variant=f"fraction:{row.settings['fraction']:g}") for row in rows]
 
 
 def _record(row: Row, offset: int, seconds: list[float] | None, variant: str = "") -> dict[str, Any]:
