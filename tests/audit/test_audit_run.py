@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -41,53 +42,52 @@ def _request(model: Path, data: Path, budget: float = 300.0) -> AuditRequest:
                         methods=METHODS)
 
 
-def test_audit_runs_the_plan_it_records(tmp_path: Path, tiny_folders, data: Path) -> None:
-    outcome = run_audit(_request(tiny_folders["bert"], data), tmp_path / "run", progress=False)
-    record = json.loads((tmp_path / "run" / "audit.json").read_text())
-    plan = record["plan"]
-    assert plan["examples"] == len(SENTENCES)  # a big budget: every example
-    assert list(plan["methods"]) == ["random", "grad_x_input", "ig"] and plan["methods"]["ig"] == {"n_steps": 32}
-    assert outcome.within_budget and record["within_budget"] and record["actual_seconds"] <= 300
-    assert record["calibration"]["seconds"] > 0 and set(record["calibration"]["explain"]) >= set(plan["methods"])
-    config = load_config(tmp_path / "run" / "audit.yaml")  # the plan as a bench config
-    assert [name for name, _ in config.methods] == list(plan["methods"])
-    with ResultStore(tmp_path / "run" / "results.sqlite") as store:
-        frame = store.frame()
-    assert set(frame["method"]) == set(plan["methods"])
-    assert {"comprehensiveness", "sufficiency", "soft_comprehensiveness", "randomization_spearman"} <= set(
-        frame["metric"]
-    )
-    per_example = frame[frame["metric"] == "comprehensiveness"]
-    assert per_example.groupby("method")["example"].nunique().eq(len(SENTENCES)).all()
-    assert outcome.summary.is_file()
-
-
-def test_an_interrupted_audit_resumes_without_recalibrating(tmp_path: Path, tiny_folders, data: Path) -> None:
-    out = tmp_path / "run"
+@pytest.fixture(scope="module")
+def interrupted(tiny_folders, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict, pd.DataFrame]:
+    """An audit stopped after its first bench unit: (folder, data file, its audit.json, its done units)."""
+    root = tmp_path_factory.mktemp("audit")
+    data = root / "reviews.csv"
+    data.write_text("review,label\n" + "".join(f"{text},{label}\n" for text, label in SENTENCES))
+    out = root / "run"
     run_audit(_request(tiny_folders["bert"], data), out, progress=False, max_units=1)
-    first = json.loads((out / "audit.json").read_text())
     with ResultStore(out / "results.sqlite") as store:
-        done_first = store.unit_seconds()
-    assert len(done_first) == 1
-    run_audit(_request(tiny_folders["bert"], data), out, progress=False)
-    second = json.loads((out / "audit.json").read_text())
-    assert second["calibration"] == first["calibration"] and second["plan"] == first["plan"]
-    assert len(second["sessions"]) == 2 and second["actual_seconds"] == pytest.approx(sum(second["sessions"]))
-    with ResultStore(out / "results.sqlite") as store:
-        done = store.unit_seconds()
-    assert len(done) > 1  # every unit now, and the first one was not computed again
-    kept = done.set_index("unit").loc[done_first["unit"].iloc[0], "created"]
-    assert kept == done_first["created"].iloc[0]
+        units = store.unit_seconds()
+    return out, data, json.loads((out / "audit.json").read_text()), units
 
 
-def test_a_different_request_into_the_same_folder_is_refused(tmp_path: Path, tiny_folders, data: Path) -> None:
-    out = tmp_path / "run"
-    run_audit(_request(tiny_folders["bert"], data), out, progress=False, max_units=1)
+def test_a_different_request_into_the_same_folder_is_refused(tiny_folders, interrupted) -> None:
+    out, data, _, _ = interrupted
     with pytest.raises(FaithlabError, match=r"holds an audit with budget_seconds=300.0; this command asks for "
                                             r"budget_seconds=60.0\. Re-run the same command"):
         run_audit(_request(tiny_folders["bert"], data, budget=60.0), out, progress=False)
     with pytest.raises(FaithlabError, match="holds an audit with model="):
         run_audit(_request(tiny_folders["roberta"], data), out, progress=False)
+
+
+def test_the_audit_resumes_and_runs_the_plan_it_recorded(tiny_folders, interrupted) -> None:
+    out, data, first, done_first = interrupted
+    assert len(done_first) == 1
+    outcome = run_audit(_request(tiny_folders["bert"], data), out, progress=False)
+    record = json.loads((out / "audit.json").read_text())
+    assert record["calibration"] == first["calibration"] and record["plan"] == first["plan"]  # not calibrated again
+    assert len(record["sessions"]) == 2 and record["actual_seconds"] == pytest.approx(sum(record["sessions"]))
+    with ResultStore(out / "results.sqlite") as store:
+        done, frame = store.unit_seconds(), store.frame()
+    assert len(done) > 1  # every unit now, and the first one was not computed again
+    assert done.set_index("unit").loc[done_first["unit"].iloc[0], "created"] == done_first["created"].iloc[0]
+
+    plan = record["plan"]
+    assert plan["examples"] == len(SENTENCES)  # a big budget: every example
+    assert list(plan["methods"]) == ["random", "grad_x_input", "ig"] and plan["methods"]["ig"] == {"n_steps": 32}
+    assert outcome.within_budget == record["within_budget"] == (record["actual_seconds"] <= 300)
+    config = load_config(out / "audit.yaml")  # the plan as a bench config
+    assert [name for name, _ in config.methods] == list(plan["methods"])
+    assert set(frame["method"]) == set(plan["methods"])
+    assert {"comprehensiveness", "sufficiency", "soft_comprehensiveness", "naopc_comprehensiveness",
+            "randomization_spearman"} <= set(frame["metric"])
+    per_example = frame[frame["metric"] == "comprehensiveness"]
+    assert per_example.groupby("method")["example"].nunique().eq(len(SENTENCES)).all()
+    assert outcome.summary.is_file()
 
 
 def test_a_benchmark_folder_is_not_taken_for_an_audit(tmp_path: Path, tiny_folders, data: Path) -> None:

@@ -39,8 +39,9 @@ def test_masking_by_hand_and_the_rows(tiny_classifiers) -> None:
     test = (["negative not good", "positive very good indeed"], [0, 1])
     seen: list[list[str]] = []
 
-    def keep_model(texts: list[str], labels: list[int], step: int) -> Classifier:
-        seen.append(texts)
+    def keep_model(train_split: tuple, test_split: tuple, step: int) -> Classifier:
+        seen.append(train_split[0])
+        assert test_split[1] == test[1]
         return bert
 
     rows = evaluate_roar(bert, "oracle", oracle, train, test, fractions=[0.01, 0.5], retrain=keep_model)
@@ -83,7 +84,7 @@ def test_oracle_masking_drops_accuracy_to_chance_random_does_not(tmp_path: Path)
                                      vocab_size=tiny.vocab, seed=11)
     splits = load_splits(DataConfig(position="start", label_words=list(LABEL_WORDS)), seed=0)
     base = {"model": str(folder), "epochs": 2, "batch_size": 4, "learning_rate": 3e-3, "warmup_ratio": 0.1,
-            "dropout": 0.1, "progress": False, "seed": 0}
+            "dropout": 0.1, "progress": False}
     retrain = retrainer(base, list(splits.train.label_names), tmp_path / "work")
     train = (splits.train.texts, [e.label for e in splits.train])
     test = (splits.test.texts, [e.label for e in splits.test])

@@ -49,6 +49,7 @@ CANDIDATES = (
 CANDIDATE_NAMES = tuple(c.name for c in CANDIDATES)
 METRIC_GROUPS = ("faithfulness", "soft", "normalized_aopc")  # the bench metric groups scoring every method
 CALIBRATION_EXAMPLES = 3
+LEFT_OUT = "left out: the calibration used its share of the budget before reaching it"
 
 
 @dataclass
@@ -56,8 +57,8 @@ class Calibration:
     """Seconds measured on a few of the user's examples.
 
     `explain`: per example, at the calibration settings (`settings`); `metrics`: per example and method, per metric
-    group; `blocks`: transformer blocks (steps of the randomization test); `failed`: methods that cannot run on
-    this model, with the reason; `seconds`: what the calibration itself took.
+    group (only the groups timed); `blocks`: transformer blocks (steps of the randomization test); `failed`:
+    methods (and metric groups) left out, with the reason; `seconds`: what the calibration itself took.
     """
 
     explain: dict[str, float]
@@ -89,18 +90,29 @@ def candidates(names: tuple[str, ...] | None) -> tuple[Candidate, ...]:
 
 
 def calibrate(
-    classifier: Classifier, examples: list[Example], chosen: tuple[Candidate, ...] = CANDIDATES, *, seed: int = 0
+    classifier: Classifier,
+    examples: list[Example],
+    chosen: tuple[Candidate, ...] = CANDIDATES,
+    *,
+    seed: int = 0,
+    limit_seconds: float | None = None,
 ) -> Calibration:
     """Time the chosen candidate methods and every metric group on the first `CALIBRATION_EXAMPLES` examples.
 
     Args:
         classifier: the user's model.
         examples: the user's examples (at least one).
-        chosen: the candidate methods (default all).
+        chosen: the candidate methods (default all), timed in order.
         seed: seed of the sampled methods and the soft metrics.
+        limit_seconds: once the calibration has run this long, the candidates not timed yet are left out (a small
+            budget is not spent on calibrating methods it cannot afford); None: no limit.
 
     Returns:
-        The `Calibration`; a method that raises `FaithlabError` on this model is left out and listed in `failed`.
+        The `Calibration`; a method that raises `FaithlabError` on this model, or is left out by `limit_seconds`, is
+        listed in `failed` with the reason.
+
+    Raises:
+        FaithlabError: no method runs on this model.
     """
     start = time.perf_counter()
     chunk = examples[:CALIBRATION_EXAMPLES]
@@ -109,6 +121,9 @@ def calibrate(
     classifier.predict(texts, pairs)  # the first pass pays one-off costs (allocations, lazy init) the run won't
     explain, settings, failed, explanations = {}, {}, {}, {}
     for candidate in chosen:
+        if limit_seconds is not None and time.perf_counter() - start > limit_seconds:
+            failed[candidate.name] = LEFT_OUT
+            continue
         options = candidate.settings(len(candidate.ladder) - 1)
         try:
             seconds, result = _timed(explain_many, classifier, texts, [(candidate.name, options)], pairs)
@@ -118,8 +133,18 @@ def calibrate(
         explain[candidate.name] = seconds / len(chunk)
         settings[candidate.name] = options
         explanations.update(result)
-    per_pair = len(chunk) * len(explanations)
-    metrics = {group: _timed(_score, group, classifier, explanations, seed)[0] / per_pair for group in METRIC_GROUPS}
+    if not explanations:
+        raise FaithlabError(f"no explanation method runs on this model: {failed}")
+    # a metric's cost per explanation hardly depends on the method: one explanation is timed per group, the
+    # cheapest group always (the minimal plan needs it), the others while the limit allows
+    first = next(iter(explanations))
+    one = {first: explanations[first][:1]}
+    metrics = {}
+    for group in METRIC_GROUPS:
+        if metrics and limit_seconds is not None and time.perf_counter() - start > limit_seconds:
+            failed[f"metric group {group}"] = LEFT_OUT
+            continue
+        metrics[group] = _timed(_score, group, classifier, one, seed)[0]
     blocks = len(transformer_blocks(classifier.model))
     return Calibration(explain, settings, metrics, blocks, time.perf_counter() - start, failed)
 

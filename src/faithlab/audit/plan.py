@@ -65,7 +65,7 @@ def estimate_seconds(plan: Plan, calibration: Calibration) -> float:
     twice more (under input noise and under a randomized model) on the randomization examples.
     """
     explain = sum(method_seconds(name, settings, calibration) for name, settings in plan.methods.items())
-    metrics = len(plan.methods) * sum(calibration.metrics[g] for g in plan.metrics if g in calibration.metrics)
+    metrics = len(plan.methods) * sum(calibration.metrics[g] for g in plan.metrics)
     seconds = plan.examples * (explain + metrics)
     seconds += plan.randomization_examples * (calibration.blocks + 1) * explain
     if plan.meta_evaluation:
@@ -115,10 +115,11 @@ def _stages(calibration: Calibration) -> Iterator[tuple[dict[str, dict[str, Any]
     usable = [c for c in CANDIDATES if c.name in calibration.explain]
     if not usable:
         raise FaithlabError(f"no explanation method runs on this model: {calibration.failed}")
-    rungs = max(len(c.ladder) for c in usable)
+    rungs = max(1, *(len(c.ladder) for c in usable))
+    timed = [g for g in METRIC_GROUPS if g in calibration.metrics]
     for rung in range(rungs):  # a richer sample budget is worth it only with more examples to compare on
-        yield _settings(usable, rung), list(METRIC_GROUPS), SOLID_EXAMPLES * (rungs - rung)
-    lean = [g for g in METRIC_GROUPS if g != "normalized_aopc"]
+        yield _settings(usable, rung), timed, SOLID_EXAMPLES * (rungs - rung)
+    lean = [g for g in timed if g != "normalized_aopc"]
     by_cost = sorted(usable[1:], key=lambda c: method_seconds(c.name, c.settings(rungs), calibration), reverse=True)
     kept = [usable[0], *by_cost]  # the random baseline stays first
     while len(kept) > CORE:

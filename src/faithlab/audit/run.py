@@ -30,6 +30,7 @@ from faithlab.runs import prepare_out_dir
 AUDIT_JSON = "audit.json"
 AUDIT_YAML = "audit.yaml"
 VERDICT_JSON = "verdict.json"  # written by the bench summary where the verdict exists
+CALIBRATION_SHARE = 0.2  # at most this share of the budget goes to timing methods before the plan is made
 CHUNK_SIZE = 10  # examples per resumable unit: a killed audit loses at most this many
 
 
@@ -139,7 +140,9 @@ def _plan_audit(request: AuditRequest, out: Path, start: float) -> dict[str, Any
     if not examples:
         raise FaithlabError(f"--data {request.data}: no examples to audit")
     classifier = load_classifier(probe.models[0].path)
-    calibration: Calibration = calibrate(classifier, examples, candidates(request.methods), seed=request.seed)
+    limit = CALIBRATION_SHARE * request.budget_seconds - (time.perf_counter() - start)
+    calibration: Calibration = calibrate(classifier, examples, candidates(request.methods), seed=request.seed,
+                                         limit_seconds=limit)
     plan = choose_plan(calibration, request.budget_seconds, spent=time.perf_counter() - start,
                        available=len(examples), meta_evaluation=meta_evaluation)
     record = {"request": asdict(request), "available_examples": len(examples), "calibration": calibration.to_dict(),

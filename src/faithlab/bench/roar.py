@@ -15,7 +15,7 @@ from typing import Any
 
 from faithlab.bench.config import BenchConfig
 from faithlab.evaluate import Row
-from faithlab.evaluate.roar import Retrain, evaluate_roar, method_importance
+from faithlab.evaluate.roar import Retrain, Split, evaluate_roar, method_importance
 from faithlab.models import Classifier, load_classifier
 from faithlab.train.config import TrainConfig
 from faithlab.train.task_data import load_splits
@@ -41,24 +41,30 @@ def roar_rows(config: BenchConfig, classifier: Classifier, method: str, settings
 
 
 def retrainer(base: dict[str, Any], label_names: list[str], work: Path) -> Retrain:
-    """Train a model from `base`'s starting weights on masked texts (labels written by name, so the retrained
-    model's classes keep the original order)."""
+    """Train a model from `base`'s starting weights on a masked train split, with the masked test split as its test
+    set (labels written by name, so the retrained model's classes keep the original order)."""
 
-    def retrain(texts: list[str], labels: list[int], step: int) -> Classifier:
+    def retrain(train_split: Split, test_split: Split, step: int) -> Classifier:
         folder = work / f"step-{step}"
         folder.mkdir(parents=True, exist_ok=True)
-        data = folder / "train.jsonl"
-        data.write_text("".join(json.dumps({TEXT: t, LABEL: label_names[y]}) + "\n" for t, y in zip(texts, labels,
-                                                                                               strict=True)))
+        files = {name: _write_jsonl(folder / f"{name}.jsonl", split, label_names)
+                 for name, split in (("train", train_split), ("test", test_split))}
         settings = {key: value for key, value in base.items() if key != "data"}
         result = train(TrainConfig.from_dict({
             **settings, "output_dir": str(folder / "run"),
-            "data": {"task": "classify", "train": str(data), "reader": "table", "text_column": TEXT,
-                     "label_column": LABEL, "label_names": label_names},
+            "data": {"task": "classify", **files, "reader": "table", "text_column": TEXT, "label_column": LABEL,
+                     "label_names": label_names},
         }))
         return load_classifier(result.best_dir)
 
     return retrain
+
+
+def _write_jsonl(path: Path, split: Split, label_names: list[str]) -> str:
+    texts, labels = split
+    path.write_text("".join(json.dumps({TEXT: t, LABEL: label_names[y]}) + "\n" for t, y in zip(texts, labels,
+                                                                                             strict=True)))
+    return str(path)
 
 
 def roar_methods(config: BenchConfig) -> list[tuple[str, dict[str, Any]]]:

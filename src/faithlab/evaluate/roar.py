@@ -34,7 +34,8 @@ class WordScores:
 
 
 Importance = Callable[[Classifier, Sequence[str]], list[WordScores]]
-Retrain = Callable[[list[str], list[int], int], Classifier]  # (masked train texts, labels, step) → trained model
+Split = tuple[list[str], list[int]]  # texts and label indices
+Retrain = Callable[[Split, Split, int], Classifier]  # (masked train split, masked test split, step) → trained model
 
 
 def method_importance(name: str, settings: dict | None = None) -> Importance:
@@ -75,7 +76,8 @@ def evaluate_roar(
         test: the test texts and label indices.
         fractions: increasing shares of each text's words masked after each step, in (0, 1]; a text masks
             ceil(fraction × words), so any fraction masks at least one word.
-        retrain: trains a fresh model on masked texts (the step index lets it keep each model apart).
+        retrain: trains a fresh model on the masked train split (the masked test split is given for its own
+            report; the step index lets it keep each model apart).
 
     Returns:
         One row per step (step 0: no masking, the given model): value = test accuracy, settings = fraction.
@@ -83,20 +85,20 @@ def evaluate_roar(
     if list(fractions) != sorted(fractions) or not all(0 < f <= 1 for f in fractions):
         raise FaithlabError(f"roar fractions must increase within (0, 1], got {list(fractions)}")
     token = classifier.tokenizer.mask_token or classifier.tokenizer.unk_token
-    splits = [_split(classifier, importance, texts) for texts, _ in (train, test)]
+    ranked = [importance(classifier, texts) for texts, _ in (train, test)]
+    splits = [_Split(list(texts), [set() for _ in texts], [w.spans for w in scores])
+              for (texts, _), scores in zip((train, test), ranked, strict=True)]
     rows = [_row(method, 0, 0.0, _accuracy(classifier, test[0], test[1]))]
     model = classifier
     for step, fraction in enumerate(fractions, start=1):
-        for split in splits:  # rank the words still visible with the model of the step before
-            _mask_more(split, importance(model, _masked_texts(split, token)), fraction, token)
-        model = retrain(_masked_texts(splits[0], token), list(train[1]), step)
-        rows.append(_row(method, step, fraction, _accuracy(model, _masked_texts(splits[1], token), test[1])))
+        if step > 1:  # rank the words still visible with the model of the step before
+            ranked = [importance(model, _masked_texts(split, token)) for split in splits]
+        for split, scores in zip(splits, ranked, strict=True):
+            _mask_more(split, scores, fraction, token)
+        masked_test = (_masked_texts(splits[1], token), list(test[1]))
+        model = retrain((_masked_texts(splits[0], token), list(train[1])), masked_test, step)
+        rows.append(_row(method, step, fraction, _accuracy(model, *masked_test)))
     return rows
-
-
-def _split(classifier: Classifier, importance: Importance, texts: Sequence[str]) -> _Split:
-    spans = [w.spans for w in importance(classifier, texts)]
-    return _Split(list(texts), [set() for _ in texts], spans)
 
 
 def _mask_more(split: _Split, ranked: list[WordScores], fraction: float, token: str) -> None:
