@@ -37,7 +37,7 @@ def data(tmp_path: Path) -> Path:
     return path
 
 
-def _request(model: Path, data: Path, budget: float = 300.0) -> AuditRequest:
+def _request(model: Path, data: Path, budget: float = 3600.0) -> AuditRequest:
     return AuditRequest(model=str(model), data=str(data), budget_seconds=budget, text_col="review", label_col="label",
                         methods=METHODS)
 
@@ -57,7 +57,7 @@ def interrupted(tiny_folders, tmp_path_factory: pytest.TempPathFactory) -> tuple
 
 def test_a_different_request_into_the_same_folder_is_refused(tiny_folders, interrupted) -> None:
     out, data, _, _ = interrupted
-    with pytest.raises(FaithlabError, match=r"holds an audit with budget_seconds=300.0; this command asks for "
+    with pytest.raises(FaithlabError, match=r"holds an audit with budget_seconds=3600.0; this command asks for "
                                             r"budget_seconds=60.0\. Re-run the same command"):
         run_audit(_request(tiny_folders["bert"], data, budget=60.0), out, progress=False)
     with pytest.raises(FaithlabError, match="holds an audit with model="):
@@ -79,7 +79,7 @@ def test_the_audit_resumes_and_runs_the_plan_it_recorded(tiny_folders, interrupt
     plan = record["plan"]
     assert plan["examples"] == len(SENTENCES)  # a big budget: every example
     assert list(plan["methods"]) == ["random", "grad_x_input", "ig"] and plan["methods"]["ig"] == {"n_steps": 32}
-    assert outcome.within_budget == record["within_budget"] == (record["actual_seconds"] <= 300)
+    assert outcome.within_budget == record["within_budget"] == (record["actual_seconds"] <= 3600)
     config = load_config(out / "audit.yaml")  # the plan as a bench config
     assert [name for name, _ in config.methods] == list(plan["methods"])
     assert set(frame["method"]) == set(plan["methods"])

@@ -31,7 +31,8 @@ AUDIT_JSON = "audit.json"
 AUDIT_YAML = "audit.yaml"
 VERDICT_JSON = "verdict.json"  # written by the bench summary where the verdict exists
 CALIBRATION_SHARE = 0.2  # at most this share of the budget goes to timing methods before the plan is made
-CHUNK_SIZE = 10  # examples per resumable unit: a killed audit loses at most this many
+CHUNK_SIZE = 10
+CHECKPOINTS = ("best", "last")  # the folders `faithlab train` saves its checkpoints in  # examples per resumable unit: a killed audit loses at most this many
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,9 @@ class AuditRequest:
 
     @property
     def model_name(self) -> str:
-        return Path(self.model).name or "model"
+        """The model's name in the results: its folder's, or the run's for a `faithlab train` checkpoint."""
+        path = Path(self.model)
+        return (path.parent.name if path.name in CHECKPOINTS else path.name) or "model"
 
     def dataset_entry(self, examples: int) -> dict[str, Any]:
         """The bench config's data set entry: the reader, its options and the examples used."""
