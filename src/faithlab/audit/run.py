@@ -31,8 +31,8 @@ AUDIT_JSON = "audit.json"
 AUDIT_YAML = "audit.yaml"
 VERDICT_JSON = "verdict.json"  # written by the bench summary where the verdict exists
 CALIBRATION_SHARE = 0.2  # at most this share of the budget goes to timing methods before the plan is made
-CHUNK_SIZE = 10
-CHECKPOINTS = ("best", "last")  # the folders `faithlab train` saves its checkpoints in  # examples per resumable unit: a killed audit loses at most this many
+CHUNK_SIZE = 10  # examples per resumable unit: a killed audit loses at most this many
+CHECKPOINTS = ("best", "last")  # the folders `faithlab train` saves its checkpoints in
 
 
 @dataclass(frozen=True)
