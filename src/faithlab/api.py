@@ -341,6 +341,8 @@ def _resolve_metrics(metrics: str | Sequence[str]) -> tuple[set[str], list[str]]
             raise FaithlabError(
                 f"unknown metric '{name}'; groups: faithfulness, {', '.join(GROUPS)}; metrics: {', '.join(METRICS)}"
             )
+    if "roar" in groups:
+        raise FaithlabError("roar retrains the model at every step: run it in a benchmark (roar: {enabled: true})")
     return wanted, list(dict.fromkeys(groups))
 
 

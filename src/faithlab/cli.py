@@ -20,6 +20,7 @@ from typer.core import TyperGroup
 
 import faithlab
 from faithlab import jobs, study_outputs
+from faithlab.audit.cli import register as register_audit_command
 from faithlab.bench.cli import register as register_bench_command
 from faithlab.cli_options import (
     AcceptSkipped,
@@ -294,3 +295,4 @@ def _print_summary(summary: jobs.JobSummary, console: Console) -> None:
 
 register_train_commands(app)  # faithlab train / ablate / zoo
 register_bench_command(app)  # faithlab bench
+register_audit_command(app)  # faithlab audit

@@ -69,6 +69,17 @@ def bench_command(
         return
     if not summary_only:
         _run(parsed, out, not quiet, backend, address, workers)
+    written, paths = summarize_run(out, parsed)
+    Console().print(paths["markdown"].read_text())
+    typer.echo(f"results: {', '.join(str(p) for p in written)}; summary: {paths['markdown']}")
+
+
+def summarize_run(out: Path, config: BenchConfig) -> tuple[list[Path], dict[str, Path]]:
+    """Export a run folder's results (CSV, Parquet) and write its summary; returns (results files, summary files).
+
+    Raises:
+        FaithlabError: the folder holds no results yet.
+    """
     database = out / "results.sqlite"
     if not database.is_file():
         raise FaithlabError(f"{out} holds no results.sqlite; run the benchmark first")
@@ -77,9 +88,8 @@ def bench_command(
         frame = store.frame()
     models = json.loads((out / "models.json").read_text()) if (out / "models.json").is_file() else {}
     datasets = json.loads((out / DATASETS_NAME).read_text()) if (out / DATASETS_NAME).is_file() else {}
-    paths = write_summary(frame, out, models, datasets, resamples=parsed.bootstrap_resamples, seed=parsed.seed)
-    Console().print(paths["markdown"].read_text())
-    typer.echo(f"results: {', '.join(str(p) for p in written)}; summary: {paths['markdown']}")
+    paths = write_summary(frame, out, models, datasets, resamples=config.bootstrap_resamples, seed=config.seed)
+    return written, paths
 
 
 def _run(config: BenchConfig, out: Path, progress: bool, backend: str, address: str | None, workers: int) -> None:
@@ -91,6 +101,8 @@ def _run(config: BenchConfig, out: Path, progress: bool, backend: str, address: 
         return
     with RayBackend(address, workers=workers) as ray_backend:
         run_benchmark(config, out, progress=progress, backend=ray_backend)
+
+
 def print_plan(plan: BenchPlan, console: Console) -> None:
     """The plan as one table of units, then the calibration and the training each model needs first."""
     table = Table(title="benchmark plan (nothing was run)")

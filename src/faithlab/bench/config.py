@@ -20,9 +20,11 @@ from faithlab.models.zoo import SIZES, ZOO_FAMILIES
 from faithlab.schema import AtLeastOne, Positive, Schema, UnitFraction, read_yaml, validate
 from faithlab.train.config import SkipLimits, TrainConfig
 
-METRIC_GROUPS = (
+DEFAULT_METRIC_GROUPS = (
     "ground_truth", "faithfulness", "curves", "loo", "plausibility", "randomization", "adversarial"
 )  # fmt: skip
+OPT_IN_METRIC_GROUPS = ("soft", "normalized_aopc")  # soft removal, normalized AOPC: run only when the config names them
+METRIC_GROUPS = (*DEFAULT_METRIC_GROUPS, *OPT_IN_METRIC_GROUPS)
 BUILTIN = "builtin"  # data set path: the held-out test split of the planted built-in sentences
 DATASET_KINDS = ("planted", *READERS, "esnli", "movies", "hatexplain")  # the named readers and the rationale sets
 DEFAULT_METHODS = (
@@ -127,6 +129,24 @@ class Removal(Schema):
     fractions: Annotated[list[UnitFraction], Field(min_length=1)] = [0.01, 0.05, 0.1, 0.2, 0.5]
 
 
+class Roar(Schema):
+    """Recursive remove-and-retrain (`faithlab.evaluate.roar`), opt-in: it retrains a model per step and method.
+    `fractions`: the share of each text's words masked after each step; `methods`: those it runs (default: every
+    method of the config; 'random' always, as the baseline); `train`: train settings of each retrain, with `data`
+    the texts (default: the built-in planted task) and `model` the starting weights (default: the model itself)."""
+
+    enabled: bool = False
+    fractions: Annotated[list[UnitFraction], Field(min_length=1)] = [0.1, 0.2, 0.3]
+    methods: list[str] | None = None
+    train: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("train")
+    @classmethod
+    def _train(cls, train: dict[str, Any]) -> dict[str, Any]:
+        TrainConfig().with_overrides(train)  # fail now, not after the other units ran
+        return train
+
+
 class Bootstrap(Schema):
     resamples: AtLeastOne = 1000
 
@@ -151,7 +171,7 @@ class BenchConfig(Schema):
     models: Annotated[list[ModelSpec], Field(min_length=1)]
     datasets: Annotated[list[DatasetSpec], Field(min_length=1)]
     methods: Annotated[list[tuple[str, dict[str, Any]]], Field(min_length=1)] = [(m, {}) for m in DEFAULT_METHODS]
-    metrics: Annotated[list[MetricGroup], Field(min_length=1)] = list(METRIC_GROUPS)
+    metrics: Annotated[list[MetricGroup], Field(min_length=1)] = list(DEFAULT_METRIC_GROUPS)
     seed: Annotated[int, Field(ge=0)] = 0
     samples: Samples = Field(default_factory=Samples)
     chunk_size: AtLeastOne = 25
@@ -159,6 +179,7 @@ class BenchConfig(Schema):
     bootstrap: Bootstrap = Field(default_factory=Bootstrap)
     meta_evaluation: MetaEvaluationSettings = Field(default_factory=MetaEvaluationSettings)
     adversarial: dict[str, Any] = Field(default_factory=dict)
+    roar: Roar = Field(default_factory=Roar)
     data: SkipLimits = Field(default_factory=SkipLimits)
     device: str = "auto"
     dtype: Literal[tuple(DTYPES)] = "float32"  # type: ignore[valid-type]

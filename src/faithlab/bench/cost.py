@@ -172,11 +172,14 @@ def unit_passes(kind: str, examples: Sequence[Example], config: BenchConfig, cla
     """The passes of one bench unit (`faithlab.bench.runner.UnitSpec`'s kind and examples) under `config`.
 
     "examples": explain with every method, then the removal metrics. "meta_evaluation": an "examples" unit once
-    plus once per noisy and per randomised repeat. "randomization": the explanations on the
-    trained model and after each of its cascading block re-initialisations. "adversarial": per attacked method and
-    objective, `steps` optimisation steps, each a backward through the method's own scores (counted as twice the
+    plus once per noisy and per randomised repeat. "roar": not estimated (it retrains), said in its notes.
+    "randomization": the explanations on the trained model and after each of its cascading block re-initialisations.
+    "adversarial": per attacked method and objective, `steps` optimisation steps, each a backward through the
+    method's own scores (counted as twice the
     method's backward passes, the attack differentiating a gradient) plus the prediction.
     """
+    if kind == "roar":  # its cost is retraining, which this model of passes does not cover
+        return Passes(notes={"retrains the model at every step: not estimated"})
     if not examples:
         return Passes()
     pairs = [e.pair for e in examples] if any(e.pair is not None for e in examples) else None

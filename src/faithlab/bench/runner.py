@@ -22,6 +22,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 
 from faithlab.bench.config import BUILTIN, BenchConfig, DatasetSpec, ModelSpec
 from faithlab.bench.cost import ATTACK_IG_STEPS, Calibration, calibrate, estimate_unit_seconds, unit_passes
+from faithlab.bench.roar import roar_methods, roar_rows
 from faithlab.bench.store import ResultStore
 from faithlab.data import (
     Dataset,
@@ -47,8 +48,10 @@ from faithlab.evaluate import (
     evaluate_attack,
     evaluate_faithfulness,
     evaluate_ground_truth,
+    evaluate_normalized_aopc,
     evaluate_plausibility,
     evaluate_randomization,
+    evaluate_soft_removal,
 )
 from faithlab.evaluate.meta_evaluation import meta_evaluation_rows, meta_variant
 from faithlab.explain import Explanation, explain_many, get_explainer
@@ -63,9 +66,10 @@ from faithlab.train.zoo_train import train_zoo, zoo_data
 
 RATIONALE_KINDS = ("esnli", "movies", "hatexplain")
 DATASETS_NAME = "datasets.json"  # per data set: examples used, rows read, kept and skipped by reason
+PER_EXAMPLE_GROUPS = ("ground_truth", "plausibility", "faithfulness", "curves", "loo", "soft", "normalized_aopc")
 
 
-UnitKind = Literal["examples", "meta_evaluation", "randomization", "adversarial"]
+UnitKind = Literal["examples", "meta_evaluation", "randomization", "adversarial", "roar"]
 
 
 @dataclass(frozen=True)
@@ -209,7 +213,7 @@ def plan_units(
 
     Returns:
         Per-example chunks of `chunk_size`, then the opt-in meta-evaluation, then the randomization and adversarial
-        units when their metric groups are on.
+        units when their metric groups are on, then the opt-in remove-and-retrain units (one per method).
     """
     config = config.for_model(model)
     units = []
@@ -217,7 +221,7 @@ def plan_units(
     def unit(name: str, kind: UnitKind, start: int, stop: int) -> UnitSpec:
         return UnitSpec(model.name, dataset.name, name, kind, start, stop)
 
-    per_example = [m for m in config.metrics if m in ("ground_truth", "plausibility", "faithfulness", "curves", "loo")]
+    per_example = [m for m in config.metrics if m in PER_EXAMPLE_GROUPS]
     if per_example:
         for start in range(0, len(examples), config.chunk_size):
             stop = min(start + config.chunk_size, len(examples))
@@ -229,6 +233,9 @@ def plan_units(
         units.append(unit("randomization", "randomization", 0, min(config.randomization_examples, len(examples))))
     if "adversarial" in config.metrics:
         units.append(unit("adversarial", "adversarial", 0, min(config.adversarial_examples, len(examples))))
+    if config.roar.enabled:  # opt-in and expensive: each step retrains the model
+        for name, _settings in roar_methods(config):
+            units.append(unit(f"roar:{name}", "roar", 0, 0))
     return units
 
 
@@ -256,6 +263,8 @@ def execute(
         return _meta_unit(config, classifier, dataset, chunk)
     if spec.kind == "randomization":
         return _randomization_unit(config, classifier, chunk)
+    if spec.kind == "roar":
+        return _roar_unit(config, classifier, spec.name.removeprefix("roar:"))
     return _adversarial_unit(config, classifier, chunk)
 
 
@@ -320,6 +329,10 @@ def _score(
         rows += evaluate_faithfulness(
             classifier, explanations, fractions=config.fractions, replacement=config.replacement, parts=parts
         )
+    if "soft" in config.metrics:
+        rows += evaluate_soft_removal(classifier, explanations, seed=config.seed)
+    if "normalized_aopc" in config.metrics:
+        rows += evaluate_normalized_aopc(classifier, explanations, replacement=config.replacement)
     return rows
 
 
@@ -360,6 +373,12 @@ def _adversarial_unit(config: BenchConfig, classifier: Classifier, chunk: list[E
             rows = evaluate_attack(explainer, [e.text for e in chunk], _pairs(chunk), objective=objective, **options)
             records += [_record(row, 0, None, variant=objective) for row in rows]
     return records
+
+
+def _roar_unit(config: BenchConfig, classifier: Classifier, method: str) -> list[dict[str, Any]]:
+    settings = dict(roar_methods(config))[method]
+    rows = roar_rows(config, classifier, method, settings)
+    return [_record(row, 0, None, variant=f"fraction:{row.settings['fraction']:g}") for row in rows]
 
 
 def _record(row: Row, offset: int, seconds: list[float] | None, variant: str = "") -> dict[str, Any]:

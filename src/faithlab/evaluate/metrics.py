@@ -48,6 +48,10 @@ HEDSTROM = (
     "Hedström et al. 2023, 'Sanity Checks Revisited: An Exploration to Repair the Model Parameter Randomisation "
     "Test', XAI in Action workshop, NeurIPS"
 )
+MADSEN = (
+    "Madsen et al. 2022, 'Evaluating the Faithfulness of Importance Measures in NLP by Recursively Masking "
+    "Allegedly Important Tokens and Retraining', Findings of EMNLP"
+)
 
 METRICS: dict[str, Metric] = {}
 
@@ -126,6 +130,9 @@ _add(
     Metric("efficient_randomization_ratio", True, (0.0, math.inf),
            "histogram entropy of the explanation under the fully randomised model over its entropy under the "
            "trained model", HEDSTROM),
+    Metric("roar_accuracy", False, (0.0, 1.0),
+           "test accuracy of a model retrained after the method's top words are masked recursively (a faithful "
+           "method's masking lowers it faster than random masking)", MADSEN),
 )
 
 
@@ -152,4 +159,5 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "ffidelity": ("ffidelity_plus", "ffidelity_minus"),
     "smooth_randomization": ("smooth_randomization_spearman",),
     "efficient_randomization": ("efficient_randomization_ratio",),
+    "roar": ("roar_accuracy",),  # retrains models: a bench unit (`faithlab.evaluate.roar`), not an `evaluate` group
 }
