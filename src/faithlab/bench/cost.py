@@ -175,8 +175,8 @@ def unit_passes(kind: str, examples: Sequence[Example], config: BenchConfig, cla
     plus once per noisy and per randomised repeat. "roar": not estimated (it retrains), said in its notes.
     "randomization": the explanations on the trained model and after each of its cascading block re-initialisations.
     "adversarial": per attacked method and objective, `steps` optimisation steps, each a backward through the
-    method's own scores (counted as twice the
-    method's backward passes, the attack differentiating a gradient) plus the prediction.
+    method's own scores (counted as twice the method's backward passes, the attack differentiating a gradient) plus
+    the prediction.
     """
     if kind == "roar":  # its cost is retraining, which this model of passes does not cover
         return Passes(notes={"retrains the model at every step: not estimated"})
