@@ -44,6 +44,7 @@ from faithlab.explain.io import iter_jsonl
 from faithlab.models import load_classifier
 from faithlab.report.terminal import print_explanations
 from faithlab.schema import describe_fields
+from faithlab.serve.cli import register as register_serve_command
 from faithlab.train.cli import register as register_train_commands
 
 TEXT_COL = "text"  # explain's default text column
@@ -226,3 +227,4 @@ def _print_summary(summary: jobs.JobSummary, console: Console) -> None:
 
 register_train_commands(app)  # faithlab train / ablate / zoo
 register_bench_command(app)  # faithlab bench
+register_serve_command(app)  # faithlab serve
