@@ -6,20 +6,20 @@ read again from the data set its `config.json` names, so the app can show any ex
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import ValidationError
 
 from faithlab.bench.config import BenchConfig
 from faithlab.bench.runner import load_examples
 from faithlab.bench.store import ResultStore
 from faithlab.errors import FaithlabError
 from faithlab.evaluate.metrics import METRICS
-from faithlab.schema import describe
+from faithlab.schema import validate
 
 FILTERS = ("model", "dataset", "method", "metric")
 
@@ -88,10 +88,10 @@ def _examples(folder: Path, dataset: str) -> tuple[tuple[str, str | None], ...]:
     path = folder / "config.json"
     if not path.is_file():
         raise FaithlabError(f"{folder} has no config.json, so its examples' texts cannot be read again")
-    try:  # JSON mode: the strict schema reads JSON lists as its tuples
-        config = BenchConfig.model_validate_json(path.read_text())
-    except ValidationError as exc:
-        raise FaithlabError(f"{path}: {describe(exc, BenchConfig)}") from exc
+    values = json.loads(path.read_text())
+    # the runner writes each method as [name, settings]; the schema reads a method as a name or {name: settings}
+    values["methods"] = [{name: settings} for name, settings in values.get("methods", [])]
+    config = validate(BenchConfig, values, f"{path}: ")
     spec = next((d for d in config.datasets if d.name == dataset), None)
     if spec is None:
         raise FaithlabError(f"unknown data set '{dataset}'; the run has {[d.name for d in config.datasets]}")
