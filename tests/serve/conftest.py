@@ -14,13 +14,13 @@ import pytest
 pytest.importorskip("fastapi", reason="the serve tests need the serve extra (fastapi, uvicorn)")
 pytest.importorskip("uvicorn", reason="the serve tests need the serve extra (fastapi, uvicorn)")
 
-import uvicorn  # noqa: E402
-from fastapi.testclient import TestClient  # noqa: E402
+import uvicorn
+from fastapi.testclient import TestClient
 
-from faithlab.bench.config import BenchConfig  # noqa: E402
-from faithlab.bench.store import ResultStore  # noqa: E402
-from faithlab.models import Classifier  # noqa: E402
-from faithlab.serve.app import create_app  # noqa: E402
+from faithlab.bench.config import BenchConfig
+from faithlab.bench.store import ResultStore
+from faithlab.models import Classifier
+from faithlab.serve.app import create_app
 
 # per (method, metric): the values of examples 0, 1, 2 — grad_x_input leads on comprehensiveness (higher is
 # better), random on sufficiency (lower is better)
