@@ -235,11 +235,18 @@ async function runFaithfulness() {
 }
 
 // ----- attention -------------------------------------------------------------------------------------------------
+// shades are scaled to each matrix's largest weight, so a nearly uniform head is still readable (values on hover)
+function attentionShade(value, largest) {
+  const shade = Math.round(255 * (1 - (largest > 0 ? value / largest : 0)));
+  return `rgb(${shade},${shade},255)`;
+}
+
+function largest(matrix) { return Math.max(...matrix.map(row => Math.max(...row))); }
+
 function drawMatrix(canvas, matrix) {
-  const n = matrix.length, size = canvas.width / n, context = canvas.getContext("2d");
+  const n = matrix.length, size = canvas.width / n, context = canvas.getContext("2d"), top = largest(matrix);
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
-    const shade = Math.round(255 * (1 - Math.min(1, matrix[i][j])));
-    context.fillStyle = `rgb(${shade},${shade},255)`;
+    context.fillStyle = attentionShade(matrix[i][j], top);
     context.fillRect(j * size, i * size, size, size);
   }
 }
@@ -274,14 +281,15 @@ function headPicker(data) {
 }
 
 function headMatrix(data) {
+  const top = largest(data.matrix);
   const header = el("tr", {}, [el("th"), ...data.tokens.map(t => el("th", { class: "col", text: t }))]);
   const rows = data.matrix.map((values, i) => el("tr", {}, [el("th", { class: "text", text: data.tokens[i] }), ...values.map((v, j) => {
     const cell = el("td", { title: `${data.tokens[i]} → ${data.tokens[j]}: ${v}` });
-    const shade = Math.round(255 * (1 - Math.min(1, v)));
-    cell.style.background = `rgb(${shade},${shade},255)`;
+    cell.style.background = attentionShade(v, top);
     return cell;
   })]));
   return el("div", {}, [el("h3", { text: `Layer ${data.layer}, head ${data.head} (rows attend to columns)` }),
+    el("p", { text: `Darkest = the largest weight, ${top.toFixed(3)}; each weight on hover.` }),
     el("table", { class: "matrix", id: "head-matrix" }, [header, ...rows])]);
 }
 
