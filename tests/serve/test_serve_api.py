@@ -274,6 +274,7 @@ def test_the_page_and_its_assets_are_served_with_a_strict_policy(client: TestCli
     assert "http" not in page.text.replace("http-equiv", "")  # no external URL in the page
     assert client.get("/static/app.js").status_code == 200
     assert set(client.get("/openapi.json").json()["paths"]) >= {"/api/explain", "/api/attention", "/api/deletion"}
+    assert client.get("/docs").status_code == 404  # FastAPI's docs page would load its scripts from a CDN
 
 
 def test_serve_command_needs_a_model():

@@ -60,7 +60,8 @@ def create_app(classifier: Classifier, run: str | Path | None = None, limits: Li
         yield
         worker.shutdown()
 
-    app = FastAPI(title="faithlab", version=faithlab.__version__, lifespan=lifespan,
+    # no /docs or /redoc pages: FastAPI's load their scripts from a CDN; the description itself is /openapi.json
+    app = FastAPI(title="faithlab", version=faithlab.__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Explain a text classifier's predictions and measure how far each explanation holds.")
     _add_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -41,7 +41,7 @@ def serve_command(
 
     classifier = load_classifier(model, new_head=new_head)
     app = create_app(classifier, run=run)
-    typer.echo(f"faithlab serve: {classifier.name} on http://{host}:{port} (API description: /docs)")
+    typer.echo(f"faithlab serve: {classifier.name} on http://{host}:{port} (API description: /openapi.json)")
     uvicorn.run(app, host=host, port=port, workers=1, log_level="warning")
 
 
