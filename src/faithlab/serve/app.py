@@ -12,6 +12,7 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Literal
 
@@ -84,7 +85,7 @@ def create_app(classifier: Classifier, run: str | Path | None = None, limits: Li
             "model": classifier.name,
             "fingerprint": classifier.fingerprint,
             "labels": list(classifier.labels),
-            "limits": limits.__dict__,
+            "limits": asdict(limits),
             "methods": {name: {"doc": (cls.__doc__ or "").strip().split("\n")[0],
                                "settings": cls.Settings.model_json_schema()} for name, cls in EXPLAINERS.items()},
             "views": list(VIEWS),

@@ -14,7 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from faithlab.errors import FaithlabError
 from faithlab.explain.settings import UNITS
 
-Level = Literal["token", "word"]
 DeletionOutput = Literal["logit", "probability", "margin", "probability_margin", "loss"]
 # the settings that set how many model passes a method spends
 BUDGET_SETTINGS = ("n_samples", "n_steps", "max_steps")
