@@ -52,6 +52,7 @@ from faithlab.report import run_report
 from faithlab.report.terminal import print_explanations
 from faithlab.schema import describe_fields
 from faithlab.selection import Selection, parse_classes, select_inputs
+from faithlab.serve.cli import register as register_serve_command
 from faithlab.train.cli import register as register_train_commands
 
 TEXT_COL = "text"  # explain's default text column
@@ -296,3 +297,4 @@ def _print_summary(summary: jobs.JobSummary, console: Console) -> None:
 register_train_commands(app)  # faithlab train / ablate / zoo
 register_bench_command(app)  # faithlab bench
 register_audit_command(app)  # faithlab audit
+register_serve_command(app)  # faithlab serve
