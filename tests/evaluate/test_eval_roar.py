@@ -62,16 +62,16 @@ def test_fractions_must_increase(tiny_classifiers) -> None:
                       retrain=lambda *_: bert)
 
 
-def test_roar_is_opt_in_and_runs_random_as_baseline(tmp_path: Path, tiny_folders, tiny_classifiers) -> None:
+def test_roar_is_opt_in_and_runs_random_as_baseline(tmp_path: Path, tiny_folders) -> None:
     raw = {"models": [{"name": "tiny", "path": str(tiny_folders["bert"])}],
            "datasets": [{"name": "builtin", "kind": "planted", "path": "builtin"}], "methods": ["grad_x_input"],
            "metrics": ["faithfulness"]}
     off = parse_config(raw)
     assert not off.roar.enabled
-    assert not any(u.name.startswith("roar") for u in plan_units(off, tiny_classifiers["bert"], off.datasets[0], []))
+    assert not any(u.name.startswith("roar") for u in plan_units(off, off.models[0], off.datasets[0], []))
     on = parse_config(raw | {"roar": {"enabled": True, "fractions": [0.1]}})
     assert roar_methods(on) == [("grad_x_input", {}), ("random", {})]
-    names = [u.name for u in plan_units(on, tiny_classifiers["bert"], on.datasets[0], [])]
+    names = [u.name for u in plan_units(on, on.models[0], on.datasets[0], [])]
     assert names == ["roar:grad_x_input", "roar:random"]
     with pytest.raises(FaithlabError, match=r"roar\.train"):
         parse_config(raw | {"roar": {"enabled": True, "train": {"epoch": 2}}})
