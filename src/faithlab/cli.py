@@ -148,6 +148,8 @@ def explain(
     ] = None,
     attention_out: Annotated[Path | None, typer.Option(
         help="Write every layer's and head's attention matrices to this .npz or .safetensors file.")] = None,
+    top_n: Annotated[int, typer.Option(
+        help="Words per predicted class in top_words.csv (and at each end of loss_extremes.csv).")] = 20,
     prompt: Annotated[Path | None, typer.Option(
         help="YAML prompt (template, labels, examples, score): explain a causal LM as a zero/few-shot classifier."
     )] = None,
@@ -161,8 +163,9 @@ def explain(
     """Explain texts with one or more methods: print them, or write JSONL + HTML to --out (resumable).
 
     --set takes a method setting as method.key=value (e.g. ig.n_steps=32); `faithlab methods NAME` lists them.
-    With --out, occlusion's per-word deletions go to deletions.csv, --evaluate's results to evaluation.csv and
-    curves.json, and a selection's rows to selection.csv.
+    With --out, occlusion's per-word deletions go to deletions.csv (the --top-n most influential words per class to
+    top_words.csv, and on output=loss the extremes to loss_extremes.csv), per-text bar plots to figures/,
+    --evaluate's results to evaluation.csv and curves.json, and a selection's rows to selection.csv.
     A causal LM is explained as a prompted classifier with --prompt or --prompt-template and --label-words.
     """
     console = Console()
@@ -181,6 +184,8 @@ def explain(
     else:
         inputs = jobs.check_texts(texts or [])
     names = jobs.resolve_methods(methods)
+    if top_n < 1:
+        raise FaithlabError(f"--top-n must be at least 1, got {top_n}")
     settings = jobs.parse_settings(setting or [])
     unknown = [m for m in settings if m not in names]
     if unknown:
@@ -216,7 +221,8 @@ def explain(
     if input_file is None:
         print_explanations(iter_jsonl(Path(out) / jobs.JSONL_NAME), console, k=top, show_special=show_special)
     summary.files |= study_outputs.write_all(
-        classifier, Path(out), selected, names, evaluate=evaluate, attention_out=attention_out, console=console
+        classifier, Path(out), selected, names, evaluate=evaluate, attention_out=attention_out, top_n=top_n,
+        console=console,
     )
     jobs.write_summary(summary)
     _print_summary(summary, console)

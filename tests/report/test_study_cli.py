@@ -88,3 +88,43 @@ def test_bad_selections_are_one_clear_error(tiny_folders, finance, tmp_path, ext
     result = invoke("explain", "-m", tiny_folders["bert"], "-i", finance, "--reader", "label_sep", "--delimiter",
                     "@", "--encoding", "latin-1", "--methods", "random", "-o", tmp_path / "x", *extra)
     assert result.exit_code == 2 and message in result.output
+
+
+def test_top_words_loss_extremes_bars_and_attention_figures_follow_the_run(tiny_folders, finance, tmp_path):
+    out = tmp_path / "run"
+    result = invoke(
+        "explain", "-m", tiny_folders["bert"], "-i", finance, "--reader", "label_sep", "--delimiter", "@",
+        "--encoding", "latin-1", "--methods", "occlusion,grad_x_input", "--set", "occlusion.unit=whitespace",
+        "--set", "occlusion.output=loss", "--first", "4", "--top-n", "2", "--attention-out", out / "att.npz",
+        "-o", out, "-q",
+    )
+    assert result.exit_code == 0, result.output
+    deletions = pd.read_csv(out / "deletions.csv")
+    top = pd.read_csv(out / "top_words.csv")
+    for cls, words in deletions.groupby("predicted_before"):
+        kept = top[top["predicted_before"] == cls]
+        assert kept["rank"].tolist() == list(range(1, min(2, len(words)) + 1))
+        assert kept["difference"].tolist() == sorted(words["difference"], reverse=True)[:2]
+    assert set(top["predicted_before"]) == set(deletions["predicted_before"])
+    extremes = pd.read_csv(out / "loss_extremes.csv")
+    ordered = sorted(deletions["difference"])
+    assert extremes[extremes["end"] == "top"]["difference"].tolist() == ordered[::-1][:2]
+    assert extremes[extremes["end"] == "bottom"]["difference"].tolist() == ordered[:2]
+    assert {"text_id", "word", "output_before", "output_after", "predicted_after"} <= set(extremes.columns)
+    figures = out / "figures"
+    with np.load(out / "att.npz") as data:
+        texts = {k.split("/")[0] for k in data.files}
+    assert len(texts) == 4
+    for i in range(4):  # one bar plot and four attention figures per text, each as PNG and SVG
+        for stem in ("bars", "attention-heads", "attention-mean", "attention-rollout", "attention-layers"):
+            assert (figures / f"{stem}-{i}.png").stat().st_size > 0 and (figures / f"{stem}-{i}.svg").exists()
+    assert not (figures / "bars-4.png").exists()
+
+
+def test_margin_tables_have_no_loss_extremes_and_bad_top_n_is_one_error(tiny_folders, finance, tmp_path):
+    args = ["explain", "-m", tiny_folders["bert"], "-i", finance, "--reader", "label_sep", "--delimiter", "@",
+            "--encoding", "latin-1", "--methods", "occlusion", "--first", "2", "-q"]
+    assert invoke(*args, "-o", tmp_path / "a").exit_code == 0
+    assert (tmp_path / "a" / "top_words.csv").exists() and not (tmp_path / "a" / "loss_extremes.csv").exists()
+    bad = invoke(*args, "--top-n", "0", "-o", tmp_path / "b")
+    assert bad.exit_code == 2 and "--top-n must be at least 1, got 0" in bad.output
