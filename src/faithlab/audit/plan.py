@@ -1,7 +1,8 @@
 """The audit's plan: how many examples, which methods at which sample budgets, which metrics, so the run fits the
 time budget.
 
-`estimate_seconds` is the one place that turns a plan and a calibration into seconds (a cost model can replace it).
+`estimate_seconds` is the one place that turns a plan and a calibration (whose per-example figures come from
+the bench cost model, `faithlab.audit.calibrate`) into seconds.
 `choose_plan` walks from the richest plan to the poorest and keeps the first that fits with enough examples for
 paired comparisons (more for richer sample budgets). It degrades in this order: smaller sample budgets, no
 normalized AOPC (its bounds cost the most per example), the dearest methods dropped one by one, and last a minimal
