@@ -62,16 +62,16 @@ def test_fractions_must_increase(tiny_classifiers) -> None:
                       retrain=lambda *_: bert)
 
 
-def test_roar_is_opt_in_and_runs_random_as_baseline(tmp_path: Path, tiny_folders, tiny_classifiers) -> None:
+def test_roar_is_opt_in_and_runs_random_as_baseline(tmp_path: Path, tiny_folders) -> None:
     raw = {"models": [{"name": "tiny", "path": str(tiny_folders["bert"])}],
            "datasets": [{"name": "builtin", "kind": "planted", "path": "builtin"}], "methods": ["grad_x_input"],
            "metrics": ["faithfulness"]}
     off = parse_config(raw)
     assert not off.roar.enabled
-    assert not any(u.name.startswith("roar") for u in plan_units(off, tiny_classifiers["bert"], off.datasets[0], []))
+    assert not any(u.name.startswith("roar") for u in plan_units(off, off.models[0], off.datasets[0], []))
     on = parse_config(raw | {"roar": {"enabled": True, "fractions": [0.1]}})
     assert roar_methods(on) == [("grad_x_input", {}), ("random", {})]
-    names = [u.name for u in plan_units(on, tiny_classifiers["bert"], on.datasets[0], [])]
+    names = [u.name for u in plan_units(on, on.models[0], on.datasets[0], [])]
     assert names == ["roar:grad_x_input", "roar:random"]
     with pytest.raises(FaithlabError, match=r"roar\.train"):
         parse_config(raw | {"roar": {"enabled": True, "train": {"epoch": 2}}})
@@ -83,8 +83,9 @@ def test_oracle_masking_drops_accuracy_to_chance_random_does_not(tmp_path: Path)
     folder = build_classifier_folder("bert", [*builtin_sentences(), *LABEL_WORDS], tmp_path / "bert", size=tiny,
                                      vocab_size=tiny.vocab, seed=11)
     splits = load_splits(DataConfig(position="start", label_words=list(LABEL_WORDS)), seed=0)
-    # mean pooling: the planted word's embedding reaches the head directly, so a few epochs always find it
-    base = {"model": str(folder), "epochs": 3, "batch_size": 4, "learning_rate": 3e-3, "warmup_ratio": 0.1,
+    # mean pooling: the planted word's embedding reaches the head directly, so a few epochs always find it; 2 epochs
+    # of batches of 8 at 5e-3 (66 steps) learned it for model seeds 11, 3 and 5 (random masking: 0.88-0.95 accuracy)
+    base = {"model": str(folder), "epochs": 2, "batch_size": 8, "learning_rate": 5e-3, "warmup_ratio": 0.1,
             "dropout": 0.1, "pooling": "mean", "progress": False}
     names = list(splits.train.label_names)
     train = (splits.train.texts, [e.label for e in splits.train])
