@@ -16,6 +16,7 @@ from faithlab.bench.config import load_config
 from faithlab.bench.store import ResultStore
 from faithlab.cli import app
 from faithlab.errors import FaithlabError
+from faithlab.evaluate.verdict import read_verdicts
 
 SENTENCES = [
     ("the food was warm and the staff were kind", 1),
@@ -88,6 +89,31 @@ def test_the_audit_resumes_and_runs_the_plan_it_recorded(tiny_folders, interrupt
     per_example = frame[frame["metric"] == "comprehensiveness"]
     assert per_example.groupby("method")["example"].nunique().eq(len(SENTENCES)).all()
     assert outcome.summary.is_file()
+    # the meta-evaluation runs on the randomization examples, as the planner counted it
+    assert plan["meta_evaluation"] and config.meta_evaluation.enabled
+    assert config.meta_evaluation.examples == plan["randomization_examples"]
+    assert frame["variant"].str.startswith("meta:").any()
+    # the verdict and the report of the run folder, recorded in audit.json
+    assert record["verdict"] == str(outcome.verdict) == str(out / "verdict.json")
+    verdict = read_verdicts(outcome.verdict.read_text())[(Path(tiny_folders["bert"]).name, data.stem)]
+    assert verdict.best and set(verdict.best) <= set(plan["methods"]) and verdict.summary
+    assert record["report"] == str(outcome.report) and outcome.report.read_text().startswith("<!DOCTYPE html>")
+
+
+def test_time_before_the_call_counts_against_the_budget(tmp_path: Path, tiny_folders, data: Path) -> None:
+    with pytest.raises(FaithlabError, match="too small for this model"):
+        run_audit(_request(tiny_folders["bert"], data, budget=60.0), tmp_path / "run", progress=False, elapsed=59.0)
+
+
+def test_the_cli_prints_the_verdict_and_the_report(tmp_path: Path, tiny_folders, data: Path) -> None:
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["audit", "--model", str(tiny_folders["bert"]), "--data", str(data), "--out",
+                                      str(out), "--text-col", "review", "--label-col", "label", "--methods",
+                                      "grad_x_input", "--budget", "24h", "-q"])
+    assert result.exit_code == 0, result.output
+    verdict = next(iter(read_verdicts((out / "verdict.json").read_text()).values()))
+    assert f"most faithful {verdict.leader}" in result.output and verdict.summary.split()[0] in result.output
+    assert f"report: {out / 'report.html'}" in result.output and "within budget" in result.output
 
 
 def test_a_benchmark_folder_is_not_taken_for_an_audit(tmp_path: Path, tiny_folders, data: Path) -> None:

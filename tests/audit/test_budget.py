@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+import time
+
 import pytest
 
-from faithlab.audit.budget import parse_budget
+from faithlab.audit.budget import parse_budget, process_seconds
 from faithlab.errors import FaithlabError
+
+IMPORTED = time.perf_counter()  # this module's import: the process started earlier
 
 
 @pytest.mark.parametrize(
@@ -26,3 +31,11 @@ def test_not_a_duration(text: str) -> None:
 def test_zero_or_more_than_a_week(text: str) -> None:
     with pytest.raises(FaithlabError, match="must be more than 0 s and at most a week"):
         parse_budget(text)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the process start time is read from /proc")
+def test_the_clock_starts_with_the_process() -> None:
+    first = process_seconds()
+    assert first >= time.perf_counter() - IMPORTED  # start-up and imports are counted, not only what follows
+    time.sleep(0.05)
+    assert process_seconds() - first == pytest.approx(0.05, abs=0.04)

@@ -32,8 +32,8 @@ def test_estimate_by_hand() -> None:
     plan = Plan(10, {"random": {}, "ig": {"n_steps": 16}}, ["faithfulness"], 2, False)
     # explain 0.001 + 0.08 * 16/8 = 0.161; metrics 2 methods * 0.01 = 0.02; randomization 2 examples * 3 passes
     assert estimate_seconds(plan, _calibration()) == pytest.approx(10 * (0.161 + 0.02) + 2 * 3 * 0.161)
-    plan.meta_evaluation = True  # the metrics twice more on the randomization examples
-    assert estimate_seconds(plan, _calibration()) == pytest.approx(10 * 0.181 + 2 * 3 * 0.161 + 2 * 2 * 0.02)
+    plan.meta_evaluation = True  # explanations and metrics on the randomization examples, 1 + 2 * 3 repeats
+    assert estimate_seconds(plan, _calibration()) == pytest.approx(10 * 0.181 + 2 * 3 * 0.161 + 7 * 2 * 0.181)
 
 
 @pytest.mark.parametrize("budget", [20_000, 2_000, 600, 200, 60, 20, 8])

@@ -83,8 +83,9 @@ def test_oracle_masking_drops_accuracy_to_chance_random_does_not(tmp_path: Path)
     folder = build_classifier_folder("bert", [*builtin_sentences(), *LABEL_WORDS], tmp_path / "bert", size=tiny,
                                      vocab_size=tiny.vocab, seed=11)
     splits = load_splits(DataConfig(position="start", label_words=list(LABEL_WORDS)), seed=0)
-    # mean pooling: the planted word's embedding reaches the head directly, so a few epochs always find it
-    base = {"model": str(folder), "epochs": 3, "batch_size": 4, "learning_rate": 3e-3, "warmup_ratio": 0.1,
+    # mean pooling: the planted word's embedding reaches the head directly, so a few epochs always find it; 2 epochs
+    # of batches of 8 at 5e-3 (66 steps) learned it for model seeds 11, 3 and 5 (random masking: 0.88-0.95 accuracy)
+    base = {"model": str(folder), "epochs": 2, "batch_size": 8, "learning_rate": 5e-3, "warmup_ratio": 0.1,
             "dropout": 0.1, "pooling": "mean", "progress": False}
     names = list(splits.train.label_names)
     train = (splits.train.texts, [e.label for e in splits.train])

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import time
+from pathlib import Path
 
 from faithlab.errors import FaithlabError
 
@@ -28,3 +31,14 @@ def parse_budget(text: str) -> float:
     if not 0 < seconds <= MAX_SECONDS:
         raise FaithlabError(f"--budget {text!r} must be more than 0 s and at most a week (7 days)")
     return seconds
+
+
+def process_seconds() -> float:
+    """Seconds since this process started (interpreter start-up and imports included), so that a budget counts the
+    wall time a user sees; 0.0 where the system does not say when the process started (not Linux)."""
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        started = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22 of stat(5): start time after boot, in ticks
+        return max(0.0, time.clock_gettime(time.CLOCK_BOOTTIME) - started)
+    except (OSError, AttributeError, ValueError, IndexError):
+        return 0.0

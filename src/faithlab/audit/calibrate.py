@@ -1,22 +1,29 @@
 """A short calibration on the user's own model: seconds per example of each method and each faithfulness metric.
 
-The planner (`faithlab.audit.plan`) turns these timings into a plan that fits the time budget. Each method runs at
-the cheapest value of its sample budget; the planner scales that time in proportion to a larger budget, which
-over- rather than under-estimates (a fixed part of the cost does not grow with the samples).
+The planner (`faithlab.audit.plan`) turns these figures into a plan that fits the time budget. Each method runs
+once, at the cheapest value of its sample budget, to check that it works on this model; its seconds per example
+come from the bench cost model (`faithlab.bench.cost`: its passes on a chunk of examples as the bench runner
+batches them, priced by a pass calibration of the model), because timing a method alone on a few examples counts
+per-call overhead that the runner amortises. The metric groups the cost model does not price (soft, normalized
+AOPC) are timed on the explanations of every method at once. The planner scales a method's time in proportion to a
+larger sample budget.
 """
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from faithlab.bench import cost
+from faithlab.bench.config import Removal
 from faithlab.data import Example
 from faithlab.errors import FaithlabError
-from faithlab.evaluate import evaluate_faithfulness, evaluate_normalized_aopc, evaluate_soft_removal, transformer_blocks
-from faithlab.explain import Explanation, explain_many
-from faithlab.models import Classifier
+from faithlab.evaluate import evaluate_normalized_aopc, evaluate_soft_removal, transformer_blocks
+from faithlab.explain import Explanation, explain_many, get_explainer
+from faithlab.models import Batch, Classifier
 
 
 @dataclass(frozen=True)
@@ -48,7 +55,9 @@ CANDIDATES = (
 )
 CANDIDATE_NAMES = tuple(c.name for c in CANDIDATES)
 METRIC_GROUPS = ("faithfulness", "soft", "normalized_aopc")  # the bench metric groups scoring every method
-CALIBRATION_EXAMPLES = 3
+CALIBRATION_EXAMPLES = 1  # each method runs on this many examples, to check it works (its cost is modelled)
+COST_CHUNK = 10  # examples the cost model prices together: the bench runner's chunk of the audit
+PRICED = "faithfulness"  # the metric group the cost model prices; the others are timed
 MINIMAL = 2  # methods timed whatever the limit: the random baseline and one real method make the minimal plan
 LEFT_OUT = "left out: the calibration used its share of the budget before reaching it"
 
@@ -98,7 +107,7 @@ def calibrate(
     seed: int = 0,
     limit_seconds: float | None = None,
 ) -> Calibration:
-    """Time the chosen candidate methods and every metric group on the first `CALIBRATION_EXAMPLES` examples.
+    """Price the chosen candidate methods and every metric group per example on the user's model.
 
     Args:
         classifier: the user's model.
@@ -109,7 +118,8 @@ def calibrate(
             budget is not spent on calibrating methods it cannot afford); None: no limit.
 
     Returns:
-        The `Calibration`; a method that raises `FaithlabError` on this model, or is left out by `limit_seconds`, is
+        The `Calibration` (seconds per example of a method: the cost model's price of a `COST_CHUNK` chunk, divided
+        by its examples); a method that raises `FaithlabError` on this model, or is left out by `limit_seconds`, is
         listed in `failed` with the reason.
 
     Raises:
@@ -120,6 +130,8 @@ def calibrate(
     texts = [e.text for e in chunk]
     pairs = [e.pair for e in chunk] if any(e.pair is not None for e in chunk) else None
     classifier.predict(texts, pairs)  # the first pass pays one-off costs (allocations, lazy init) the run won't
+    batch = _encode(classifier, examples[:COST_CHUNK])
+    passes = cost.calibrate(classifier, width=int(statistics.median(batch.lengths.tolist())))
     explain, settings, failed, explanations = {}, {}, {}, {}
     for candidate in chosen:
         if len(explain) >= MINIMAL and limit_seconds is not None and time.perf_counter() - start > limit_seconds:
@@ -127,33 +139,40 @@ def calibrate(
             continue
         options = candidate.settings(len(candidate.ladder) - 1)
         try:
-            seconds, result = _timed(explain_many, classifier, texts, [(candidate.name, options)], pairs)
+            result = explain_many(classifier, texts, [(candidate.name, options)], pairs)
         except FaithlabError as exc:
             failed[candidate.name] = str(exc)
             continue
-        explain[candidate.name] = seconds / len(chunk)
+        explainer = get_explainer(candidate.name, classifier, allow_low_precision=True, **options)
+        explain[candidate.name] = cost.estimate_unit_seconds(cost.method_passes(explainer, batch), passes) / len(batch)
         settings[candidate.name] = options
         explanations.update(result)
     if not explanations:
         raise FaithlabError(f"no explanation method runs on this model: {failed}")
-    # a metric's cost per explanation hardly depends on the method: one explanation is timed per group, the
-    # cheapest group always (the minimal plan needs it), the others while the limit allows
-    first = next(iter(explanations))
-    one = {first: explanations[first][:1]}
-    metrics = {}
+    # the cost model prices the removal group (the minimal plan needs it); the other groups are timed while the
+    # limit allows, on every method's explanations at once (the runner scores them together, so per-call overhead
+    # and normalized AOPC's bounds, shared by the methods of an example, are amortised as in the run)
+    count = sum(len(items) for items in explanations.values())
+    removals = cost.metric_passes(batch, 1, [PRICED], len(Removal().fractions))
+    metrics = {PRICED: cost.estimate_unit_seconds(removals, passes) / len(batch)}
     for group in METRIC_GROUPS:
-        if metrics and limit_seconds is not None and time.perf_counter() - start > limit_seconds:
+        if group == PRICED:
+            continue
+        if limit_seconds is not None and time.perf_counter() - start > limit_seconds:
             failed[f"metric group {group}"] = LEFT_OUT
             continue
-        metrics[group] = _timed(_score, group, classifier, one, seed)[0]
+        metrics[group] = _timed(_score, group, classifier, explanations, seed)[0] / count
     blocks = len(transformer_blocks(classifier.model))
     return Calibration(explain, settings, metrics, blocks, time.perf_counter() - start, failed)
 
 
+def _encode(classifier: Classifier, examples: list[Example]) -> Batch:
+    pairs = [e.pair for e in examples] if any(e.pair is not None for e in examples) else None
+    return classifier.encode([e.text for e in examples], pairs)
+
+
 def _score(group: str, classifier: Classifier, explanations: dict[str, list[Explanation]], seed: int) -> list:
-    """The rows of one metric group, as the bench runner computes them (default fractions and replacement)."""
-    if group == "faithfulness":
-        return evaluate_faithfulness(classifier, explanations, parts=["eraser"])
+    """The rows of one timed metric group, as the bench runner computes them (default settings)."""
     if group == "soft":
         return evaluate_soft_removal(classifier, explanations, seed=seed)
     return evaluate_normalized_aopc(classifier, explanations)

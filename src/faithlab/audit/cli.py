@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from faithlab.audit.budget import parse_budget
+from faithlab.audit.budget import parse_budget, process_seconds
 from faithlab.audit.plan import Plan
 from faithlab.audit.run import AuditRequest, run_audit
 from faithlab.cli_options import Delimiter, Encoding, Input, LabelCol, Model, Out, PairCol, Quiet, Reader, TextCol
 from faithlab.errors import FaithlabError
+from faithlab.evaluate.verdict import read_verdicts
 
 
 def audit_command(
@@ -37,8 +37,10 @@ def audit_command(
 
     A short calibration on your model picks the examples, methods and sample budgets that fit --budget; the
     faithfulness metrics and the randomization sanity check then run as a resumable benchmark in --out (default
-    runs/audit). Re-running the same command resumes it.
+    runs/audit), which ends with verdict.json and report.html. Re-running the same command resumes it. The budget
+    counts from the start of the process, start-up and imports included.
     """
+    elapsed = process_seconds()
     if model is None or data is None:
         raise FaithlabError("give the model with --model and the data file with --data")
     console = Console()
@@ -48,16 +50,23 @@ def audit_command(
         label_col=label_col, encoding=encoding, delimiter=delimiter, seed=seed,
         methods=None if methods is None else tuple(m.strip() for m in methods.split(",") if m.strip()),
     )
-    outcome = run_audit(request, out or Path("runs/audit"), progress=not quiet,
+    outcome = run_audit(request, out or Path("runs/audit"), progress=not quiet, elapsed=elapsed,
                         on_plan=lambda plan, resumed: _print_plan(console, plan, resumed, request.budget_seconds))
     kept = "within" if outcome.within_budget else "OVER"
-    console.print(f"audit took {outcome.seconds:.0f} s of a {request.budget_seconds:.0f} s budget ({kept} budget); "
-                  f"summary: {outcome.summary}", markup=False, highlight=False)
-    if outcome.verdict is not None:
-        verdict = json.loads(outcome.verdict.read_text())
-        if isinstance(verdict.get("summary"), str):
-            console.print(verdict["summary"], markup=False, highlight=False)
-        console.print(f"verdict: {outcome.verdict}", markup=False, highlight=False)
+
+    def say(text: str) -> None:  # plain (names are not rich markup), unwrapped (paths stay whole)
+        console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+    say(f"audit took {outcome.seconds:.0f} s of a {request.budget_seconds:.0f} s budget ({kept} budget); "
+        f"summary: {outcome.summary}; report: {outcome.report}")
+    if outcome.verdict is None:
+        say("no verdict: no faithfulness metric was measured")
+        return
+    for verdict in read_verdicts(outcome.verdict.read_text()).values():
+        tied = f"; tied with it: {', '.join(verdict.best[1:])}" if len(verdict.best) > 1 else ""
+        say(f"verdict for {verdict.model} on {verdict.dataset}: most faithful {verdict.leader or 'none'}{tied}")
+        say(verdict.summary)
+    say(f"verdict: {outcome.verdict}")
 
 
 def _print_plan(console: Console, plan: Plan, resumed: bool, budget: float) -> None:

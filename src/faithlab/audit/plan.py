@@ -1,7 +1,8 @@
 """The audit's plan: how many examples, which methods at which sample budgets, which metrics, so the run fits the
 time budget.
 
-`estimate_seconds` is the one place that turns a plan and a calibration into seconds (a cost model can replace it).
+`estimate_seconds` is the one place that turns a plan and a calibration (whose per-example figures come from
+the bench cost model, `faithlab.audit.calibrate`) into seconds.
 `choose_plan` walks from the richest plan to the poorest and keeps the first that fits with enough examples for
 paired comparisons (more for richer sample budgets). It degrades in this order: smaller sample budgets, no
 normalized AOPC (its bounds cost the most per example), the dearest methods dropped one by one, and last a minimal
@@ -16,6 +17,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from faithlab.audit.calibrate import CANDIDATES, METRIC_GROUPS, Calibration, Candidate
+from faithlab.bench.config import MetaEvaluationSettings
 from faithlab.errors import FaithlabError
 
 MAX_EXAMPLES = 200  # beyond this, paired bootstrap intervals narrow slowly; spend the time on methods instead
@@ -23,6 +25,7 @@ SOLID_EXAMPLES = 30  # fewer examples than this leave most method pairs tied; go
 MAX_RANDOMIZATION_EXAMPLES = 8
 MARGIN = 0.15  # share of the budget kept free for what the estimate misses (load noise, summary, report)
 CORE = 2  # the minimal plan keeps the random baseline and the cheapest real method
+META_REPEATS = MetaEvaluationSettings().repeats  # noisy and randomised repeats of the meta-evaluation unit
 
 
 @dataclass
@@ -61,15 +64,16 @@ def estimate_seconds(plan: Plan, calibration: Calibration) -> float:
     """Seconds the bench run of `plan` should take, from the calibration (model load excluded: it is measured).
 
     Per example: every method's explanation plus every metric group on every method. The randomization test
-    re-explains its examples once per transformer block. The meta-evaluation is counted as the metrics computed
-    twice more (under input noise and under a randomized model) on the randomization examples.
+    re-explains its examples once per transformer block. The meta-evaluation runs on the randomization examples:
+    explanations and metrics once on the trained model and once per noisy and per randomised repeat (as
+    `faithlab.bench.cost.unit_passes` counts its unit).
     """
     explain = sum(method_seconds(name, settings, calibration) for name, settings in plan.methods.items())
     metrics = len(plan.methods) * sum(calibration.metrics[g] for g in plan.metrics)
     seconds = plan.examples * (explain + metrics)
     seconds += plan.randomization_examples * (calibration.blocks + 1) * explain
     if plan.meta_evaluation:
-        seconds += 2 * plan.randomization_examples * metrics
+        seconds += (1 + 2 * META_REPEATS) * plan.randomization_examples * (explain + metrics)
     return seconds
 
 

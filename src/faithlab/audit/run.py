@@ -1,7 +1,8 @@
 """Run an audit: calibrate on the user's model, choose a plan that fits the budget, and run it as a benchmark.
 
-The run folder holds audit.json (the request, the calibration, the plan, the seconds each session took) and
-audit.yaml (the plan as a bench config, so `faithlab bench audit.yaml` reruns it), next to the bench runner's files.
+The run folder holds audit.json (the request, the calibration, the plan, the seconds each session took, where the
+verdict and the report are), audit.yaml (the plan as a bench config, so `faithlab bench audit.yaml` reruns it) and
+report.html (`faithlab report` of the folder), next to the bench runner's and the summary's files (verdict.json).
 A re-run of the same request resumes from audit.json without calibrating again (so the plan, and the results, stay
 the same); a different request into the same folder is refused.
 """
@@ -25,11 +26,14 @@ from faithlab.bench.runner import load_examples, run_benchmark
 from faithlab.data.named import DELIMITED, READERS
 from faithlab.errors import FaithlabError
 from faithlab.models import load_classifier
+from faithlab.report.run_report import write_report
 from faithlab.runs import prepare_out_dir
 
 AUDIT_JSON = "audit.json"
 AUDIT_YAML = "audit.yaml"
 VERDICT_JSON = "verdict.json"  # written by the bench summary where the verdict exists
+REPORT_HTML = "report.html"
+FINISH_SHARE = 0.05  # of the budget, kept for what follows the bench run: the summary, the verdict, the report
 CALIBRATION_SHARE = 0.2  # at most this share of the budget goes to timing methods before the plan is made
 CHUNK_SIZE = 10  # examples per resumable unit: a killed audit loses at most this many
 CHECKPOINTS = ("best", "last")  # the folders `faithlab train` saves its checkpoints in
@@ -92,11 +96,12 @@ class AuditOutcome:
     within_budget: bool
     summary: Path
     verdict: Path | None
+    report: Path
 
 
 def run_audit(
     request: AuditRequest, out: str | Path, *, progress: bool = True, max_units: int | None = None,
-    on_plan: Callable[[Plan, bool], None] | None = None,
+    on_plan: Callable[[Plan, bool], None] | None = None, elapsed: float = 0.0,
 ) -> AuditOutcome:
     """Run (or resume) an audit into `out`.
 
@@ -106,6 +111,8 @@ def run_audit(
         progress: show the bench runner's progress bar.
         max_units: stop after this many bench units (to test resuming).
         on_plan: called with the `Plan` and whether it was resumed, before the run starts (to print it).
+        elapsed: seconds this session spent before the call (the process's start-up and imports), counted against
+            the budget like the rest.
 
     Returns:
         The `AuditOutcome`; audit.json records the same.
@@ -113,7 +120,7 @@ def run_audit(
     Raises:
         FaithlabError: bad input, a budget too small for one example, or a folder holding another run.
     """
-    start = time.perf_counter()
+    start = time.perf_counter() - elapsed
     out = prepare_out_dir(out)
     record = _stored_record(out, request)
     resumed = record is not None
@@ -125,18 +132,19 @@ def run_audit(
     config = _bench_config(request, plan, out)
     run_benchmark(config, out, progress=progress, max_units=max_units)
     _, paths = summarize_run(out, config)
+    verdict = out / VERDICT_JSON if (out / VERDICT_JSON).is_file() else None
+    report = write_report([out], out / REPORT_HTML, title=f"faithlab audit: {request.model_name}")
     record["sessions"].append(round(time.perf_counter() - start, 1))
     record["actual_seconds"] = round(sum(record["sessions"]), 1)
     record["within_budget"] = record["actual_seconds"] <= request.budget_seconds
+    record |= {"verdict": None if verdict is None else str(verdict), "report": str(report)}
     (out / AUDIT_JSON).write_text(json.dumps(record, indent=2))
-    verdict = out / VERDICT_JSON
-    return AuditOutcome(out, plan, record["actual_seconds"], record["within_budget"], paths["markdown"],
-                        verdict if verdict.is_file() else None)
+    return AuditOutcome(out, plan, record["actual_seconds"], record["within_budget"], paths["markdown"], verdict,
+                        report)
 
 
 def _plan_audit(request: AuditRequest, out: Path, start: float) -> dict[str, Any]:
     """Load the model and data, calibrate, choose the plan; audit.json is written once the plan is known."""
-    meta_evaluation = "meta_evaluation" in BenchConfig.model_fields  # the unit exists once the verdict work is merged
     probe = parse_config({"models": [{"name": request.model_name, "path": request.model}],
                           "datasets": [request.dataset_entry(10**9)], "seed": request.seed}, base=out)
     examples = load_examples(probe.datasets[0], probe).examples
@@ -146,8 +154,8 @@ def _plan_audit(request: AuditRequest, out: Path, start: float) -> dict[str, Any
     limit = CALIBRATION_SHARE * request.budget_seconds - (time.perf_counter() - start)
     calibration: Calibration = calibrate(classifier, examples, candidates(request.methods), seed=request.seed,
                                          limit_seconds=limit)
-    plan = choose_plan(calibration, request.budget_seconds, spent=time.perf_counter() - start,
-                       available=len(examples), meta_evaluation=meta_evaluation)
+    spent = time.perf_counter() - start + FINISH_SHARE * request.budget_seconds
+    plan = choose_plan(calibration, request.budget_seconds, spent=spent, available=len(examples), meta_evaluation=True)
     record = {"request": asdict(request), "available_examples": len(examples), "calibration": calibration.to_dict(),
               "plan": plan.to_dict(), "sessions": []}
     (out / AUDIT_JSON).write_text(json.dumps(record, indent=2))
@@ -165,8 +173,8 @@ def _bench_config(request: AuditRequest, plan: Plan, out: Path) -> BenchConfig:
         "samples": {"examples": plan.examples, "randomization": plan.randomization_examples},
         "chunk_size": CHUNK_SIZE,
     }
-    if plan.meta_evaluation:
-        raw["meta_evaluation"] = {"enabled": True}
+    if plan.meta_evaluation:  # on the randomization examples, as the planner counted it
+        raw["meta_evaluation"] = {"enabled": True, "examples": plan.randomization_examples}
     (out / AUDIT_YAML).write_text(yaml.safe_dump(raw, sort_keys=False))
     return parse_config(raw, base=out, source=str(out / AUDIT_YAML))
 
