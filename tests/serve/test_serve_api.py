@@ -100,10 +100,10 @@ def test_bad_requests_answer_4xx_with_a_message(client: TestClient, body: dict, 
 
 def test_a_failing_request_leaves_the_server_serving(serve_classifier: Classifier):
     class Failing(Classifier):
-        def encode(self, texts, pairs=None):
+        def encode(self, texts, pairs=None, **options):
             if "boom" in str(texts):
                 raise RuntimeError("the model broke")
-            return super().encode(texts, pairs)
+            return super().encode(texts, pairs, **options)
 
     base = serve_classifier
     flaky = Failing(base.model, base.tokenizer, base.name, fingerprint=base.fingerprint)
