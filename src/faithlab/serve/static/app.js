@@ -250,12 +250,12 @@ function svg(tag, attributes = {}) {
 
 // MoRF solid, LeRF dashed, one fixed colour per method; the table gives each curve's area and sharp/gradual label
 function curvesView(curves) {
-  const width = 420, height = 220, pad = 30;
+  const width = 520, height = 240, pad = 30;
   const plot = svg("svg", { id: "curves-plot", width, height, viewBox: `0 0 ${width} ${height}` });
   plot.append(svg("line", { x1: pad, y1: height - pad, x2: width - 5, y2: height - pad, stroke: "#888" }),
               svg("line", { x1: pad, y1: 5, x2: pad, y2: height - pad, stroke: "#888" }));
   const axis = svg("text", { x: pad, y: height - 8, "font-size": 11 });
-  axis.textContent = "fraction of tokens removed → (y: confidence of the predicted class, 0 to 1)";
+  axis.textContent = "x: fraction of tokens removed (0 to 1) · y: confidence of the predicted class (0 to 1)";
   plot.append(axis);
   const colour = method => state.info.styles[method]?.color || "#444";
   for (const c of curves.rows) {
