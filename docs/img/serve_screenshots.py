@@ -5,7 +5,7 @@ Starts the app on loopback, drives the system chromium with Playwright through e
     PYTHONPATH=src HF_HUB_OFFLINE=1 python docs/img/serve_screenshots.py [--model FOLDER] [--run BENCH_DIR]
 
 Without --model a tiny BERT is built offline (random weights: the pictures show the views, not a finding); the
-leaderboard is photographed only with --run.
+leaderboard (and the verdict, where the run folder holds verdict.json) is photographed only with --run.
 """
 
 from __future__ import annotations
@@ -62,13 +62,16 @@ def tour(page: Page, url: str, with_run: bool) -> None:
     page.click("#tabs button[data-tab=faithfulness]")
     page.click("#run-faith")
     page.wait_for_selector("#faith-result table", timeout=120_000)
-    shoot(page, "#tab-faithfulness", "serve-faithfulness.png")
+    page.wait_for_selector("#curves-plot polyline", timeout=120_000)
+    shoot(page, "#faith-result", "serve-faithfulness.png")
+    shoot(page, "#curves", "serve-curves.png")
     page.click("#tabs button[data-tab=attention]")
     page.click("#run-attention")
     page.wait_for_selector("#attention-grid canvas", timeout=120_000)
     page.click("#attention-grid canvas[data-layer='1'][data-head='0']")
     expect(page.locator("#attention-head h3")).to_contain_text("Layer 1, head 0", timeout=120_000)
-    shoot(page, "#tab-attention", "serve-attention.png")
+    shoot(page, "#attention-head", "serve-attention.png")
+    shoot(page, "#attention-summary", "serve-attention-rollout.png")
     page.click("#tabs button[data-tab=deletion]")
     page.click("#run-deletion")
     page.wait_for_selector("#deletion-table", timeout=120_000)
@@ -82,7 +85,13 @@ def tour(page: Page, url: str, with_run: bool) -> None:
     if with_run:
         page.click("#tabs button[data-tab=leaderboard]")
         page.wait_for_selector("#leaderboard-table", timeout=120_000)
-        shoot(page, "#tab-leaderboard", "serve-leaderboard.png")
+        # one model and metric keeps the picture readable (and small) on a run with many
+        for name in ("model", "metric"):
+            with page.expect_response(lambda r: "/api/run/leaderboard" in r.url):
+                page.select_option(f"#filter-{name}", index=len(page.locator(f"#filter-{name} option").all()) - 1)
+        shoot(page, "#leaderboard", "serve-leaderboard.png")
+        if page.locator("#verdict .verdict").count():
+            shoot(page, "#verdict", "serve-verdict.png")
 
 
 def main() -> None:

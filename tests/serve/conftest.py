@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 
 from faithlab.bench.config import BenchConfig
 from faithlab.bench.store import ResultStore
+from faithlab.evaluate.verdict import build_verdict, verdicts_json
 from faithlab.models import Classifier
 from faithlab.serve.app import create_app
 
@@ -34,7 +35,8 @@ RUN_VALUES = {
 
 @pytest.fixture(scope="session")
 def bench_run(tmp_path_factory: pytest.TempPathFactory, tiny_folders: dict[str, Path]) -> Path:
-    """A bench run folder as `faithlab bench` leaves it: config.json, results.sqlite and the exported CSV."""
+    """A bench run folder as `faithlab bench` leaves it: config.json, results.sqlite, the exported CSV and
+    verdict.json (built from the results, as the bench summary builds it)."""
     folder = tmp_path_factory.mktemp("bench-run")
     config = BenchConfig.model_validate({
         "models": [{"name": "tiny-bert", "path": str(tiny_folders["bert"])}],
@@ -50,6 +52,8 @@ def bench_run(tmp_path_factory: pytest.TempPathFactory, tiny_folders: dict[str, 
         ]
         store.write_unit("tiny-bert", "planted", "all", rows, seconds=1.0)
         store.export(folder)
+        frame = store.frame()
+    (folder / "verdict.json").write_text(verdicts_json(build_verdict(frame, resamples=200)))
     return folder
 
 

@@ -17,12 +17,23 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from faithlab import api as fl
+from faithlab.attention_export import attention_maps
 from faithlab.bench.config import BenchConfig
 from faithlab.bench.runner import load_examples
 from faithlab.cli import app as cli_app
 from faithlab.errors import FaithlabError
+from faithlab.evaluate.verdict import read_verdicts, verdict_markdown
 from faithlab.explain.explanation import Explanation
 from faithlab.models import Classifier
+from faithlab.report import (
+    attention_totals,
+    deletion_table,
+    explanation_grid,
+    layer_average,
+    method_style,
+    rollout_matrix,
+    top_attention,
+)
 from faithlab.serve.app import create_app
 from faithlab.serve.schemas import Limits
 from faithlab.serve.service import edit_word, trusted_method
@@ -100,10 +111,10 @@ def test_bad_requests_answer_4xx_with_a_message(client: TestClient, body: dict, 
 
 def test_a_failing_request_leaves_the_server_serving(serve_classifier: Classifier):
     class Failing(Classifier):
-        def encode(self, texts, pairs=None):
+        def encode(self, texts, pairs=None, **options):
             if "boom" in str(texts):
                 raise RuntimeError("the model broke")
-            return super().encode(texts, pairs)
+            return super().encode(texts, pairs, **options)
 
     base = serve_classifier
     flaky = Failing(base.model, base.tokenizer, base.name, fingerprint=base.fingerprint)
@@ -281,3 +292,86 @@ def test_serve_command_needs_a_model():
     result = CliRunner().invoke(cli_app, ["serve"])
     assert result.exit_code == 2
     assert "--model" in result.output
+
+
+def test_word_view_is_the_reports_grid_with_the_chosen_merge_and_scale(client: TestClient,
+                                                                        serve_classifier: Classifier):
+    body = client.post("/api/explain?aggregation=absmax&scale=shared", json={"text": TEXT, "methods": METHODS}).json()
+    result = fl.explain(serve_classifier, TEXT, METHODS)
+    grid = explanation_grid([result[m][0] for m in METHODS], level="word", aggregation="absmax", scale="shared")
+    assert body["aggregation"] == "absmax" and body["scale"] == "shared"
+    assert body["legends"]["words"].startswith("units: words (tokenizer word ids, merged by absmax of their tokens)")
+    assert "one scale shared by every row" in body["legends"]["words"]
+    for shown, row in zip(body["explanations"], grid.rows, strict=True):
+        np.testing.assert_allclose([c["score"] for c in shown["views"]["words"]], [u.score for u in row.units],
+                                   rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose([c["scaled"] for c in shown["views"]["words"]], [u.scaled for u in row.units],
+                                   rtol=1e-6, atol=1e-9)
+        assert shown["style"]["color"] == method_style(shown["method"]).color
+    largest = max(abs(c["score"]) for e in body["explanations"] for c in e["views"]["words"])
+    assert max(abs(c["scaled"]) for e in body["explanations"] for c in e["views"]["words"]) == pytest.approx(1.0)
+    assert all(e["full_colour"]["words"] == pytest.approx(largest) for e in body["explanations"])
+    wrong = client.post("/api/explain?aggregation=median", json={"text": TEXT})
+    assert wrong.status_code == 422 and "aggregation" in wrong.json()["error"]
+
+
+def test_attention_average_rollout_and_top_tokens_are_the_reports(client: TestClient, serve_classifier: Classifier):
+    text = "the film , the film !"
+    body = client.post("/api/attention", json={"text": text, "layer": 1, "head": 0, "top_k": 3}).json()
+    maps = attention_maps(serve_classifier, [text])[0]
+    np.testing.assert_allclose(body["average"], layer_average(maps)[1], atol=5e-4)
+    np.testing.assert_allclose(body["rollout"], rollout_matrix(maps), atol=5e-4)
+    np.testing.assert_allclose(np.array(body["rollout"]).sum(axis=1), 1.0, atol=5e-3)
+    top = top_attention(attention_totals(maps), 3)
+    assert [r["position"] for r in body["top"]] == list(top["position"])
+    assert {r["token"] for r in body["top"]} <= {"the", "film"}  # no [CLS]/[SEP], no punctuation
+    assert len(body["top"]) == 3
+
+
+def test_deletion_rows_are_the_reports_deletion_table(client: TestClient, serve_classifier: Classifier):
+    text = "pre-tax profit rose 0.8 percent."
+    label = serve_classifier.labels[0]
+    body = client.post("/api/deletion", json={"text": text, "output": "margin", "contrast": label,
+                                              "target": serve_classifier.labels[1]}).json()
+    settings = {"output": "margin", "unit": "whitespace", "replacement": "delete", "contrast": label}
+    e = fl.explain(serve_classifier, text, {"occlusion": settings}, target=serve_classifier.labels[1])["occlusion"][0]
+    table = deletion_table([e])
+    assert body["quantity"] == table.quantity and "fixed contrast" in body["quantity"]
+    assert [r["unit"] for r in body["rows"]] == list(table.frame["word"])
+    np.testing.assert_allclose([r["difference"] for r in body["rows"]], table.frame["difference"], atol=1e-9)
+    np.testing.assert_allclose([r["output_after"] for r in body["rows"]], table.frame["output_after"], atol=1e-9)
+    assert [r["predicted_after"] for r in body["rows"]] == list(table.frame["predicted_after"])
+
+
+def test_faithfulness_adds_each_methods_morf_and_lerf_curve_with_its_label(client: TestClient):
+    body = client.post("/api/faithfulness", json={"text": TEXT, "methods": METHODS}).json()
+    curves = body["curves"]["rows"]
+    assert sorted((c["method"], c["curve"]) for c in curves) == sorted(
+        (m, c) for m in METHODS for c in ("morf", "lerf"))
+    for c in curves:
+        assert c["label"] in ("sharp", "gradual", "flat")
+        assert c["x"][0] == 0.0 and len(c["x"]) == len(c["confidence"]) > 1
+        assert all(0.0 <= y <= 1.0 for y in c["confidence"])
+    assert "sharp" in body["curves"]["rule"]
+
+
+def test_run_verdict_shows_the_leader_top_set_and_evidence(client: TestClient, bench_run: Path):
+    assert client.get("/api/info").json()["verdict"] is True
+    verdicts = client.get("/api/run/verdict").json()["verdicts"]
+    expected = read_verdicts((bench_run / "verdict.json").read_text())[("tiny-bert", "planted")]
+    (shown,) = verdicts
+    assert (shown["model"], shown["dataset"]) == ("tiny-bert", "planted")
+    assert shown["leader"] == expected.leader and shown["best"] == expected.best
+    assert {e["metric"] for e in shown["evidence"]} == {"comprehensiveness", "sufficiency"}
+    assert shown["summary"] == expected.summary and expected.summary
+    assert shown["markdown"] == verdict_markdown(expected)
+    assert client.get("/api/run/verdict", params={"model": "other"}).json()["verdicts"] == []
+
+
+def test_run_verdict_without_verdict_json_answers_4xx(serve_classifier: Classifier, tmp_path: Path, bench_run: Path):
+    for name in ("config.json", "results.csv"):
+        (tmp_path / name).write_text((bench_run / name).read_text())
+    with TestClient(create_app(serve_classifier, run=tmp_path), raise_server_exceptions=False) as other:
+        assert other.get("/api/info").json()["verdict"] is False
+        answer = other.get("/api/run/verdict")
+        assert answer.status_code == 422 and "verdict.json" in answer.json()["error"]

@@ -1,5 +1,6 @@
 """The app in a real headless browser (Playwright driving the system chromium): type a sentence, explain it, switch
-to word level, open an attention head, open the deletion table, take a screenshot."""
+to word level, open an attention head with its layer average and rollout, the MoRF/LeRF curves, the deletion table
+and the run's verdict, take a screenshot."""
 
 from __future__ import annotations
 
@@ -56,12 +57,28 @@ def test_explain_word_level_attention_and_deletion_in_a_browser(browser, live_se
     # a locator, not wait_for_function: the page's CSP forbids evaluating strings
     sync_api.expect(page.locator("#attention-head h3")).to_contain_text("Layer 1, head 1")
     assert page.locator("#head-matrix tr").count() == 1 + len(tokens)  # a header row, then one row per token
+    assert page.locator("#average-matrix tr").count() == 1 + len(tokens)
+    assert page.locator("#rollout-matrix tr").count() == 1 + len(tokens)
+    top = page.locator("#attention-top tr td:nth-child(2)").all_inner_texts()
+    assert top and set(top) <= set(tokens[1:-1])  # no [CLS]/[SEP]
+
+    page.click("#tabs button[data-tab=faithfulness]")
+    page.click("#run-faith")
+    page.wait_for_selector("#curves-plot polyline", timeout=30_000)
+    methods = page.locator("#heatmap .row").count()
+    assert page.locator("#curves-plot polyline").count() == 2 * methods  # MoRF and LeRF per method
+    labels = page.locator("#curves-table tr td:nth-child(4)").all_inner_texts()
+    assert len(labels) == 2 * methods and set(labels) <= {"sharp", "gradual", "flat"}
 
     page.click("#tabs button[data-tab=deletion]")
     page.click("#run-deletion")
     page.wait_for_selector("#deletion-table tr:nth-child(2)", timeout=15_000)
     units = page.locator("#deletion-table tr td:first-child").all_inner_texts()
     assert units == SENTENCE.split()
+
+    page.click("#tabs button[data-tab=leaderboard]")
+    page.wait_for_selector("#verdict .verdict[data-model=tiny-bert]", timeout=15_000)
+    assert "leader" in page.locator("#verdict").inner_text()
 
     screenshot = tmp_path / "deletion.png"
     page.screenshot(path=str(screenshot), full_page=True)

@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from faithlab.errors import FaithlabError
 from faithlab.evaluate.faithfulness import curve_shape
 from faithlab.explain.explanation import OUTPUTS, Explanation
+from faithlab.explain.settings import UNITS
 from faithlab.report.styles import method_style
 
 MARGINS = ("margin", "probability_margin")
@@ -59,7 +60,7 @@ def deletion_table(explanations: Sequence[Explanation], ids: Sequence[Any] | Non
         sign = -1.0 if e.output == "loss" else 1.0  # the loss itself, not log p
         before = {f"p_before:{label}": p for label, p in zip(e.labels, e.probabilities, strict=True)}
         for row in e.extras["table"]:
-            unit = next(k for k in ("word", "whitespace", "token") if k in row)
+            unit = next(k for k in UNITS if k in row)
             records.append({
                 "text_id": text_id, "text": e.text, "target": e.target_name, "contrast": e.extras.get("contrast", ""),
                 "word": row[unit], "positions": " ".join(map(str, row["positions"])),

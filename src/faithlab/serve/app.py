@@ -25,12 +25,15 @@ from fastapi.staticfiles import StaticFiles
 import faithlab
 from faithlab.errors import FaithlabError
 from faithlab.explain import EXPLAINERS
+from faithlab.explain.explanation import WORD_AGGREGATIONS
 from faithlab.models import Classifier
+from faithlab.report.explanation_views import SCALES
 from faithlab.report.html import render_html
-from faithlab.serve.runs import RunFolder
+from faithlab.report.styles import METHOD_STYLES
+from faithlab.serve.runs import VERDICT_JSON, RunFolder
 from faithlab.serve.schemas import AttentionRequest, DeletionRequest, EditRequest, ExplainRequest, Limits
 from faithlab.serve.service import Service
-from faithlab.serve.views import VIEWS, WORD_AGGREGATION
+from faithlab.serve.views import VIEWS, Aggregation, Scale, ViewOptions
 from faithlab.serve.worker import Cache, QueueFull, Worker
 
 STATIC = Path(__file__).parent / "static"
@@ -89,15 +92,21 @@ def create_app(classifier: Classifier, run: str | Path | None = None, limits: Li
             "methods": {name: {"doc": (cls.__doc__ or "").strip().split("\n")[0],
                                "settings": cls.Settings.model_json_schema()} for name, cls in EXPLAINERS.items()},
             "views": list(VIEWS),
-            "word_aggregation": WORD_AGGREGATION,
+            "word_aggregations": list(WORD_AGGREGATIONS),
+            "scales": list(SCALES),
+            "styles": {name: asdict(style) for name, style in METHOD_STYLES.items()},
             "run": str(folder.folder) if folder else None,
+            "verdict": folder is not None and (folder.folder / VERDICT_JSON).is_file(),
             "cache": {"hits": service.cache.hits, "misses": service.cache.misses},
         }
 
     @app.post("/api/explain")
-    async def explain(request: ExplainRequest, show_special: bool = False) -> dict[str, Any]:
-        """The prediction and each method's explanation with every view (token and word level)."""
-        return await worker.run(lambda: service.explain(request, show_special))
+    async def explain(request: ExplainRequest, show_special: bool = False, aggregation: Aggregation = "sum",
+                      scale: Scale = "row") -> dict[str, Any]:
+        """The prediction and each method's explanation with every view (token and word level: words merged by
+        `aggregation`, colours on a per-row or shared `scale`, both stated in the response's legends)."""
+        options = ViewOptions(aggregation, scale, show_special)
+        return await worker.run(lambda: service.explain(request, options))
 
     @app.post("/api/explain/download")
     async def download(request: ExplainRequest, format: Literal["json", "html"] = "json") -> Response:
@@ -125,9 +134,11 @@ def create_app(classifier: Classifier, run: str | Path | None = None, limits: Li
         return _csv(deletion_frame(table), "deletion.csv") if format == "csv" else table
 
     @app.post("/api/edit")
-    async def edit(request: EditRequest, show_special: bool = False) -> dict[str, Any]:
+    async def edit(request: EditRequest, show_special: bool = False, aggregation: Aggregation = "sum",
+                   scale: Scale = "row") -> dict[str, Any]:
         """The text with one word deleted or replaced, explained side by side with the original."""
-        return await worker.run(lambda: service.edit(request, show_special))
+        options = ViewOptions(aggregation, scale, show_special)
+        return await worker.run(lambda: service.edit(request, options))
 
     @app.get("/api/run/filters")
     async def run_filters() -> dict[str, list[str]]:
@@ -142,6 +153,11 @@ def create_app(classifier: Classifier, run: str | Path | None = None, limits: Li
         """Mean per model, data set, method and metric (best method first), filtered."""
         table = _run(folder).leaderboard(model=model, dataset=dataset, method=method, metric=metric)
         return _csv(table, "leaderboard.csv") if format == "csv" else {"rows": table.to_dict("records")}
+
+    @app.get("/api/run/verdict")
+    async def run_verdict(model: str | None = None, dataset: str | None = None) -> dict[str, Any]:
+        """Which method to trust per model and data set (verdict.json): leader, tied top set, evidence, summary."""
+        return {"verdicts": _run(folder).verdicts(model=model, dataset=dataset)}
 
     @app.get("/api/run/examples")
     async def run_examples(model: str, dataset: str, method: str, metric: str) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """A bench run folder as the app reads it: the results table, a filtered leaderboard, and an example's text.
 
 Results come from the exported `results.parquet` or `results.csv`, else from `results.sqlite`; an example's text is
-read again from the data set its `config.json` names, so the app can show any example's views.
+read again from the data set its `config.json` names, so the app can show any example's views. The verdict (which
+method to trust, with its evidence) is read from the `verdict.json` the bench summary writes, when it is there.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from faithlab.bench.runner import load_examples
 from faithlab.bench.store import ResultStore
 from faithlab.errors import FaithlabError
 from faithlab.evaluate.metrics import METRICS
+from faithlab.evaluate.verdict import read_verdicts, verdict_markdown
 from faithlab.schema import validate
 
 FILTERS = ("model", "dataset", "method", "metric")
+VERDICT_JSON = "verdict.json"
 
 
 class RunFolder:
@@ -59,6 +62,23 @@ class RunFolder:
         if not 0 <= example < len(examples):
             raise FaithlabError(f"data set '{dataset}' has examples 0..{len(examples) - 1}, not {example}")
         return {"dataset": dataset, "example": example, "text": examples[example][0], "pair": examples[example][1]}
+
+    def verdicts(self, model: str | None = None, dataset: str | None = None) -> list[dict[str, Any]]:
+        """The run's verdicts (leader, top set, evidence per metric, summary), filtered by model and data set; each
+        with its markdown form under 'markdown'.
+
+        Raises:
+            FaithlabError: the folder holds no verdict.json (no faithfulness metric measured, or an older run).
+        """
+        path = self.folder / VERDICT_JSON
+        if not path.is_file():
+            raise FaithlabError(f"{self.folder} holds no {VERDICT_JSON}; `faithlab bench` writes it when the run "
+                                "measured a faithfulness metric")
+        return [
+            verdict.to_dict() | {"markdown": verdict_markdown(verdict)}
+            for (m, d), verdict in read_verdicts(path.read_text(encoding="utf-8")).items()
+            if model in (None, "", m) and dataset in (None, "", d)
+        ]
 
     def _filtered(self, chosen: dict[str, str | None]) -> pd.DataFrame:
         frame = self.frame

@@ -76,8 +76,9 @@ class EditRequest(ExplainRequest):
 
 
 class AttentionRequest(TextRequest):
-    layer: int = Field(default=0, ge=0)
+    layer: int = Field(default=0, ge=0, description="the layer of the head matrix and of the mean over heads")
     head: int = Field(default=0, ge=0)
+    top_k: int = Field(default=10, ge=1, le=100, description="tokens in the top list (specials, punctuation left out)")
 
 
 class DeletionRequest(TextRequest):

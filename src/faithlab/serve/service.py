@@ -14,12 +14,16 @@ from typing import Any
 import numpy as np
 
 from faithlab import api as fl
+from faithlab.attention_export import attention_maps
 from faithlab.errors import FaithlabError
+from faithlab.evaluate.faithfulness import evaluate_faithfulness
 from faithlab.evaluate.metrics import METRICS
 from faithlab.explain.explanation import Explanation
 from faithlab.models import Classifier
+from faithlab.report.attention_views import attention_totals, layer_average, rollout_matrix, top_attention
+from faithlab.report.perturbation_views import CurveRule, curve_table, deletion_table
 from faithlab.serve.schemas import AttentionRequest, DeletionRequest, EditRequest, ExplainRequest, Limits, TextRequest
-from faithlab.serve.views import explanation_payload
+from faithlab.serve.views import ViewOptions, explanation_payloads
 from faithlab.serve.worker import Cache
 
 TRUST_METRICS = ("comprehensiveness", "sufficiency", "loo_spearman")
@@ -68,51 +72,73 @@ class Service:
         ordered = {m: found[m] for m in request.methods}
         return Explained(ordered, [m for m in request.methods if m not in missing])
 
-    def explain(self, request: ExplainRequest, show_special: bool = False) -> dict[str, Any]:
-        """The prediction and every method's explanation payload (views included)."""
+    def explain(self, request: ExplainRequest, options: ViewOptions) -> dict[str, Any]:
+        """The prediction and every method's explanation payload (views included), with each view's legend."""
         done = self.explained(request)
         first = next(iter(done.explanations.values()))
+        payloads, legends = explanation_payloads(list(done.explanations.values()), options)
         return {
             "text": request.text,
             "pair": request.pair,
             "prediction": _prediction(first),
-            "explanations": [explanation_payload(e, show_special) for e in done.explanations.values()],
+            "aggregation": options.aggregation,
+            "scale": options.scale,
+            "legends": legends,
+            "explanations": payloads,
             "cached": done.cached,
         }
 
     def faithfulness(self, request: ExplainRequest) -> dict[str, Any]:
         """Comprehensiveness, sufficiency and leave-one-out agreement of each method on this text; which to trust."""
         done = self.explained(request)
-        table = fl.evaluate(self.classifier, {m: [e] for m, e in done.explanations.items()}, metrics=TRUST_METRICS)
+        methods = {m: [e] for m, e in done.explanations.items()}
+        table = fl.evaluate(self.classifier, methods, metrics=TRUST_METRICS)
         values = {m: {k: None for k in TRUST_METRICS} for m in done.explanations}
         for row in table.itertuples(index=False):
             values[row.method][row.metric] = None if np.isnan(row.value) else float(row.value)
         directions = {m: "higher" if METRICS[m].higher_is_better else "lower" for m in TRUST_METRICS}
-        return {"metrics": values, "better": directions, "rule": TRUST_RULE, **trusted_method(values)}
+        return {"metrics": values, "better": directions, "rule": TRUST_RULE, **trusted_method(values),
+                "curves": self.curves(methods)}
+
+    def curves(self, methods: dict[str, list[Explanation]], rule: CurveRule | None = None) -> dict[str, Any]:
+        """Each method's MoRF and LeRF curve on the text, with its area and sharp / gradual label (the report's
+        `curve_table` over the library's curve rows), and the rule that labels them."""
+        rule = rule or CurveRule()
+        rows = [r.to_dict() for r in evaluate_faithfulness(self.classifier, methods, parts=["curves"])]
+        table = curve_table(rows, rule)
+        records = [
+            {"method": r.method, "curve": r.curve, "x": [round(float(v), 4) for v in r.x],
+             "confidence": [round(float(v), 4) for v in r.confidence], "area": float(r.area), "label": r.label}
+            for r in table.itertuples(index=False)
+        ]
+        return {"rule": str(rule), "rows": records}
 
     def attention(self, request: AttentionRequest) -> dict[str, Any]:
-        """One head's attention matrix, and every head's when the text is short enough for the grid."""
+        """One head's attention matrix, the layer's mean over heads, the rollout, the tokens that receive the most
+        attention (specials and punctuation left out), and every head's matrix when the text is short enough."""
         self.limits.check(request)
-        batch = self.classifier.encode(request.text, request.pair)
-        layers = self.classifier.attentions(batch)
-        n_layers, n_heads = len(layers), int(layers[0].shape[1])
-        if request.layer >= n_layers or request.head >= n_heads:
+        maps = attention_maps(self.classifier, [request.text], None if request.pair is None else [request.pair])[0]
+        if request.layer >= maps.layers or request.head >= maps.heads:
             raise FaithlabError(
-                f"layer {request.layer}, head {request.head} does not exist; the model has layers 0..{n_layers - 1} "
-                f"and heads 0..{n_heads - 1}"
+                f"layer {request.layer}, head {request.head} does not exist; the model has layers 0..{maps.layers - 1} "
+                f"and heads 0..{maps.heads - 1}"
             )
-        tokens = batch.tokens[0]
-        n = len(tokens)
         grid = None
-        if n <= self.limits.grid_tokens:
-            grid = [[_rounded(layer[0, h, :n, :n]) for h in range(n_heads)] for layer in layers]
+        if len(maps.tokens) <= self.limits.grid_tokens:
+            grid = [[_rounded(heads) for heads in layer] for layer in maps.matrices]
+        totals = attention_totals(maps)
         return {
-            "tokens": tokens,
-            "layers": n_layers,
-            "heads": n_heads,
+            "tokens": maps.tokens,
+            "special": maps.special,
+            "layers": maps.layers,
+            "heads": maps.heads,
             "layer": request.layer,
             "head": request.head,
-            "matrix": _rounded(layers[request.layer][0, request.head, :n, :n]),
+            "matrix": _rounded(maps.matrices[request.layer, request.head]),
+            "average": _rounded(layer_average(maps)[request.layer]),
+            "rollout": _rounded(rollout_matrix(maps)),
+            "top": json.loads(top_attention(totals, request.top_k).to_json(orient="records")),
+            "totals": [round(float(v), 4) for v in totals["received"]],
             "grid": grid,
         }
 
@@ -125,32 +151,33 @@ class Service:
         explain = ExplainRequest(text=request.text, pair=request.pair, target=request.target,
                                  methods={"occlusion": settings})
         e = self.explained(explain).explanations["occlusion"]
-        extras = e.extras
+        table = deletion_table([e])
         rows = [
             {
-                "unit": row[request.unit],
-                "output_before": extras["output_before"],
+                "unit": row["word"],
+                "output_before": row["output_before"],
                 "output_after": row["output_after"],
                 "difference": row["difference"],
                 "predicted_after": row["predicted_after"],
-                "probabilities_after": dict(zip(e.labels, row["probabilities_after"], strict=True)),
+                "probabilities_after": {label: row[f"p_after:{label}"] for label in e.labels},
             }
-            for row in extras["table"]
+            for row in table.frame.to_dict("records")
         ]
         return {
             "prediction": _prediction(e),
             "target_name": e.target_name,
             "output": request.output,
             "unit": request.unit,
-            "contrast": extras.get("contrast"),
+            "contrast": e.extras.get("contrast"),
+            "quantity": table.quantity,
             "rows": rows,
         }
 
-    def edit(self, request: EditRequest, show_special: bool = False) -> dict[str, Any]:
-        """The original and the edited text explained side by side (the same methods and target)."""
+    def edit(self, request: EditRequest, options: ViewOptions) -> dict[str, Any]:
+        """The original and the edited text explained side by side (the same methods, target and views)."""
         edited_text = edit_word(request.text, request.word, request.replacement)
         edited = request.model_copy(update={"text": edited_text})
-        return {"original": self.explain(request, show_special), "edited": self.explain(edited, show_special)}
+        return {"original": self.explain(request, options), "edited": self.explain(edited, options)}
 
     def _key(self, request: TextRequest, method: str, settings: dict[str, Any]) -> tuple[str, ...]:
         return (self.model_key, request.text, request.pair or "", request.target or "", method,
@@ -211,6 +238,6 @@ def _prediction(e: Explanation) -> dict[str, Any]:
     return {"label": e.labels[e.predicted], "probabilities": dict(zip(e.labels, e.probabilities, strict=True))}
 
 
-def _rounded(matrix: Any) -> list[list[float]]:
+def _rounded(matrix: np.ndarray) -> list[list[float]]:
     """A matrix with 3 decimals: enough to draw and read, a fraction of the payload of full floats."""
-    return np.round(matrix.detach().cpu().numpy().astype(np.float64), 3).tolist()
+    return np.round(np.asarray(matrix, dtype=np.float64), 3).tolist()

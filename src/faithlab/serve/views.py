@@ -1,74 +1,90 @@
-"""The views the app shows for each explanation, by name: the one place to add (or swap in) a view.
+"""The views the app shows for one text's explanations: the report's explanation grid at token and word level.
 
-Each view turns one `Explanation` into JSON-ready data that the page draws; colours come from
-`faithlab.report.tokens`, so the app and the HTML report agree. `words` is the app's own until `faithlab.report`
-has a word-level view to plug in here.
+Each explanation becomes JSON-ready cells the page draws; the cells come from `faithlab.report.explanation_grid`
+(words merged by the tokenizer's word ids with the chosen aggregation, one shared or per-row colour scale) and the
+colours from `faithlab.report.tokens`, so the app, the report and a notebook show the same numbers. Each method
+carries its fixed colour and marker from `faithlab.report.METHOD_STYLES`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-import numpy as np
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
 
 from faithlab.explain.explanation import Explanation
-from faithlab.report.tokens import conventions, needs_light_text, score_rgb, shown_tokens
+from faithlab.report.explanation_views import ExplanationGrid, ExplanationRow, Unit, explanation_grid
+from faithlab.report.styles import method_style
+from faithlab.report.tokens import needs_light_text, score_rgb
 
-WORD_AGGREGATION = "sum"  # how the word view merges a word's token scores (stated on the page)
-
-View = Callable[[Explanation, bool], list[dict[str, Any]]]
-
-
-def token_view(explanation: Explanation, show_special: bool) -> list[dict[str, Any]]:
-    """One cell per token as `report.tokens.shown_tokens` shows it, with its colour."""
-    return [
-        _cell(t.text, t.score, t.scaled, t.space_before, special=t.special)
-        for t in shown_tokens(explanation, show_special=show_special)
-    ]
+VIEWS = {"tokens": "token", "words": "word"}  # view name in the payload → the grid's level
+Aggregation = Literal["sum", "mean", "absmax"]  # faithlab.explain.explanation.WORD_AGGREGATIONS
+Scale = Literal["row", "shared"]  # faithlab.report.explanation_views.SCALES
 
 
-def word_view(explanation: Explanation, show_special: bool) -> list[dict[str, Any]]:
-    """One cell per word of the tokenizer (its tokens' scores summed), scaled by the largest |word score|.
+@dataclass(frozen=True)
+class ViewOptions:
+    """How the views are drawn: the word merge, the colour scale, and whether special tokens are shown."""
 
-    Special tokens belong to no word, so this view never shows them, whatever `show_special` says.
+    aggregation: Aggregation = "sum"
+    scale: Scale = "row"
+    show_special: bool = False
+
+def explanation_payloads(
+    explanations: Sequence[Explanation], options: ViewOptions
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """What the page needs of each explanation of one text, and the legend of each view.
+
+    Args:
+        explanations: explanations of the same text, one per method.
+        options: the word merge ('sum', 'mean', 'absmax'), the colour scale ('row': each method's largest |score|
+            is full colour, 'shared': one scale for every method) and whether the token view shows special tokens
+            (the word view never has them: they belong to no word).
+
+    Returns:
+        (one payload per explanation with its provenance and the cells of every view, {view: legend}).
     """
-    scores = explanation.word_scores(WORD_AGGREGATION)
-    scale = float(np.abs(scores).max(initial=0.0)) or 1.0
-    return [
-        _cell(explanation.word_text(w), float(s), float(s) / scale, w > 0, special=False)
-        for w, s in enumerate(scores)
+    grids = {
+        name: explanation_grid(explanations, level=level, aggregation=options.aggregation, scale=options.scale,
+                               show_special=options.show_special and level == "token")
+        for name, level in VIEWS.items()
+    }
+    payloads = [
+        _payload(e, {name: grid.rows[i] for name, grid in grids.items()}, options)
+        for i, e in enumerate(explanations)
     ]
+    return payloads, {name: _legend(grid) for name, grid in grids.items()}
 
-
-VIEWS: dict[str, View] = {"tokens": token_view, "words": word_view}
-
-
-def explanation_payload(explanation: Explanation, show_special: bool = False) -> dict[str, Any]:
-    """What the page needs of one explanation: its provenance, the conventions line and every view."""
-    e = explanation
+def _payload(e: Explanation, rows: dict[str, ExplanationRow], options: ViewOptions) -> dict[str, Any]:
+    first = next(iter(rows.values()))
     return {
         "method": e.method,
+        "style": asdict(method_style(e.method)),
         "target": e.target,
         "target_name": e.target_name,
         "predicted": e.labels[e.predicted],
         "probabilities": dict(zip(e.labels, e.probabilities, strict=True)),
         "settings": e.to_dict()["settings"],
         "seconds": e.seconds,
-        "conventions": conventions(e, show_special=show_special),
-        "word_aggregation": WORD_AGGREGATION,
+        "conventions": first.conventions,
+        "word_aggregation": options.aggregation,
+        "scale": options.scale,
+        "full_colour": {name: row.scale for name, row in rows.items()},
         "warnings": list(e.warnings),
-        "views": {name: view(e, show_special) for name, view in VIEWS.items()},
+        "views": {name: [_cell(u) for u in row.units] for name, row in rows.items()},
     }
 
+def _legend(grid: ExplanationGrid) -> str:
+    return grid.legend.replace(f"merged by {grid.aggregation}", f"merged by {grid.aggregation} of their tokens")
 
-def _cell(text: str, score: float, scaled: float, space: bool, *, special: bool) -> dict[str, Any]:
-    r, g, b = score_rgb(scaled)
+def _cell(unit: Unit) -> dict[str, Any]:
+    r, g, b = score_rgb(unit.scaled)
     return {
-        "text": text,
-        "score": score,
+        "text": unit.text,
+        "score": unit.score,
+        "scaled": unit.scaled,
         "color": f"rgb({r},{g},{b})",
-        "light": needs_light_text(scaled),
-        "space": space,
-        "special": special,
+        "light": needs_light_text(unit.scaled),
+        "space": unit.space_before,
+        "special": unit.special,
     }

@@ -103,7 +103,7 @@ function request(extra = {}) {
 function level() { return document.querySelector("input[name=level]:checked").value; }
 
 function heatmapRows(result, container) {
-  container.replaceChildren();
+  container.replaceChildren(el("div", { class: "conv view-legend", text: result.legends[level()] }));
   for (const e of result.explanations) {
     const cells = el("div", { class: "cells" });
     for (const cell of e.views[level()]) {
@@ -112,9 +112,11 @@ function heatmapRows(result, container) {
       span.style.background = cell.color;
       cells.append(span);
     }
-    const how = level() === "words" ? ` · words: ${e.word_aggregation} of their tokens` : "";
+    const how = ` · full colour at |score| = ${fmt(e.full_colour[level()], 3)}`;
+    const name = el("strong", { class: "method", text: e.method });
+    name.style.borderLeftColor = e.style.color;  // one fixed colour per method (faithlab.report.METHOD_STYLES)
     const label = el("div", { class: "label" }, [
-      el("strong", { text: e.method }), el("br"),
+      name, el("br"),
       el("span", { text: `${e.target_name} (${(e.probabilities[e.target_name] * 100).toFixed(1)}%)` }), el("br"),
       el("span", { class: "conv", text: e.conventions + how }),
     ]);
@@ -168,9 +170,13 @@ function compare() {
   $("compare-result").textContent = `Spearman of word scores: ${fmt(rho, 3)}`;
 }
 
+function viewQuery() {
+  return new URLSearchParams({ show_special: $("show-special").checked, aggregation: $("aggregation").value, scale: $("scale").value });
+}
+
 async function runExplain() {
   await guarded("explaining", async () => {
-    state.result = await api(`/api/explain?show_special=${$("show-special").checked}`, request());
+    state.result = await api(`/api/explain?${viewQuery()}`, request());
     renderExplain();
     buildEditWords();
   });
@@ -231,7 +237,38 @@ async function runFaithfulness() {
     ]));
     const verdict = data.trusted ? `Trust ${data.trusted} for this text.` : "No method to trust on this text: none beats the random baseline on every metric.";
     $("faith-result").replaceChildren(el("p", {}, [el("strong", { text: verdict }), " " + data.rule + "."]), el("table", {}, [head, ...rows]));
+    $("curves").replaceChildren(...curvesView(data.curves));
   });
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+function svg(tag, attributes = {}) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, value);
+  return node;
+}
+
+// MoRF solid, LeRF dashed, one fixed colour per method; the table gives each curve's area and sharp/gradual label
+function curvesView(curves) {
+  const width = 520, height = 240, pad = 30;
+  const plot = svg("svg", { id: "curves-plot", width, height, viewBox: `0 0 ${width} ${height}` });
+  plot.append(svg("line", { x1: pad, y1: height - pad, x2: width - 5, y2: height - pad, stroke: "#888" }),
+              svg("line", { x1: pad, y1: 5, x2: pad, y2: height - pad, stroke: "#888" }));
+  const axis = svg("text", { x: pad, y: height - 8, "font-size": 11 });
+  axis.textContent = "x: fraction of tokens removed (0 to 1) · y: confidence of the predicted class (0 to 1)";
+  plot.append(axis);
+  const colour = method => state.info.styles[method]?.color || "#444";
+  for (const c of curves.rows) {
+    const points = c.x.map((x, i) => `${pad + x * (width - pad - 5)},${height - pad - c.confidence[i] * (height - pad - 5)}`).join(" ");
+    const line = svg("polyline", { points, fill: "none", stroke: colour(c.method), "stroke-width": 2, "data-method": c.method, "data-curve": c.curve });
+    if (c.curve === "lerf") line.setAttribute("stroke-dasharray", "5 3");
+    plot.append(line);
+  }
+  const head = el("tr", {}, ["method", "curve", "area", "label"].map(t => el("th", { class: "text", text: t })));
+  const rows = curves.rows.map(c => el("tr", {}, [el("td", { class: "text", text: c.method }), el("td", { class: "text", text: c.curve.toUpperCase() }),
+    el("td", { text: fmt(c.area, 3) }), el("td", { class: "text", text: c.label })]));
+  return [el("h3", { text: "MoRF (solid) and LeRF (dashed) curves" }), plot,
+          el("p", { class: "conv", text: `label rule: ${curves.rule}` }), el("table", { id: "curves-table" }, [head, ...rows])];
 }
 
 // ----- attention -------------------------------------------------------------------------------------------------
@@ -269,7 +306,24 @@ async function runAttention(layer = 0, head = 0) {
       grid.replaceChildren(el("p", { text: `The text has more than ${state.info.limits.grid_tokens} tokens: pick a layer and head.` }), headPicker(data));
     }
     $("attention-head").replaceChildren(headMatrix(data));
+    $("attention-summary").replaceChildren(
+      matrixTable(`Layer ${data.layer}, mean over heads`, "average-matrix", data.tokens, data.average),
+      matrixTable("Rollout (every layer, residual included)", "rollout-matrix", data.tokens, data.rollout),
+      el("h3", { text: `Top ${data.top.length} tokens by attention received (all layers and heads; specials and punctuation left out)` }),
+      el("table", { id: "attention-top" }, [el("tr", {}, ["position", "token", "received"].map(t => el("th", { class: "text", text: t }))),
+        ...data.top.map(r => el("tr", {}, [el("td", { text: String(r.position) }), el("td", { class: "text", text: r.token }), el("td", { text: fmt(r.received, 3) })]))]));
   });
+}
+
+function matrixTable(title, id, tokens, matrix) {
+  const top = largest(matrix);
+  const header = el("tr", {}, [el("th"), ...tokens.map(t => el("th", { class: "col", text: t }))]);
+  const rows = matrix.map((values, i) => el("tr", {}, [el("th", { class: "text", text: tokens[i] }), ...values.map((v, j) => {
+    const cell = el("td", { title: `${tokens[i]} → ${tokens[j]}: ${v}` });
+    cell.style.background = attentionShade(v, top);
+    return cell;
+  })]));
+  return el("div", {}, [el("h3", { text: title }), el("table", { class: "matrix", id }, [header, ...rows])]);
 }
 
 function headPicker(data) {
@@ -312,6 +366,7 @@ async function runDeletion() {
     const contrast = data.contrast ? ` against ${data.contrast}` : "";
     $("deletion-result").replaceChildren(
       el("p", { text: `${predictionLine(data.prediction)} · output: ${data.output} of ${data.target_name}${contrast}` }),
+      el("p", { class: "conv", text: data.quantity }),
       el("table", { id: "deletion-table" }, [head, ...rows]));
   });
 }
@@ -330,7 +385,7 @@ async function runEdit(replace) {
   if (state.editWord === null) { setStatus("click a word first", true); return; }
   await guarded("explaining the edited text", async () => {
     const replacement = replace ? $("edit-replacement").value : null;
-    const data = await api("/api/edit", request({ word: state.editWord, replacement }));
+    const data = await api(`/api/edit?${viewQuery()}`, request({ word: state.editWord, replacement }));
     const side = (title, result) => {
       const box = el("div", { class: "heatmap" });
       heatmapRows(result, box);
@@ -381,11 +436,32 @@ async function openExample(dataset, example) {
 async function setupRun() {
   const filters = await api("/api/run/filters", undefined, "GET");
   $("tab-leaderboard").hidden = false;
+  if (state.info.verdict) $("verdict").replaceChildren(...verdictView((await api("/api/run/verdict", undefined, "GET")).verdicts));
   for (const [name, values] of Object.entries(filters)) {
     const select = el("select", { "data-filter": name, id: `filter-${name}` }, [el("option", { text: `any ${name}`, value: "" }), ...values.map(v => el("option", { text: v, value: v }))]);
     select.addEventListener("change", loadLeaderboard);
     $("run-filters").append(el("label", { for: select.id, text: name }), select);
   }
+}
+
+// the run's verdict per model and data set: leader, tied top set, evidence per metric, summary
+function verdictView(verdicts) {
+  const parts = [el("h3", { text: "Verdict: which method to trust" })];
+  for (const v of verdicts) {
+    const head = el("tr", {}, ["metric", "better", "top set", "leader's mean [95% interval]"].map(t => el("th", { class: "text", text: t })));
+    const rows = v.evidence.map(e => {
+      const first = e.means[e.top[0]];
+      return el("tr", {}, [el("td", { class: "text", text: e.metric }), el("td", { class: "text", text: e.higher_is_better ? "higher" : "lower" }),
+        el("td", { class: "text", text: e.top.join(", ") }),
+        el("td", { text: first ? `${fmt(first.mean, 3)} [${fmt(first.low, 3)}, ${fmt(first.high, 3)}]` : "" })]);
+    });
+    parts.push(el("div", { class: "verdict", "data-model": v.model, "data-dataset": v.dataset }, [
+      el("p", {}, [el("strong", { text: `${v.model} · ${v.dataset}: leader ${v.leader ?? "none"}` }),
+        ` · tied top set: ${v.best.join(", ") || "none"}`]),
+      el("p", { class: "summary", text: v.summary }),
+      el("table", { class: "verdict-evidence" }, [head, ...rows])]));
+  }
+  return parts;
 }
 
 // ----- tabs and start-up -----------------------------------------------------------------------------------------
@@ -408,6 +484,8 @@ async function start() {
   $("run").addEventListener("click", runExplain);
   document.querySelectorAll("input[name=level]").forEach(r => r.addEventListener("change", renderExplain));
   $("show-special").addEventListener("change", runExplain);
+  $("aggregation").addEventListener("change", runExplain);
+  $("scale").addEventListener("change", runExplain);
   $("compare-a").addEventListener("change", compare);
   $("compare-b").addEventListener("change", compare);
   $("text").addEventListener("change", buildEditWords);
