@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from markupsafe import escape
 
 from faithlab.bench.config import parse_config
 from faithlab.bench.runner import run_benchmark
@@ -15,6 +16,7 @@ from faithlab.bench.summary import write_summary
 from faithlab.errors import FaithlabError
 from faithlab.evaluate.meta_evaluation import meta_from_frame
 from faithlab.evaluate.verdict import BASELINE, read_verdicts
+from faithlab.report.run_report import render_report
 
 SENTENCES = ["the food was warm and the staff were kind", "a slow film with a clever script",
              "the shares fell after the report", "my order arrived two days late", "the battery lasts all day"]
@@ -62,6 +64,10 @@ def test_the_meta_evaluation_unit_and_the_verdict_file(tmp_path: Path, tiny_fold
     markdown = paths["markdown"].read_text()
     assert "## Verdicts" in markdown and verdict.summary in markdown
     assert json.loads(paths["recommendation"].read_text())["tiny"]["best"]["method"] != BASELINE
+    page = render_report([tmp_path / "run"])  # the report renders the verdict: headline, summary, evidence
+    assert f"Most faithful: {verdict.leader}" in page and str(escape(verdict.summary)) in page
+    for evidence in verdict.evidence:
+        assert f"<td>{evidence.metric}</td>" in page
 
 
 def test_a_misspelt_meta_evaluation_setting_is_named(tmp_path: Path, tiny_folders) -> None:

@@ -31,6 +31,7 @@ from faithlab.explain.io import from_record, iter_records
 from faithlab.report.attention_views import top_attention
 from faithlab.report.explanation_views import text_payload
 from faithlab.report.styles import method_style
+from faithlab.report.verdict_view import read_verdict_file, verdict_html
 
 MAX_TEXTS = 1000
 DELETION_COLUMNS = ["word", "output_before", "output_after", "predicted_after", "difference"]
@@ -178,11 +179,12 @@ def _mean_table(frame: pd.DataFrame) -> Markup:
 
 # ----- bench and train runs -----------------------------------------------------------------------------------------
 def bench_section(folder: Path) -> Section:
-    """A bench run: the recommendation, one method × metric table per model and data set (mean [95% interval],
-    the better cells shaded by each metric's direction) and the run's figures."""
+    """A bench (or audit) run: the verdicts, the recommendation, one method × metric table per model and data set
+    (mean [95% interval], the better cells shaded by each metric's direction) and the run's figures."""
     table = pd.read_csv(folder / "summary.csv", keep_default_na=False, na_values=[""])
     parts = [Markup("<p class='fl-sub'>mean [95% interval]; ↑ higher is better, ↓ lower is better; the greener a "
                     "cell, the better it ranks in its column</p>")]
+    parts += [verdict_html(verdict) for verdict in read_verdict_file(folder)]
     recommendation = folder / "recommendation.json"
     if recommendation.is_file():
         for model, rec in json.loads(recommendation.read_text(encoding="utf-8")).items():
