@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from faithlab.cli import app
 from faithlab.data import builtin_sentences
 from faithlab.models.zoo import Size, build_classifier_folder
+from faithlab.report.run_report import render_report
 from faithlab.train.cli import register
 
 TINY = Size(layers=1, hidden=32, heads=2, vocab=300)
@@ -88,6 +89,8 @@ def test_ablate_writes_accuracy_deltas(tiny_roberta: Path, tmp_path: Path):
     assert table["delta_accuracy"].tolist() == pytest.approx(expected.tolist())
     assert (tmp_path / "abl" / "mean" / "best" / "config.json").is_file()
     assert "| variation |" in (tmp_path / "abl" / "ablation.md").read_text()
+    page = render_report([tmp_path / "abl"])  # the report shows the ablation table
+    assert "Ablation: abl" in page and all(f"<td>{name}</td>" in page for name in ("base", "no-dropout", "mean"))
 
 
 def test_train_command_on_labelled_pairs(tiny_roberta: Path, tmp_path: Path):

@@ -47,7 +47,9 @@ class Section:
 
 
 def run_kind(folder: Path) -> str:
-    """'explain', 'bench' or 'train', from the files a run writes; anything else is a `FaithlabError`."""
+    """'explain', 'bench', 'train' or 'ablate', from the files a run writes; anything else is a `FaithlabError`."""
+    if (folder / "ablation.csv").is_file():  # before 'train': the base run may share the ablation's folder
+        return "ablate"
     if (folder / "explanations.jsonl").is_file():
         return "explain"
     if (folder / "summary.csv").is_file():
@@ -55,7 +57,7 @@ def run_kind(folder: Path) -> str:
     if (folder / "test_metrics.json").is_file() or (folder / "history.json").is_file():
         return "train"
     raise FaithlabError(f"'{folder}' is not a faithlab run folder: it holds no explanations.jsonl (explain), "
-                        "summary.csv (bench) or test_metrics.json / history.json (train)")
+                        "summary.csv (bench), test_metrics.json / history.json (train) or ablation.csv (ablate)")
 
 
 def render_report(folders: Sequence[str | os.PathLike], *, title: str = "faithlab report",
@@ -82,6 +84,10 @@ def render_report(folders: Sequence[str | os.PathLike], *, title: str = "faithla
             sections += explain_sections(folder, max_texts=max_texts, aggregation=aggregation)
         elif kind == "bench":
             sections.append(bench_section(folder))
+        elif kind == "ablate":
+            sections.append(ablation_section(folder))
+            if (folder / "test_metrics.json").is_file():  # the base run, trained into the same folder
+                sections.append(train_section(folder))
         else:
             sections.append(train_section(folder))
     return _page(title, sections, aggregation)
@@ -249,6 +255,14 @@ def train_section(folder: Path) -> Section:
                       _html_table(list(frame.columns), frame.astype(str).values.tolist())]
     parts += _figures(folder / "plots")
     return Section(f"Training: {folder.name}", Markup("").join(parts))
+
+
+def ablation_section(folder: Path) -> Section:
+    """An ablation run (`faithlab ablate`): its table of variations with their metrics and deltas to the base."""
+    frame = pd.read_csv(folder / "ablation.csv", keep_default_na=False)
+    frame = frame.drop(columns=[c for c in ("run_dir",) if c in frame.columns])
+    cells = [[f"{v:.4f}" if isinstance(v, float) else v for v in row] for row in frame.itertuples(index=False)]
+    return Section(f"Ablation: {folder.name}", Markup("<h3>Variations</h3>") + _html_table(list(frame.columns), cells))
 
 
 def _html_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Markup:
