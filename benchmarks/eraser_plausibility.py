@@ -71,7 +71,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="a fine-tuned sentiment classifier folder")
     parser.add_argument("--docs", type=int, default=20, help="validation documents (the first ones that qualify)")
-    parser.add_argument("--out", type=Path, default=None, help="append per-document results as JSON lines here")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="append per-document results as JSON lines here; a rerun resumes from them")
     parser.add_argument("--table", type=Path, default=None, help="only print the table of such a JSON lines file")
     args = parser.parse_args()
     if args.table:
@@ -80,8 +81,11 @@ def main() -> None:
     classifier = load_classifier(args.model)
     examples = [e for e in read_eraser(MOVIES_VAL).examples
                 if len(sentence_starts(e.text)) <= MAX_SENTENCES][: args.docs]
-    records = []
+    records = [json.loads(line) for line in args.out.read_text().splitlines()] if args.out and args.out.exists() else []
+    done = {r["doc"] for r in records}  # a rerun with the same --out resumes after the last finished document
     for i, example in enumerate(examples):
+        if example.id in done:
+            continue
         start = time.perf_counter()
         result = explain_many(classifier, [example.text], METHODS)
         wall = time.perf_counter() - start

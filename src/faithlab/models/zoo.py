@@ -78,7 +78,7 @@ def build_tokenizer(family: str, texts: Sequence[str], vocab_size: int) -> PreTr
     if family in ("bert", "distilbert", "modernbert"):
         return _wordpiece(texts, vocab_size)
     if family in ("roberta", "gpt2", "llama"):
-        return _byte_level_bpe(texts, vocab_size, decoder_only=family in ("gpt2", "llama"))
+        return _byte_level_bpe(texts, vocab_size, decoder_only=family in ("gpt2", "llama"), framed=family == "llama")
     if family == "t5":
         return _unigram(texts, vocab_size)
     raise FaithlabError(f"unknown zoo family '{family}'; choose one of {', '.join(ZOO_FAMILIES)}")
@@ -123,7 +123,14 @@ def _word_inner_pieces(tok: Tokenizer, texts: Sequence[str], prefix: str) -> lis
     return [prefix + char for char in sorted(chars)]
 
 
-def _byte_level_bpe(texts: Sequence[str], vocab_size: int, *, decoder_only: bool) -> PreTrainedTokenizerFast:
+def _byte_level_bpe(
+    texts: Sequence[str], vocab_size: int, *, decoder_only: bool, framed: bool = False
+) -> PreTrainedTokenizerFast:
+    """Byte-level BPE as RoBERTa's, or GPT-2's when `decoder_only`; `framed` puts the end-of-text token before and
+    after every text, as Llama's tokenizers open with a begin-of-text token and decoder classifiers are often
+    fine-tuned with an end token: the head then reads the same token in every text. Without it a from-scratch
+    Llama (no biases anywhere) reads a word whose embedding it may never have trained, and stalls near 0.95 on
+    planted SST-2 (benchmarks/ZOO.md)."""
     specials = ["<|endoftext|>", "<pad>"] if decoder_only else ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
@@ -136,8 +143,11 @@ def _byte_level_bpe(texts: Sequence[str], vocab_size: int, *, decoder_only: bool
     )
     if decoder_only:
         eos = tok.token_to_id("<|endoftext|>")
+        end = "<|endoftext|>"
         template = processors.TemplateProcessing(
-            single="$A", pair="$A <|endoftext|> $B:1", special_tokens=[("<|endoftext|>", eos)]
+            single=f"{end} $A {end}" if framed else "$A",
+            pair=f"{end} $A {end} $B:1 {end}:1" if framed else f"$A {end} $B:1",
+            special_tokens=[(end, eos)],
         )
         tok.post_processor = processors.Sequence([processors.ByteLevel(trim_offsets=True), template])
         return PreTrainedTokenizerFast(
