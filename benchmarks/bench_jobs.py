@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import cProfile
 import hashlib
+import pstats
 import statistics
 import sys
 import time
@@ -33,7 +35,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -233,6 +234,31 @@ def _padding(passes: Sequence[Pass]) -> str:
     return f"{1 - sum(p.real_tokens for p in passes) / run:.1%}" if run else "–"
 
 
+def profile_section(clf: Classifier, config: BenchConfig, report: Report) -> None:
+    """cProfile of one unit of the job: the share of its time inside the model's passes and their backwards."""
+    model, dataset = config.models[0], config.datasets[0]
+    examples = load_examples(dataset, config).examples
+    unit = UnitSpec(model.name, dataset.name, "profiled", "examples", 0, len(examples))
+    execute(UnitSpec(model.name, dataset.name, "warm-up", "examples", 0, 1), config, clf, examples)
+    profiler = cProfile.Profile()
+    profiler.runcall(execute, unit, config, clf, examples)
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    total = max(cumulative for (_, _, name), (_, _, _, cumulative, _) in stats.items() if name == "execute")
+    forward = sum(cumulative for (path, _, name), (_, _, _, cumulative, _) in stats.items()
+                  if name == "forward" and path.endswith("faithlab/models/classifier.py"))
+    backward = sum(own for (_, _, name), (_, _, own, _, _) in stats.items() if "run_backward" in name)
+    outside = total - forward - backward
+    report.table(
+        f"Profile: one unit of {len(examples)} examples under cProfile",
+        ["", "seconds", "share"],
+        [["the unit (`execute`)", ms(total), "100%"], ["inside `Classifier.forward`", ms(forward),
+                                                      f"{forward / total:.1%}"],
+         ["autograd backward", ms(backward), f"{backward / total:.1%}"],
+         ["everything else (encoding, masks, dedup, fits, metrics, rows)", ms(outside), f"{outside / total:.1%}"]],
+        note="cProfile adds its own cost to Python-level calls, so 'everything else' is an upper bound.",
+    )
+
+
 # ----- ferret -----------------------------------------------------------------------------------------------------
 def ferret_section(clf: Classifier, examples: list[Example], n: int, job_seconds: float, report: Report) -> None:
     bench, error = ferret_benchmark(clf)
@@ -304,7 +330,7 @@ def _last_round(method: str, explanation: Any) -> int | None:
         return None
     if extras.get("exact"):
         return 0
-    n = int(np.asarray(explanation.content).sum())
+    n = len(explanation.content)  # positions of the content tokens
     pairs = (int(extras["n_evaluations"]) - 2 - 2 * n) // 2
     previous, count = 0, AUTO_FIRST_PAIRS
     while count < pairs:
@@ -324,7 +350,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ferret-examples", type=int, default=2)
     parser.add_argument("--no-ferret", action="store_true")
     parser.add_argument("--adaptive-texts", type=int, default=8)
-    parser.add_argument("--sections", default="job,ferret,adaptive")
+    parser.add_argument("--sections", default="job,ferret,adaptive", help="any of job, profile, ferret, adaptive")
+    parser.add_argument("--profile-examples", type=int, default=3, help="examples of the profiled unit")
     parser.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=None, help="also write the tables to this markdown file")
@@ -343,6 +370,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     job_seconds, examples = float("nan"), load_examples(config.datasets[0], config).examples
     if "job" in sections:
         job_seconds, _ = job_section(clf, config, args.repeats, report)
+    if "profile" in sections:
+        profile_section(clf, job_config(args.profile_examples), report)
     if "ferret" in sections and not args.no_ferret:
         try:
             ferret_section(clf, examples, args.ferret_examples, job_seconds, report)
