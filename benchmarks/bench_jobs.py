@@ -13,11 +13,13 @@ Sections:
            padding share and the rows a job-wide pool of scored inputs would not run twice.
   ferret   ferret's `Benchmark.explain` + `evaluate_explanations` looped over the first few examples at ferret's
            defaults, extrapolated to the job's examples, against the job's own time.
+  profile  cProfile of one unit: its time inside the model's passes against everything else.
   adaptive where faithlab's auto budgets (ig n_steps, lime and kernel_shap n_samples) spend their passes, per text:
-           the evaluations of each round and the last round's growth over the one before.
+           their evaluations per text and what the last round of the growth schedule added.
 
-    python benchmarks/bench_jobs.py --examples 50 --ferret-examples 2        # the recorded run
-    python benchmarks/bench_jobs.py --examples 4 --ferret-examples 1 --adaptive-texts 2   # smoke run
+    python benchmarks/bench_jobs.py --examples 50 --ferret-examples 2        # the issue's run (quiet machine)
+    python benchmarks/bench_jobs.py --examples 10 --ferret-examples 1 --adaptive-texts 4   # RESULTS-jobs.md (loaded)
+    python benchmarks/bench_jobs.py --sections profile --profile-examples 3                # where a unit's time goes
 """
 
 from __future__ import annotations
