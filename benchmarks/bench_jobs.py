@@ -86,14 +86,18 @@ def job_config(examples: int) -> BenchConfig:
 
 @dataclass(frozen=True)
 class Pass:
-    """One model pass as the job ran it: its shape, its real tokens, and how it was run."""
+    """One model pass as the job ran it: its shape, its rows' real lengths, and how it was run."""
 
     rows: int
     width: int
-    real_tokens: int
+    lengths: tuple[int, ...]  # each row's real tokens (the rest is padding)
     backward: bool
     attentions: bool
     constant_attention: bool
+
+    @property
+    def real_tokens(self) -> int:
+        return sum(self.lengths)
 
 
 @dataclass
@@ -120,8 +124,9 @@ def recorded(clf: Classifier, log: PassLog) -> Iterator[None]:
                 **options: Any) -> Any:
         attentions = bool(options.get("output_attentions", False))
         backward = torch.is_grad_enabled()
-        log.passes.append(Pass(input_ids.shape[0], input_ids.shape[1], int(attention_mask.sum()), backward,
-                               attentions, bool(options.get("constant_attention", False))))
+        lengths = tuple(attention_mask.sum(dim=1).tolist())
+        log.passes.append(Pass(input_ids.shape[0], input_ids.shape[1], lengths, backward, attentions,
+                               bool(options.get("constant_attention", False))))
         if not backward and not attentions:
             rows = torch.cat([input_ids, attention_mask], dim=1).cpu().numpy()
             log.digests += [hashlib.blake2b(row.tobytes(), digest_size=12).digest() for row in rows]
@@ -135,11 +140,13 @@ def recorded(clf: Classifier, log: PassLog) -> Iterator[None]:
 
 
 def replay(clf: Classifier, passes: Sequence[Pass]) -> None:
-    """The raw bound: the same passes as bare calls on pre-built ids (no encoding, masks, scoring or rows)."""
+    """The raw bound: the same passes as bare calls on pre-built ids, padded as the job padded them (no encoding,
+    masks of removed tokens, scoring or rows)."""
     unk = clf.replacement_id("unk")
     for p in passes:
         ids = torch.full((p.rows, p.width), unk, dtype=torch.long, device=clf.device)
-        mask = torch.ones_like(ids)
+        lengths = torch.tensor(p.lengths, device=clf.device)
+        mask = (torch.arange(p.width, device=clf.device)[None, :] < lengths[:, None]).long()
         if p.backward:
             with torch.no_grad():
                 leaf = clf.word_embeddings(ids)
