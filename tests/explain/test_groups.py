@@ -196,3 +196,20 @@ def test_a_long_text_read_in_windows_removes_each_group_from_the_whole_text(bert
         assert explanation.extras["table"][f]["difference"] == pytest.approx(float(before - after), abs=1e-5)
     rows = evaluate_faithfulness(long_bert, [explanation], parts=["eraser"], unit="group")
     assert {r.metric for r in rows} == {"comprehensiveness", "sufficiency"}
+
+
+def test_groups_reach_ensemble_members_and_fl_evaluate(bert: Classifier) -> None:
+    requests = [("occlusion", {"replacement": "mask"}), ("ensemble", {"methods": ["occlusion", "grad_x_input"]})]
+    result = fl.explain(bert, TEXT, requests, groups=[SPANS])
+    ensemble = result["ensemble"][0]
+    # the member requested alone keeps that request's settings, with the groups as its unit
+    assert ensemble.settings["member_settings"]["occlusion"] == {"replacement": "mask", "unit": "group"}
+    assert result["occlusion"][0].granularity == "group"
+    table = fl.evaluate(bert, result, ["comprehensiveness"], settings={"eraser": {"unit": "group", "fractions": [0.3]}})
+    by_hand = evaluate_faithfulness(bert, result.flat(), parts=["eraser"], fractions=[0.3], unit="group",
+                                    groups=[FeatureGrouping.from_spans(SPANS)])
+    expected = {r.method: r.value for r in by_hand if r.metric == "comprehensiveness"}
+    assert dict(zip(table["method"], table["value"], strict=True)) == pytest.approx(expected)
+    other = fl.explain(bert, TEXT, "occlusion", groups=[[(0, 11)]])["occlusion"]
+    with pytest.raises(FaithlabError, match="removed other groups than the ones evaluated"):
+        evaluate_faithfulness(bert, other, parts=["eraser"], unit="group", groups=[[(0, 18)]])

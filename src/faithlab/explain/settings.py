@@ -34,6 +34,7 @@ OUTPUTS: tuple[str, ...] = get_args(Output)
 OCCLUSION_OUTPUTS: tuple[str, ...] = get_args(OcclusionOutput)
 GRADIENT_OUTPUTS: tuple[str, ...] = get_args(GradientOutput)
 UNITS: tuple[str, ...] = get_args(Unit)
+TEXT_UNITS: tuple[str, ...] = tuple(u for u in UNITS if u != "group")  # the units the text alone defines
 SAMPLINGS: tuple[str, ...] = get_args(Sampling)
 IG_BASELINES: tuple[str, ...] = get_args(IgBaseline)
 IG_METHODS: tuple[str, ...] = get_args(IgMethod)
