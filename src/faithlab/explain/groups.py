@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from faithlab.errors import FaithlabError
 from faithlab.models import Batch, Classifier
@@ -152,16 +155,18 @@ def resolve_groupings(
     tokens: Sequence[Sequence[str]],
     word_ids: Sequence[Sequence[int | None]],
     words: Sequence[Sequence[tuple[int, int, int]]],
-) -> list[list[int | None] | None]:
-    """Each text's `token_groups` (None for a text without a grouping); one grouping per text."""
+) -> list[list[int | None]]:
+    """Each text's `token_groups`, one grouping (or None: no groups, every token a feature of unit 'group' on its
+    own) per text."""
     if len(groupings) != len(texts):
         raise FaithlabError(f"groups has {len(groupings)} entries for {len(texts)} texts; give one per text "
                             "(None for a text without groups)")
-    out: list[list[int | None] | None] = []
+    out: list[list[int | None]] = []
     for i, grouping in enumerate(groupings):
         if grouping is not None and not isinstance(grouping, FeatureGrouping):
             raise FaithlabError(f"groups[{i}] must be a FeatureGrouping or None, got {type(grouping).__name__}")
-        out.append(None if grouping is None else grouping.token_groups(texts[i], tokens[i], word_ids[i], words[i]))
+        out.append([None] * len(tokens[i]) if grouping is None
+                   else grouping.token_groups(texts[i], tokens[i], word_ids[i], words[i]))
     return out
 
 
@@ -188,3 +193,30 @@ def encode_grouped(
             groups = [groups]
         batch.token_groups = resolve_groupings(groups, batch.texts, batch.tokens, batch.word_ids, batch.words)
     return batch
+
+
+def read_groupings(path: str | os.PathLike, n_texts: int) -> list[FeatureGrouping | None]:
+    """A JSONL file of groupings, one line per text: a list of [start, end] character spans, or null.
+
+    Args:
+        path: the file.
+        n_texts: how many texts it must cover (one line each, in the order the texts were read).
+
+    Returns:
+        One `FeatureGrouping` or None per text.
+    """
+    try:
+        lines = [line for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    except OSError as error:
+        raise FaithlabError(f"cannot read groups file {path}: {error.strerror}") from error
+    specs = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            specs.append(json.loads(line))
+        except json.JSONDecodeError as error:
+            raise FaithlabError(f"groups file {path} line {number}: not JSON ({error.msg}); give a list of "
+                                "[start, end] spans or null") from error
+        if not (specs[-1] is None or isinstance(specs[-1], list)):
+            raise FaithlabError(f"groups file {path} line {number}: give a list of [start, end] spans or null, got "
+                                f"{line[:40]!r}")
+    return as_groupings(specs, n_texts)
