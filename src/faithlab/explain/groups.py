@@ -34,10 +34,10 @@ class FeatureGrouping:
     `token_features` (a feature id, or None, per token of the encoded text, special tokens included); give one.
 
     Example:
-        >>> text = "New York is a fine city"
-        >>> grouping = FeatureGrouping.from_spans([(0, 8)])  # 'New York' is one feature
-        >>> grouping.spans
-        ((0, 8),)
+        >>> text = "a warm and funny film"
+        >>> result = fl.explain(model, text, "occlusion", groups=[FeatureGrouping.from_spans([(2, 16)])])
+        >>> [row["group"] for row in result["occlusion"][0].extras["table"]]
+        ['a', 'warm and funny', 'film']
     """
 
     spans: tuple[tuple[int, int], ...] | None = None
@@ -46,25 +46,23 @@ class FeatureGrouping:
     def __post_init__(self) -> None:
         if (self.spans is None) == (self.token_features is None):
             raise FaithlabError("a FeatureGrouping takes either spans or token_features, not both and not neither")
-
-    @classmethod
-    def from_spans(cls, spans: Sequence[Sequence[int]]) -> FeatureGrouping:
-        """A grouping of [start, end) character spans of the text, each one feature."""
-        checked = []
-        for span in spans:
+        for span in self.spans or ():
             well_formed = (not isinstance(span, str) and isinstance(span, Sequence) and len(span) == 2
                            and all(isinstance(v, int) and not isinstance(v, bool) for v in span))
             if not well_formed or not 0 <= span[0] < span[1]:
                 raise FaithlabError(f"a span is two integers 0 <= start < end, got {span!r}")
-            checked.append((int(span[0]), int(span[1])))
-        return cls(spans=tuple(checked))
+        for t, value in enumerate(self.token_features or ()):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                raise FaithlabError(f"token {t}: a feature id is an integer >= 0 or None, got {value!r}")
+
+    @classmethod
+    def from_spans(cls, spans: Sequence[Sequence[int]]) -> FeatureGrouping:
+        """A grouping of [start, end) character spans of the text, each one feature."""
+        return cls(spans=tuple(tuple(span) if isinstance(span, (list, tuple)) else span for span in spans))
 
     @classmethod
     def from_token_features(cls, ids: Sequence[int | None]) -> FeatureGrouping:
         """A grouping by a feature id (an integer >= 0, or None: ungrouped) per token of the encoded text."""
-        for t, value in enumerate(ids):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-                raise FaithlabError(f"token {t}: a feature id is an integer >= 0 or None, got {value!r}")
         return cls(token_features=tuple(ids))
 
     def token_groups(
