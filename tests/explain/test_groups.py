@@ -210,6 +210,8 @@ def test_groups_reach_ensemble_members_and_fl_evaluate(bert: Classifier) -> None
                                     groups=[FeatureGrouping.from_spans(SPANS)])
     expected = {r.method: r.value for r in by_hand if r.metric == "comprehensiveness"}
     assert dict(zip(table["method"], table["value"], strict=True)) == pytest.approx(expected)
+    with pytest.raises(FaithlabError, match="groups are the features of unit 'group'"):
+        evaluate_faithfulness(bert, result.flat(), parts=["eraser"], groups=[SPANS])
     other = fl.explain(bert, TEXT, "occlusion", groups=[[(0, 11)]])["occlusion"]
     with pytest.raises(FaithlabError, match="removed other groups than the ones evaluated"):
         evaluate_faithfulness(bert, other, parts=["eraser"], unit="group", groups=[[(0, 18)]])

@@ -139,6 +139,8 @@ def evaluate_faithfulness(
          ('random', 'sufficiency')]
     """
     settings = _check(fractions, replacement, parts, curve_steps, unit)
+    if groups is not None and unit != "group":
+        raise FaithlabError(f"groups are the features of unit 'group'; pass unit='group' with them (got unit={unit!r})")
     encoded = encode_examples(classifier, explanations, groups)
     if encoded is None:
         return []
