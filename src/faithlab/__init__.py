@@ -9,11 +9,12 @@
 from faithlab.api import ExplanationSet, evaluate, explain, load
 from faithlab.errors import FaithlabError
 from faithlab.explain.explanation import Explanation
+from faithlab.explain.groups import FeatureGrouping
 from faithlab.models.prompt import FewShotExample, PromptSpec
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Explanation", "ExplanationSet", "FaithlabError", "FewShotExample", "PromptSpec", "__version__", "evaluate",
-    "explain", "load",
+    "Explanation", "ExplanationSet", "FaithlabError", "FeatureGrouping", "FewShotExample", "PromptSpec", "__version__",
+    "evaluate", "explain", "load",
 ]

@@ -30,6 +30,7 @@ from faithlab.evaluate import (
 from faithlab.evaluate.metrics import GROUPS, METRICS
 from faithlab.evaluate.results import Row
 from faithlab.explain import EXPLAINERS, Explanation, explain_many, get_explainer
+from faithlab.explain.groups import GroupingSpec, as_groupings
 from faithlab.models import Classifier, load_classifier
 from faithlab.models.classifier import Target
 from faithlab.models.prompt import PromptSpec
@@ -167,6 +168,7 @@ def explain(
     *,
     pairs: str | Sequence[str] | None = None,
     target: Target = None,
+    groups: Sequence[GroupingSpec] | None = None,
 ) -> ExplanationSet:
     """Explain one text or many with one method or many; methods share one encoding and their common passes.
 
@@ -177,6 +179,10 @@ def explain(
             mapping name → settings (`{"ig": {"n_steps": 64}, "lime": {"seed": 3}}`); see `faithlab methods`.
         pairs: the second text of each pair (NLI hypotheses), one string or a list aligned with `texts`.
         target: None or "predicted" (the predicted class), a label name or index, one target per text, or "all".
+        groups: user features, one entry per text: a `FeatureGrouping`, a list of (start, end) character spans of
+            the text (a phrase, an entity, a clause: each one feature), or None. Occlusion, LIME and KernelSHAP then
+            remove the groups (unit 'group', unless a method's settings name another unit); a token outside every
+            group is a feature of its own; every explanation records its groups (`faithlab.explain.groups`).
 
     Returns:
         An `ExplanationSet`: `result["ig"][0]` is text 0's IG explanation; with `target="all"`,
@@ -193,7 +199,8 @@ def explain(
     text_list = [texts] if isinstance(texts, str) else list(texts)
     pair_list = None if pairs is None else ([pairs] if isinstance(pairs, str) else list(pairs))
     requests = _method_requests(methods)
-    results = explain_many(classifier, text_list, requests, pair_list, target)
+    groupings = None if groups is None else as_groupings(groups, len(text_list))
+    results = explain_many(classifier, text_list, requests, pair_list, target, groupings)
     # explain_many lists each text's classes together (all of them for target="all", else one), texts in order
     per_text = len(classifier.labels) if isinstance(target, str) and target.lower() == "all" else 1
     by_text = {

@@ -44,6 +44,7 @@ from faithlab.data.text_file import DEFAULT_ENCODING
 from faithlab.errors import FaithlabError
 from faithlab.explain import EXPLAINERS, explain_many
 from faithlab.explain.base import check_settings
+from faithlab.explain.groups import read_groupings
 from faithlab.explain.io import iter_jsonl
 from faithlab.models import load_classifier
 from faithlab.models.prompted import load_prompted
@@ -159,6 +160,9 @@ def explain(
     label_words: Annotated[list[str] | None, typer.Option(
         help="CLASS=WORD per class (repeatable), the word as it follows the prompt (e.g. 'positive= good')."
     )] = None,
+    groups: Annotated[Path | None, typer.Option(
+        "--groups", help="JSONL of user features, one line per text: [[start, end], ...] character spans, or null; "
+        "occlusion, LIME and KernelSHAP then remove the groups (unit 'group').")] = None,
 ) -> None:
     """Explain texts with one or more methods: print them, or write JSONL + HTML to --out (resumable).
 
@@ -183,6 +187,8 @@ def explain(
                                       delimiter=delimiter, label_col=label_col)
     else:
         inputs = jobs.check_texts(texts or [])
+    if groups is not None:
+        inputs.groups = read_groupings(groups, len(inputs.texts))
     names = jobs.resolve_methods(methods)
     if top_n < 1:
         raise FaithlabError(f"--top-n must be at least 1, got {top_n}")
@@ -211,7 +217,7 @@ def explain(
         raise FaithlabError("--evaluate and --attention-out write into the run folder: give --out DIR")
     if out is None:
         requested = [(name, settings.get(name, {})) for name in names]
-        results = explain_many(classifier, inputs.texts, requested, inputs.pairs, target)
+        results = explain_many(classifier, inputs.texts, requested, inputs.pairs, target, inputs.groups)
         print_explanations((e for rows in results.values() for e in rows), console, k=top, show_special=show_special)
         return
     summary = jobs.run_explain_job(

@@ -33,6 +33,7 @@ from faithlab.errors import FaithlabError
 from faithlab.explain import EXPLAINERS, Explanation, explain_many, get_explainer
 from faithlab.explain.base import share_settings
 from faithlab.explain.baselines import Ensemble
+from faithlab.explain.groups import FeatureGrouping
 from faithlab.explain.io import append_records, from_record, iter_records, repair_jsonl, to_record
 from faithlab.models import Classifier, load_classifier
 from faithlab.models.loading import weights_fingerprint
@@ -69,6 +70,7 @@ class Inputs:
     source: str = "command line"
     read: ReadSummary | None = None
     labels: list[str | None] | None = None  # gold label names, where the file has them
+    groups: list[FeatureGrouping | None] | None = None  # user feature groups per text (faithlab.explain.groups)
 
 
 @dataclass
@@ -219,6 +221,9 @@ def run_explain_job(
     with locked_out_dir(out_dir) as out:
         manifest = {"model": classifier.name, "fingerprint": fingerprint, "target": target,
                     "labels": classifier.labels, "settings": resolved_settings(classifier, requested)}
+        if inputs.groups is not None:  # a rerun must group the texts the same way
+            described = json.dumps([None if g is None else asdict(g) for g in inputs.groups])
+            manifest["groups"] = hashlib.sha256(described.encode()).hexdigest()
         _check_manifest(out / MANIFEST_NAME, manifest, classifier.head_trained)
         _print_read(inputs, console)
         jsonl = out / JSONL_NAME
@@ -446,8 +451,9 @@ def _explain_rows(
     """Records for the rows' explanations that are not written yet (one per row, or per row and class)."""
     texts = [inputs.texts[r] for r in rows]
     pairs = None if inputs.pairs is None else [inputs.pairs[r] for r in rows]
+    groups = None if inputs.groups is None else [inputs.groups[r] for r in rows]
     records = []
-    for method, explanations in explain_many(classifier, texts, methods, pairs, target).items():
+    for method, explanations in explain_many(classifier, texts, methods, pairs, target, groups).items():
         per_row = len(explanations) // len(rows)
         for i, explanation in enumerate(explanations):
             row = rows[i // per_row]

@@ -94,6 +94,7 @@ def select_inputs(classifier: Classifier, inputs: Inputs, selection: Selection) 
     kept = Inputs(
         [inputs.texts[r] for r in rows], None if inputs.pairs is None else [inputs.pairs[r] for r in rows],
         inputs.source, inputs.read, None if inputs.labels is None else [inputs.labels[r] for r in rows],
+        None if inputs.groups is None else [inputs.groups[r] for r in rows],
     )
     return Selected(kept, rows, None if predicted is None else [predicted[r] for r in rows])
 

@@ -13,9 +13,9 @@
   computed once per example and target for all methods.
 
 Removal replaces tokens by the mask or pad (or unk) token, or deletes them; special tokens are never removed. With
-`unit` other than 'token' (`faithlab.explain.features`), the removed things are features (words, sentences): k,
-the curves' steps and leave-one-out count features, and a feature's score is the explanation's own for it (at
-the granularity it was made) or the sum of its tokens' scores. A text longer than the model's limit is removed
+`unit` other than 'token' (`faithlab.explain.features`), the removed things are features (words, sentences, user
+groups): k, the curves' steps and leave-one-out count features, and a feature's score is the explanation's own for
+it (at the granularity it was made) or the sum of its tokens' scores. A text longer than the model's limit is removed
 from whole and read through its windows (`faithlab.models.windows`). Every
 perturbed input of an example (all fractions, curve steps, leave-one-out rows, of every method) goes through the
 shared scorer of `faithlab.explain.perturbation` in one batched call (for all examples at once, unless their masks
@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -37,10 +37,10 @@ from faithlab.evaluate.ranking import descending_order, rank_correlation
 from faithlab.evaluate.results import Explanations, Row, by_method
 from faithlab.explain.explanation import Explanation
 from faithlab.explain.features import UNITS
+from faithlab.explain.groups import FeatureGrouping, as_groupings, encode_grouped
 from faithlab.explain.perturbation import check_choice, feature_groups, score_masks
 from faithlab.explain.settings import REPLACEMENTS
 from faithlab.models import Batch, Classifier
-from faithlab.models.windows import encode_windowed
 
 FRACTIONS = (0.01, 0.05, 0.10, 0.20, 0.50)
 PARTS = ("eraser", "curves", "loo")
@@ -101,6 +101,7 @@ def evaluate_faithfulness(
     parts: Sequence[str] = PARTS,
     curve_steps: int | None = None,
     unit: str = "token",
+    groups: Sequence[FeatureGrouping | None] | None = None,
 ) -> list[Row]:
     """Removal-based faithfulness of every method's explanation of every example (rules in the module docstring).
 
@@ -117,7 +118,10 @@ def evaluate_faithfulness(
         parts: which metric groups to compute: 'eraser', 'curves', 'loo' (default ('eraser', 'curves', 'loo')).
         curve_steps: points of each perturbation curve: None removes one token per point, an integer coarsens to
             that many evenly spaced points (default None).
-        unit: the feature removed together: 'token', 'word', 'whitespace' or 'sentence' (default 'token').
+        unit: the feature removed together: 'token', 'word', 'whitespace', 'sentence' or 'group' (default
+            'token'). 'group' removes user groups: `groups`, or those the explanations were made with.
+        groups: one `FeatureGrouping` (or None) per example, the features of unit 'group' (default None: the
+            groups each explanation recorded).
 
     Returns:
         `Row`s, one per example, method and metric. 'eraser': comprehensiveness (target probability drop without
@@ -135,7 +139,9 @@ def evaluate_faithfulness(
          ('random', 'sufficiency')]
     """
     settings = _check(fractions, replacement, parts, curve_steps, unit)
-    encoded = encode_examples(classifier, explanations)
+    if groups is not None and unit != "group":
+        raise FaithlabError(f"groups are the features of unit 'group'; pass unit='group' with them (got unit={unit!r})")
+    encoded = encode_examples(classifier, explanations, groups)
     if encoded is None:
         return []
     methods, examples, batch = encoded.methods, encoded.examples, encoded.batch
@@ -189,7 +195,9 @@ def _check(
     if curve_steps is not None and (isinstance(curve_steps, bool) or not isinstance(curve_steps, int)
                                     or curve_steps < 1):
         raise FaithlabError(f"curve_steps must be None or an integer >= 1, got {curve_steps!r}")
-    k = "ceil(fraction * content tokens), >= 1" if unit == "token" else f"ceil(fraction * {unit}s), >= 1"
+    k = ("ceil(fraction * content tokens), >= 1" if unit == "token"
+         else "ceil(fraction * features: groups and tokens outside them), >= 1" if unit == "group"
+         else f"ceil(fraction * {unit}s), >= 1")
     return {"replacement": replacement, "fractions": fractions, "k": k, "parts": list(parts),
             "curve_steps": curve_steps, "unit": unit}
 
@@ -204,17 +212,36 @@ class Encoded:
     batch: Batch
 
 
-def encode_examples(classifier: Classifier, explanations: Explanations) -> Encoded | None:
+def encode_examples(
+    classifier: Classifier, explanations: Explanations, groups: Sequence[FeatureGrouping | None] | None = None
+) -> Encoded | None:
     """The examples of aligned explanations encoded once, after checking every method explains the same inputs with
-    the classifier's own tokens; None when there is nothing to evaluate."""
+    the classifier's own tokens; None when there is nothing to evaluate. The batch and every explanation carry the
+    user groups of `groups` (one `FeatureGrouping` or None per example), else those the explanations recorded."""
     methods = by_method(explanations)
     if not methods:
         return None
     examples = _examples(methods)
-    batch = encode_windowed(classifier, [e.text for e in examples], [e.pair for e in examples])
+    groupings = None if groups is None else as_groupings(groups, len(examples))
+    batch = encode_grouped(classifier, [e.text for e in examples], [e.pair for e in examples], groupings)
     for row, example in enumerate(examples):
         _check_tokens(example, batch.tokens[row], classifier.name)
+    if batch.token_groups is None and any(e.token_groups is not None for e in examples):
+        batch.token_groups = [e.token_groups for e in examples]
+    if batch.token_groups is not None:
+        methods = {name: [_regrouped(e, batch.token_groups[row]) for row, e in enumerate(items)]
+                   for name, items in methods.items()}
     return Encoded(methods, examples, batch)
+
+
+def _regrouped(explanation: Explanation, token_groups: list[int | None] | None) -> Explanation:
+    """The explanation read with `token_groups`; one that removed other groups than these cannot be."""
+    if explanation.token_groups == token_groups:
+        return explanation
+    if explanation.granularity == "group":
+        raise FaithlabError(f"the '{explanation.method}' explanation of {explanation.text[:40]!r} removed other "
+                            "groups than the ones evaluated; evaluate it with the groups it was made with")
+    return replace(explanation, token_groups=token_groups)
 
 
 def _examples(methods: dict[str, list[Explanation]]) -> list[Explanation]:

@@ -17,10 +17,11 @@ import torch
 
 from faithlab.errors import FaithlabError
 from faithlab.explain.explanation import Explanation
+from faithlab.explain.groups import FeatureGrouping, encode_grouped
 from faithlab.explain.settings import DEFAULT_MEMBERS, MethodSettings, NoSettings
 from faithlab.models import Batch, Classifier
 from faithlab.models.classifier import Target
-from faithlab.models.windows import COMBINATION_RULE, encode_windowed, shared_window_rows
+from faithlab.models.windows import COMBINATION_RULE, shared_window_rows
 from faithlab.schema import validate
 
 
@@ -132,10 +133,15 @@ class Explainer:
         """
 
     def explain(
-        self, texts: str | Sequence[str], pairs: str | Sequence[str | None] | None = None, target: Target = None
+        self,
+        texts: str | Sequence[str],
+        pairs: str | Sequence[str | None] | None = None,
+        target: Target = None,
+        groups: Sequence[FeatureGrouping | None] | None = None,
     ) -> list[Explanation]:
-        """One Explanation per text (a single string is one text), per text and class when target='all'."""
-        return explain_batch(self, encode_windowed(self.classifier, texts, pairs), target)
+        """One Explanation per text (a single string is one text), per text and class when target='all'; `groups`
+        (one `FeatureGrouping` or None per text) are the features of unit 'group'."""
+        return explain_batch(self, encode_grouped(self.classifier, texts, pairs, groups), target)
 
     def settings_key(self) -> str:
         return json.dumps(self.settings, sort_keys=True, default=str)
@@ -326,6 +332,7 @@ def package(
                 windows=windows,
                 window_rule=COMBINATION_RULE if windows else None,
                 granularity=explainer.settings.get("unit", "token"),
+                token_groups=None if batch.token_groups is None else batch.token_groups[row],
             )
         )
     return out
@@ -350,16 +357,39 @@ def explain_many(
     methods: Sequence[str | tuple[str, dict[str, Any]]],
     pairs: Sequence[str | None] | None = None,
     target: Target = None,
+    groups: Sequence[FeatureGrouping | None] | None = None,
 ) -> dict[str, list[Explanation]]:
     """Several methods on the same texts, sharing one encoding and the passes the methods have in common.
 
     An ensemble member that is also requested on its own takes that request's settings (unless the ensemble's
-    `member_settings` say otherwise), so it is computed once. Two methods with the same name are an error.
+    `member_settings` say otherwise), so it is computed once. Two methods with the same name are an error. With
+    `groups` (one `FeatureGrouping` or None per text), every removal-based method without a `unit` setting of its
+    own removes the groups (unit 'group'), and every explanation records its text's groups.
     """
-    explainers = [get_explainer(name, classifier, **settings) for name, settings in share_settings(methods)]
+    requests = share_settings(methods if groups is None else [group_unit(m) for m in methods])
+    if groups is not None:  # after sharing, so that a member requested alone keeps that request's settings
+        requests = [group_members(name, settings) for name, settings in requests]
+    explainers = [get_explainer(name, classifier, **settings) for name, settings in requests]
     names = [e.name for e in explainers]
     if len(set(names)) != len(names):
         twice = sorted({n for n in names if names.count(n) > 1})
         raise FaithlabError(f"methods {', '.join(twice)} requested twice; give each ensemble its own label")
-    batch = encode_windowed(classifier, texts, pairs)
+    batch = encode_grouped(classifier, texts, pairs, groups)
     return {e.name: explain_batch(e, batch, target) for e in explainers}
+
+
+def group_unit(method: str | tuple[str, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    """A request with unit 'group' where the method has a `unit` setting left unset."""
+    name, settings = (method, {}) if isinstance(method, str) else (method[0].strip().lower(), dict(method[1] or {}))
+    if "unit" in _registered(name).Settings.model_fields and "unit" not in settings:
+        settings["unit"] = "group"
+    return name, settings
+
+
+def group_members(name: str, settings: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """An ensemble request whose members with an unset `unit` setting get unit 'group'; other requests as they are."""
+    if name != "ensemble":
+        return name, settings
+    own = {k.strip().lower(): dict(v) for k, v in (settings.get("member_settings") or {}).items()}
+    grouped = dict(group_unit((m, own.get(m.strip().lower(), {}))) for m in settings.get("methods", DEFAULT_MEMBERS))
+    return name, settings | {"member_settings": {m: s for m, s in grouped.items() if s}}

@@ -15,6 +15,7 @@ import numpy as np
 
 from faithlab.errors import FaithlabError
 from faithlab.explain.features import feature_ids, feature_keys
+from faithlab.explain.groups import GROUPING_RULE
 
 WORD_AGGREGATIONS = ("sum", "mean", "absmax")
 
@@ -43,6 +44,14 @@ REPLACEMENTS = {
     "mixed": "an ensemble whose members remove features in different ways",
     "unknown": "not recorded (a record written before faithlab recorded its conventions)",
 }
+# What a method removed together (`granularity`); every token of a feature carries the feature's score.
+GRANULARITIES = {
+    "token": "each content token is a feature",
+    "word": "each tokenizer word is a feature",
+    "whitespace": "each whitespace-separated word is a feature",
+    "sentence": "each sentence is a feature",
+    "group": GROUPING_RULE,
+}
 # What the stored scores of special tokens are.
 SPECIAL_TOKENS = {
     "kept": "special tokens keep the score the method gave them (0 where it never scores them)",
@@ -65,7 +74,8 @@ class Explanation:
     tokens as [start, end) positions in `tokens` and `window_rule` how the windows' scores were combined
     (`faithlab.models.windows.COMBINATION_RULE`); a text that fits has no windows and no rule. `granularity` is
     the feature unit the method removed (`faithlab.explain.features.UNITS`; 'token' for methods that score each
-    token): every token of a feature carries the feature's score.
+    token): every token of a feature carries the feature's score. `token_groups` is the user feature group of each
+    token (`faithlab.explain.groups`; None outside every group) when the text was explained with groups, else None.
     """
 
     text: str
@@ -90,17 +100,21 @@ class Explanation:
     windows: list[tuple[int, int]] = field(default_factory=list)
     window_rule: str | None = None
     granularity: str = "token"
+    token_groups: list[int | None] | None = None
 
     def __post_init__(self) -> None:
         self.scores = np.asarray(self.scores, dtype=np.float64)
         if self.scores.shape != (len(self.tokens),):
             raise FaithlabError(f"{self.method}: {self.scores.shape[0]} scores for {len(self.tokens)} tokens")
+        if self.token_groups is not None and len(self.token_groups) != len(self.tokens):
+            raise FaithlabError(f"{self.method}: {len(self.token_groups)} token groups for {len(self.tokens)} tokens")
         if not np.all(np.isfinite(self.scores)):
             raise FaithlabError(f"{self.method} produced non-finite scores for {self.text[:40]!r}")
         for setting, value, choices in (
             ("output", self.output, OUTPUTS),
             ("replacement", self.replacement, REPLACEMENTS),
             ("special_tokens", self.special_tokens, SPECIAL_TOKENS),
+            ("granularity", self.granularity, GRANULARITIES),
         ):
             if value not in choices:
                 raise FaithlabError(f"{self.method}: unknown {setting} {value!r}; choose one of {', '.join(choices)}")
@@ -131,7 +145,8 @@ class Explanation:
         """The feature (0, 1, ... in text order) of each token at granularity `unit` (default: the explanation's
         own); None for special tokens."""
         content = self.content.tolist()
-        keys = feature_keys(self.word_ids, self.words, (self.text, self.pair), content, unit or self.granularity)
+        keys = feature_keys(self.word_ids, self.words, (self.text, self.pair), content, unit or self.granularity,
+                            self.token_groups)
         out: list[int | None] = [None] * len(self.tokens)
         for t, f in zip(content, feature_ids(keys), strict=True):
             out[t] = f

@@ -1,7 +1,8 @@
 """Feature granularity: which tokens removal-based methods and metrics remove together.
 
 A feature is one content token ('token'), a tokenizer word ('word'), a whitespace-separated word ('whitespace':
-'0.8', 'pre-tax' and 'market.' are one each) or a sentence ('sentence'). The cost of KernelSHAP, LIME, occlusion
+'0.8', 'pre-tax' and 'market.' are one each), a sentence ('sentence') or a group the user gave ('group': a phrase,
+an entity, a clause; `faithlab.explain.groups`). The cost of KernelSHAP, LIME, occlusion
 and the removal metrics grows with the number of features, so a long text explained by sentences costs what a
 short one does by tokens. A method run at a granularity gives every token of a feature that feature's score
 (copied, not spread: `Explanation.feature_scores` reads it back from any one of them).
@@ -20,7 +21,7 @@ from typing import Any
 
 from faithlab.errors import FaithlabError
 
-UNITS = ("token", "word", "whitespace", "sentence")
+UNITS = ("token", "word", "whitespace", "sentence", "group")
 _SENTENCE_END = re.compile(r"\n|[.!?][\"'”’)\]]*\s")
 
 
@@ -46,6 +47,7 @@ def feature_keys(
     sides: tuple[str, str | None],
     positions: Sequence[int],
     unit: str,
+    token_groups: Sequence[int | None] | None = None,
 ) -> list[Any]:
     """A key per position of `positions` (content tokens of one text); positions with equal keys are one feature.
 
@@ -55,12 +57,18 @@ def feature_keys(
         sides: the text and its pair text (or None).
         positions: the token positions to key.
         unit: one of `UNITS`.
+        token_groups: the user group of each token (`faithlab.explain.groups`); needed by unit 'group'.
 
     Returns:
-        Hashable keys, in `positions` order; a token outside any word is a feature of its own.
+        Hashable keys, in `positions` order; a token outside any word (or, for 'group', any group) is a feature of
+        its own.
     """
     if unit not in UNITS:
         raise FaithlabError(f"unknown unit {unit!r}; choose one of {', '.join(UNITS)}")
+    if unit == "group":
+        if token_groups is None:
+            raise FaithlabError("unit 'group' needs the text's groups: pass groups= (one FeatureGrouping per text)")
+        return [("token", p) if token_groups[p] is None else ("group", token_groups[p]) for p in positions]
     starts = {side: sentence_starts(text) for side, text in enumerate(sides) if text is not None}
     keys: list[Any] = []
     for p in positions:

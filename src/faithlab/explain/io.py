@@ -25,7 +25,7 @@ from faithlab.errors import FaithlabError
 from faithlab.explain.explanation import Explanation
 
 _FIELDS = {f.name for f in dataclasses.fields(Explanation)}
-_OPTIONAL = {"warnings", "extras", "output", "replacement", "special_tokens"}  # absent from older lines
+_OPTIONAL = {"warnings", "extras", "output", "replacement", "special_tokens", "token_groups"}  # absent from older lines
 
 DATAFRAME_COLUMNS = [
     "text_id",

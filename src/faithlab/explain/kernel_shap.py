@@ -171,8 +171,9 @@ class KernelShap(PerturbationExplainer):
             `contrast`'s) or 'loss' (log-probability of the target) (default 'logit').
         contrast: the other class of output='margin', a label name or index (default None: each row's highest
             other class).
-        unit: the features removed together: 'token', tokenizer 'word', 'whitespace'-separated word or
-            'sentence'; every token of a feature carries its score (default 'token').
+        unit: the features removed together: 'token', tokenizer 'word', 'whitespace'-separated word,
+            'sentence' or user 'group' (`groups=` of `fl.explain`); every token of a feature carries its score
+            (default 'token').
 
     Returns:
         Scores: signed Shapley values, higher = more evidence for the target; they sum exactly to full_value −

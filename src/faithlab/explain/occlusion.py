@@ -37,8 +37,8 @@ class Occlusion(PerturbationExplainer):
 
     Args:
         unit: remove one 'token', one whole tokenizer 'word', one 'whitespace'-separated word ('0.8', 'pre-tax'
-            and 'market.' are one each) or one 'sentence' at a time; every token of the feature carries its score
-            (default 'token').
+            and 'market.' are one each), one 'sentence' or one user 'group' (`groups=` of `fl.explain`) at a time;
+            every token of the feature carries its score (default 'token').
         replacement: how a removed token is replaced: 'mask', 'pad', 'unk', or 'delete' (default 'delete': the
             shortened text is one the model could have seen in training, and every family can delete).
         output: the quantity measured: the target 'logit', 'probability', 'margin' (target logit minus
@@ -97,12 +97,13 @@ class Occlusion(PerturbationExplainer):
 
     def _feature_text(self, batch: Batch, row: int, positions: list[int]) -> str:
         word = batch.word_ids[row][positions[0]]
-        if word is None or self.unit == "token":
+        ungrouped = self.unit == "group" and batch.token_groups[row][positions[0]] is None
+        if word is None or self.unit == "token" or ungrouped:
             return "".join(batch.tokens[row][p] for p in positions)
         if self.unit == "whitespace":
             side, start, end = whitespace_span(batch, row, word)
             return (batch.texts[row] if side == 0 else batch.pairs[row])[start:end]
-        if self.unit == "sentence":
+        if self.unit in ("sentence", "group"):
             side, start, _ = batch.words[row][word]
             last = next(w for p in reversed(positions) if (w := batch.word_ids[row][p]) is not None)
             _, _, end = batch.words[row][last]

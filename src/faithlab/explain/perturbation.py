@@ -45,14 +45,15 @@ def check_count(setting: str, value: Any, minimum: int) -> int:
 # ----- features and masks -------------------------------------------------------------------------------------
 def feature_groups(batch: Batch, unit: str = "token") -> list[Groups]:
     """Per row, the token positions of each feature at granularity `unit` (`faithlab.explain.features`: 'token',
-    'word', 'whitespace' or 'sentence'), in order of their first token. A token outside any word is a feature of
-    its own."""
+    'word', 'whitespace', 'sentence' or 'group', the row's `batch.token_groups`), in order of their first token. A
+    token outside any word (or group) is a feature of its own."""
     out = []
     content = batch.content_mask.cpu()
     for row in range(len(batch)):
         positions = content[row].nonzero().flatten().tolist()
+        token_groups = None if batch.token_groups is None else batch.token_groups[row]
         keys = feature_keys(batch.word_ids[row], batch.words[row], (batch.texts[row], batch.pairs[row]), positions,
-                            unit)
+                            unit, token_groups)
         groups: dict[Any, list[int]] = {}
         for key, p in zip(keys, positions, strict=True):
             groups.setdefault(key, []).append(p)

@@ -22,8 +22,8 @@ GradientOutput = Literal["logit", "probability"]  # the quantity a gradient meth
 # occlusion alone also measures the difference of the target's and the contrast's probabilities
 OcclusionOutput = Literal["logit", "probability", "margin", "probability_margin", "loss"]
 # what removal-based methods remove together: a token, a tokenizer word, a whitespace-separated word ('pre-tax',
-# '0.8') or a sentence (faithlab.explain.features)
-Unit = Literal["token", "word", "whitespace", "sentence"]
+# '0.8'), a sentence or a group the user gave with the texts (faithlab.explain.features)
+Unit = Literal["token", "word", "whitespace", "sentence", "group"]
 Sampling = Literal["balanced", "bernoulli", "count"]
 IgBaseline = Literal["pad", "mask", "unk", "zero"]
 IgMethod = Literal["gauss_legendre", "riemann_trapezoid", "fejer"]
@@ -34,6 +34,7 @@ OUTPUTS: tuple[str, ...] = get_args(Output)
 OCCLUSION_OUTPUTS: tuple[str, ...] = get_args(OcclusionOutput)
 GRADIENT_OUTPUTS: tuple[str, ...] = get_args(GradientOutput)
 UNITS: tuple[str, ...] = get_args(Unit)
+TEXT_UNITS: tuple[str, ...] = tuple(u for u in UNITS if u != "group")  # the units the text alone defines
 SAMPLINGS: tuple[str, ...] = get_args(Sampling)
 IG_BASELINES: tuple[str, ...] = get_args(IgBaseline)
 IG_METHODS: tuple[str, ...] = get_args(IgMethod)

@@ -23,6 +23,8 @@ class Batch:
     `cache` lets several explainers of one run share passes (prediction, attention, gradients): a `PassCache`.
     `window` is set when some row is longer than the model's limit and is read through sliding windows
     (`faithlab.models.windows`); None for a batch whose rows all fit.
+    `token_groups[i]` is row i's user feature group per token (`faithlab.explain.groups`), None for a row without
+    one; None when no row has groups.
     """
 
     texts: list[str]
@@ -38,6 +40,7 @@ class Batch:
     truncated: list[bool]
     cache: PassCache = field(default_factory=PassCache, repr=False)
     window: Windows | None = None
+    token_groups: list[list[int | None] | None] | None = None
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -74,4 +77,5 @@ class Batch:
             words=[self.words[r] for r in rows],
             truncated=[self.truncated[r] for r in rows],
             window=self.window,
+            token_groups=None if self.token_groups is None else [self.token_groups[r] for r in rows],
         )

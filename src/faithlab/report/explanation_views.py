@@ -7,6 +7,7 @@ notebook show the same numbers. Words are merged through the tokenizer's word id
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -18,9 +19,18 @@ from matplotlib.figure import Figure
 
 from faithlab.errors import FaithlabError
 from faithlab.explain.explanation import WORD_AGGREGATIONS, Explanation
-from faithlab.report.tokens import NEGATIVE, POSITIVE, conventions, needs_light_text, score_rgb, shown_tokens
+from faithlab.report.tokens import (
+    NEGATIVE,
+    POSITIVE,
+    ShownToken,
+    conventions,
+    needs_light_text,
+    score_rgb,
+    shown_tokens,
+    window_note,
+)
 
-LEVELS = ("token", "word")
+LEVELS = ("token", "word", "feature")
 SCALES = ("row", "shared")
 
 
@@ -61,15 +71,19 @@ class ExplanationGrid:
     scale: str
     show_special: bool
     rows: list[ExplanationRow] = field(default_factory=list)
+    windows: str = ""
 
     @property
     def legend(self) -> str:
-        """The stated conventions: level (and word merge), colour scale, special tokens."""
-        level = "tokens" if self.level == "token" else f"words (tokenizer word ids, merged by {self.aggregation})"
+        """The stated conventions: level (and word merge), colour scale, special tokens, and the windows a long text
+        was read in (`faithlab.report.tokens.window_note`)."""
+        level = {"token": "tokens", "word": f"words (tokenizer word ids, merged by {self.aggregation})",
+                 "feature": "each method's features (the tokens it removed together; scored as one)"}[self.level]
         scale = ("each row scaled by its own largest |score|" if self.scale == "row"
                  else "one scale shared by every row (the largest |score| of all rows)")
         special = "shown" if self.show_special else "hidden"
-        return f"units: {level} · colour: {scale}, white at 0 · special tokens: {special}"
+        windows = f" · {self.windows}" if self.windows else ""
+        return f"units: {level} · colour: {scale}, white at 0 · special tokens: {special}{windows}"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data of the view (`legend` included)."""
@@ -97,7 +111,8 @@ def explanation_grid(
 
     Args:
         explanations: explanations of the same text (and pair), one per method (and target).
-        level: 'token', or 'word' (tokens merged by the tokenizer's word ids).
+        level: 'token', 'word' (tokens merged by the tokenizer's word ids) or 'feature' (each method's own
+            features: its words, sentences or user groups, one unit each; tokens for a method that scores tokens).
         aggregation: how a word's token scores merge: 'sum', 'mean' or 'absmax' (the signed score of largest |s|).
         scale: 'row' (each row's largest |score| is full colour) or 'shared' (one scale for all rows).
         show_special: show special tokens ([CLS], [SEP], ...) with the score the method gave them.
@@ -122,11 +137,11 @@ def explanation_grid(
         limit = own if scale == "row" else shared
         rows.append(ExplanationRow(
             method=e.method, target=e.target_name, output=e.output, replacement=e.replacement,
-            conventions=conventions(e, show_special=show_special), scale=limit,
+            conventions=conventions(e, show_special=show_special, windows=False), scale=limit,
             units=[Unit(text, score, score / limit if limit > 0 else 0.0, special, space)
                    for text, score, special, space in units],
         ))
-    return ExplanationGrid(first.text, first.pair, level, aggregation, scale, show_special, rows)
+    return ExplanationGrid(first.text, first.pair, level, aggregation, scale, show_special, rows, window_note(first))
 
 
 def _check(value: str, choices: Sequence[str], what: str) -> None:
@@ -138,6 +153,8 @@ def _units(e: Explanation, level: str, aggregation: str, show_special: bool) -> 
     """(text, score, special, space_before) per shown unit, in text order."""
     if level == "token":
         return [(t.text, t.score, t.special, t.space_before) for t in shown_tokens(e, show_special=show_special)]
+    if level == "feature":
+        return _feature_units(e, show_special)
     words = e.word_scores(aggregation)
     out: list[tuple[str, float, bool, bool]] = []
     seen: set[int] = set()
@@ -149,6 +166,35 @@ def _units(e: Explanation, level: str, aggregation: str, show_special: bool) -> 
             seen.add(word)
             out.append((e.word_text(word), float(words[word]), False, bool(out)))
     return out
+
+
+def _feature_units(e: Explanation, show_special: bool) -> list[tuple[str, float, bool, bool]]:
+    """(text, score, special, space_before) per feature the method removed together, in order of its first token:
+    the feature's text and score."""
+    ids, scores = e.feature_ids(), e.feature_scores()
+    shown = shown_tokens(e, show_special=True)  # one per token
+    pieces = Counter(w for w in e.word_ids if w is not None)  # tokens per word
+    members: dict[int, list[int]] = {}
+    for t, f in enumerate(ids):
+        if f is not None:
+            members.setdefault(f, []).append(t)
+    out: list[tuple[str, float, bool, bool]] = []
+    for t, f in enumerate(ids):
+        if f is None and show_special:
+            out.append((e.tokens[t], float(e.scores[t]), True, bool(out)))
+        elif f is not None and members[f][0] == t:
+            out.append((_feature_text(e, members[f], shown, pieces), float(scores[f]), False, bool(out)))
+    return out
+
+
+def _feature_text(e: Explanation, tokens: list[int], shown: list[ShownToken], pieces: Counter[int]) -> str:
+    """The characters from the feature's first word to its last when it holds whole words, else its tokens."""
+    words = [e.word_ids[t] for t in tokens]
+    side, start, _ = e.words[words[0]]
+    _, _, end = e.words[words[-1]]
+    if Counter(words) == {w: pieces[w] for w in set(words)}:  # every token of its words
+        return (e.text if side == 0 else e.pair or "")[start:end].strip()
+    return "".join((" " if shown[t].space_before and k else "") + shown[t].text for k, t in enumerate(tokens))
 
 
 def legend_html() -> Markup:
@@ -244,7 +290,7 @@ def text_payload(explanations: Sequence[Explanation], *, aggregation: str = "sum
 
     rows = [
         {"method": e.method, "target": e.target_name, "output": e.output, "replacement": e.replacement,
-         "conventions": f"explains: {e.output} · removal: {e.replacement}",
+         "conventions": conventions(e, show_special=None),
          "token_scores": rounded(_units(e, "token", aggregation, True)),
          "word_scores": rounded(_units(e, "word", aggregation, False)), "warnings": list(e.warnings)}
         for e in explanations

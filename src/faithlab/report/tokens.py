@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from faithlab.explain.explanation import Explanation
+from faithlab.explain.explanation import GRANULARITIES, Explanation
 
 WHITE = (255, 255, 255)
 POSITIVE = (214, 39, 40)  # red: evidence for the target class
@@ -51,13 +51,32 @@ def shown_tokens(explanation: Explanation, *, show_special: bool = False) -> lis
     return out
 
 
-def conventions(explanation: Explanation, *, show_special: bool = False) -> str:
-    """What the scores explain and how features are removed, and whether special tokens are shown."""
+def conventions(explanation: Explanation, *, show_special: bool | None = False, windows: bool = True) -> str:
+    """What the scores explain, how features are removed (and which tokens form one feature, when not each token),
+    whether special tokens are shown (left out for None: a page that toggles them says so itself), and, with
+    `windows`, how a long text was read (`window_note`)."""
     e = explanation
-    special = "shown" if show_special else "hidden"
-    if e.special_tokens == "zeroed":
-        special += ", stored as 0"
-    return f"explains: {e.output} · removal: {e.replacement} · special tokens: {special}"
+    parts = [f"explains: {e.output}", f"removal: {e.replacement}"]
+    if e.granularity != "token":
+        parts.append(f"features: {GRANULARITIES[e.granularity]}")
+    if show_special is not None:
+        special = "shown" if show_special else "hidden"
+        parts.append("special tokens: " + special + (", stored as 0" if e.special_tokens == "zeroed" else ""))
+    if windows and e.windows:
+        parts.append(window_note(e))
+    return " · ".join(parts)
+
+
+def window_note(explanation: Explanation) -> str:
+    """How a text longer than the model's limit was read: its windows, their size and stride, and the rule that
+    combined their scores; '' for a text read whole."""
+    spans = explanation.windows
+    if not spans:
+        return ""
+    size = spans[0][1] - spans[0][0]
+    stride = spans[1][0] - spans[0][0] if len(spans) > 1 else size
+    return (f"read in {len(spans)} windows of {size} tokens, stride {stride} (the last ends at the text's end); "
+            f"scores = {explanation.window_rule}")
 
 
 def strip_marks(token: str) -> str:

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from faithlab.errors import FaithlabError
-from faithlab.explain.settings import UNITS
+from faithlab.explain.settings import TEXT_UNITS
 
 DeletionOutput = Literal["logit", "probability", "margin", "probability_margin", "loss"]
 # the settings that set how many model passes a method spends
@@ -85,5 +85,5 @@ class DeletionRequest(TextRequest):
     """Per-word leave-one-out (occlusion) on the chosen output, against a fixed contrast class for margins."""
 
     output: DeletionOutput = "probability_margin"
-    unit: Literal[UNITS] = "whitespace"  # type: ignore[valid-type]
+    unit: Literal[TEXT_UNITS] = "whitespace"  # type: ignore[valid-type]
     contrast: str | None = Field(default=None, description="the other class of a margin; None: the runner-up")
