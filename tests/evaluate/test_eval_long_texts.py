@@ -10,14 +10,19 @@ import numpy as np
 import pytest
 import torch
 
+from faithlab.bench.config import parse_config
+from faithlab.bench.runner import UnitSpec, execute
+from faithlab.data.records import Example
 from faithlab.errors import FaithlabError
-from faithlab.evaluate import differentiable_scores, evaluate_attack, evaluate_randomization
+from faithlab.evaluate import differentiable_scores, evaluate_attack, evaluate_randomization, evaluate_road
 from faithlab.evaluate.adversarial import AttackWindows, RowInputs, _Attack
 from faithlab.evaluate.efficient_randomization import evaluate_efficient_randomization, histogram_entropy
 from faithlab.evaluate.ffidelity import _removals, _windowed_backward, evaluate_ffidelity, fine_tuned_copy
+from faithlab.evaluate.normalized_aopc import evaluate_normalized_aopc
 from faithlab.evaluate.randomization import current_scores, transformer_blocks
 from faithlab.evaluate.ranking import rank_correlation
 from faithlab.evaluate.smooth_randomization import evaluate_smooth_randomization, noise_tables, noisy_scores
+from faithlab.evaluate.soft_removal import evaluate_soft_removal
 from faithlab.explain import get_explainer
 from faithlab.explain.base import expand_targets
 from faithlab.explain.perturbation import feature_groups, perturb_row
@@ -197,7 +202,7 @@ def test_the_attack_on_a_long_text_keeps_the_prediction_within_the_budget(tiny_c
     shapes: list[tuple[int, int]] = []
     budget = 3 * LIMIT
     classifier = limited(tiny_classifiers["bert"], budget=budget, observer=shapes.append)
-    rows = evaluate_attack(get_explainer("grad_x_input", classifier), [LONG, "a short one"], steps=4,
+    rows = evaluate_attack(get_explainer("grad_x_input", classifier), [LONG, "a short one"], steps=2,
                            objective="constrained")
     assert {r.example for r in rows} == {0, 1}
     assert all(r.details["label_kept"] for r in rows)
@@ -296,3 +301,77 @@ def test_fine_tuning_on_short_texts_is_as_before(bert: Classifier) -> None:
         optimizer.step()
     assert all(torch.equal(p, q) for p, q in zip(tuned.model.parameters(), model.parameters(), strict=True))
     assert any(not torch.equal(p, q) for p, q in zip(tuned.model.parameters(), bert.model.parameters(), strict=True))
+
+
+# ----- the other removal metrics ------------------------------------------------------------------------------
+def test_soft_removal_of_a_long_text_drops_out_the_whole_text_through_its_windows(tiny_classifiers) -> None:
+    shapes: list[tuple[int, int]] = []
+    budget = 3 * LIMIT
+    bert = limited(tiny_classifiers["bert"], budget=budget, observer=shapes.append)
+    (explanation,) = get_explainer("grad_x_input", bert).explain([LONG])
+    rows = evaluate_soft_removal(bert, [explanation], samples=2)
+    assert max(w for _, w in shapes) <= LIMIT and max(r * w for r, w in shapes) <= budget
+    # the empty rationale by hand: every content embedding of the whole text zeroed, then its windows run
+    ids = bert.encode(LONG, truncate=False).input_ids[0]
+    embeddings = bert.word_embeddings(ids[None])[0].detach()
+    embeddings[explanation.content] = 0
+    logits = []
+    for positions in spans(bert, LONG):
+        row = ids[positions][None]
+        logits.append(bert.logits_from_embeddings(embeddings[positions][None], row, torch.ones_like(row),
+                                                  torch.zeros_like(row))[0].detach())
+    empty = torch.softmax(torch.stack(logits).double().mean(dim=0), -1)[explanation.target]
+    for row in rows:
+        assert row.details["empty_probability"] == pytest.approx(float(empty), abs=1e-6)
+        assert len(row.details["per_sample"]) == 2
+
+
+def test_normalized_aopc_of_a_long_text_runs_within_the_budget(tiny_classifiers) -> None:
+    shapes: list[tuple[int, int]] = []
+    budget = 3 * LIMIT
+    bert = limited(tiny_classifiers["bert"], budget=budget, observer=shapes.append)
+    text = "the movie was great and fun to watch . a dull , boring film that is not good"  # two windows: the
+    (explanation,) = get_explainer("grad_x_input", bert).explain([text])  # beam search costs n² inputs
+    assert len(explanation.windows) == 2
+    rows = evaluate_normalized_aopc(bert, [explanation], beam_size=2)
+    assert {r.metric for r in rows} == {"naopc_comprehensiveness", "naopc_sufficiency"}
+    assert all(0 <= r.value <= 1 for r in rows if np.isfinite(r.value))
+    assert max(w for _, w in shapes) <= LIMIT and max(r * w for r, w in shapes) <= budget
+
+
+def test_road_refuses_a_long_text_and_says_why(bert: Classifier) -> None:
+    (explanation,) = get_explainer("grad_x_input", bert).explain([LONG])
+    with pytest.raises(FaithlabError, match="infills each removed token from the whole text around it"):
+        evaluate_road(bert, [explanation], infill_model="unused")
+
+
+def test_randomization_of_a_long_text_stays_within_the_budget(tiny_classifiers) -> None:
+    shapes: list[tuple[int, int]] = []
+    budget = 3 * LIMIT
+    bert = limited(tiny_classifiers["bert"], budget=budget, observer=shapes.append)
+    gradient, ig = get_explainer("grad_x_input", bert), get_explainer("ig", bert, n_steps=2)
+    texts = [LONG, "a short one"]
+    layers = len(transformer_blocks(bert.model))
+    assert len(evaluate_randomization([gradient, ig], texts)) == 2 * 2 * 2 * layers  # texts × methods × 2 × steps
+    assert len(evaluate_efficient_randomization([gradient], texts)) == 2
+    assert len(evaluate_smooth_randomization([gradient], texts, samples=1)) == 2 * layers
+    assert len(shapes) > 20
+    assert max(w for _, w in shapes) <= LIMIT and max(r * w for r, w in shapes) <= budget
+
+
+def test_the_bench_runs_its_randomization_and_attack_units_on_long_texts(tmp_path, tiny_folders, bert) -> None:
+    data = tmp_path / "texts.tsv"
+    data.write_text(f"sentence\tlabel\n{LONG}\t0\na short one\t1\n")
+    config = parse_config({
+        "models": [{"name": "tiny", "path": str(tiny_folders["bert"])}],
+        "datasets": [{"name": "long", "kind": "sst2", "path": str(data)}],
+        "methods": ["grad_x_input", "random"],
+        "metrics": ["randomization", "adversarial"],
+        "samples": {"randomization": 2, "adversarial": 2},
+        "adversarial": {"steps": 3},
+    })
+    examples = [Example(LONG, label=0), Example("a short one", label=1)]
+    for kind in ("randomization", "adversarial"):
+        records = execute(UnitSpec("tiny", "long", kind, kind, 0, 2), config, bert, examples)
+        assert {r["example"] for r in records} == {0, 1}, kind
+        assert all(np.isfinite(r["value"]) for r in records if r["method"] == "grad_x_input"), kind
