@@ -13,6 +13,10 @@ tokens), at least 1. The gradient of the explanation comes from double back-prop
 explainer's own `differentiable_scores`: gradient, gradient_abs, grad_x_input, ig (fixed n_steps) and lrp. LRP's
 rules freeze every non-linear step, so its relevance is linear in its input between rule changes and the attack sees
 only the first-order term.
+A text longer than the model's limit (`faithlab.models.windows`) is attacked whole: δ lives on its whole-text
+tokens, each window reads the perturbed embeddings at its positions, and the explanation and the prediction of the
+perturbed text are its windows' combined scores and mean logits. Its gradient comes in two passes over the windows
+(chunked within the token budget): the combined outputs first, then each chunk's share of the objective's gradient.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from faithlab.explain.base import Explainer, expand_targets
 from faithlab.explain.perturbation import check_count
 from faithlab.models import Batch
 from faithlab.models.classifier import Target
+from faithlab.models.windows import encode_windowed, shared_window_rows
 
 OBJECTIVES = ("unconstrained", "constrained")
 GRADIENT_METHODS = ("gradient", "gradient_abs", "grad_x_input")
@@ -128,7 +133,7 @@ def evaluate_attack(
     if objective == "constrained":
         settings.update(alpha=float(alpha), beta=float(beta))
     classifier = explainer.classifier
-    batch, targets = expand_targets(classifier, classifier.encode(texts, pairs), target)
+    batch, targets = expand_targets(classifier, encode_windowed(classifier, texts, pairs), target)
     state = _Attack(explainer, batch, targets, settings)
     for step in range(steps):
         if step and step % halve_every == 0:
@@ -181,6 +186,79 @@ def _check(
     }
 
 
+class AttackWindows:
+    """The windows of a batch with texts longer than the limit, as the attack reads them: window k is the text
+    `owner[k]`'s tokens at `index[k]` (real where `real[k]`), its word embeddings `words[k]` and, for IG, its
+    baseline; `counts` = windows per text."""
+
+    def __init__(self, explainer: Explainer, batch: Batch, targets: torch.Tensor):
+        self.explainer = explainer
+        rows = shared_window_rows(explainer.classifier, batch)
+        self.batch = rows.batch
+        device = targets.device
+        self.owner = torch.as_tensor(rows.owner, device=device)
+        self.real = self.batch.attention_mask.bool().to(device)
+        self.index = torch.zeros_like(self.batch.input_ids, device=device)
+        for k, positions in enumerate(rows.positions):
+            self.index[k, : len(positions)] = torch.as_tensor(positions, device=device)
+        self.counts = rows.counts(len(batch)).to(device=device, dtype=torch.float32)
+        self.targets = targets[self.owner]
+        with torch.no_grad():
+            self.words = explainer.classifier.word_embeddings(self.batch.input_ids).detach()
+        self.baseline = explainer._baseline(self.batch, self.words) if explainer.name == "ig" else None
+
+    def _chunks(self, texts: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """The windows of the given text rows in chunks within the backward budget, and each window's text as an
+        index into `texts`."""
+        local = torch.full((len(self.counts),), -1, dtype=torch.long, device=texts.device)
+        local[texts] = torch.arange(len(texts), device=texts.device)
+        windows = (local[self.owner] >= 0).nonzero().flatten()
+        path = self.explainer.settings["n_steps"] if self.explainer.name == "ig" else 1
+        chunks = self.explainer.classifier.chunks(len(windows), self.index.shape[1] * path, backward=True)
+        return [windows[c] for c in chunks], local[self.owner]
+
+    def _outputs(self, windows: torch.Tensor, delta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Scores and logits of some windows when the text's word embeddings move by `delta` (text rows indexed
+        like `self.owner`); differentiable in `delta`."""
+        shift = delta[self.owner[windows, None], self.index[windows]] * self.real[windows, :, None]
+        inputs = RowInputs(self.batch, windows, self.baseline)
+        return differentiable_scores(self.explainer, self.words[windows] + shift, inputs, self.targets[windows])
+
+    def outputs(self, texts: torch.Tensor, delta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Combined scores (texts, width) and mean logits (texts, classes) of the given texts at words + δ, no graph
+        kept (the combination rule of `faithlab.models.windows`)."""
+        chunks, local = self._chunks(texts)
+        scores = torch.zeros(len(texts), delta.shape[1], device=delta.device)
+        logits = torch.zeros(len(texts), len(self.explainer.classifier.labels), device=delta.device)
+        for windows in chunks:
+            with torch.enable_grad():
+                part, part_logits = self._outputs(windows, delta.detach().requires_grad_(True))
+            owner = local[windows]
+            scores.index_put_((owner[:, None].expand_as(self.index[windows]), self.index[windows]),
+                              part.detach().float() * self.real[windows], accumulate=True)
+            logits.index_add_(0, owner, part_logits.detach().float())
+        counts = self.counts[texts, None]
+        return scores / counts, logits / counts
+
+    def gradient(self, texts: torch.Tensor, delta: torch.Tensor, d_scores: torch.Tensor,
+                 d_logits: torch.Tensor) -> torch.Tensor:
+        """The gradient in δ of the given texts of an objective whose gradients in their combined scores and mean
+        logits are `d_scores` and `d_logits`: each chunk of windows back-propagates its share in turn."""
+        chunks, local = self._chunks(texts)
+        grad = torch.zeros_like(delta[texts])
+        for windows in chunks:
+            owner = local[windows]
+            with torch.enable_grad():
+                d = delta.detach().requires_grad_(True)
+                part, part_logits = self._outputs(windows, d)
+                counts = self.counts[texts][owner, None]
+                weight = d_scores[owner[:, None], self.index[windows]] * self.real[windows] / counts
+                share = (part * weight).sum() + (part_logits * d_logits[owner] / counts).sum()
+                (step,) = torch.autograd.grad(share, d)
+            grad += step[texts]
+        return grad
+
+
 class _Attack:
     """The optimisation state of every text: δ, the last accepted and the best δ, step size, convergence count."""
 
@@ -191,7 +269,10 @@ class _Attack:
             self.words = classifier.word_embeddings(batch.input_ids).detach()
         self.content = batch.content_mask
         # IG's baseline comes from the explainer itself, so the attacked scores are the explainer's own
-        self.baseline = explainer._baseline(batch, self.words) if explainer.name == "ig" else None
+        # (a long text's windows have theirs, `AttackWindows`)
+        short_ig = explainer.name == "ig" and batch.window is None
+        self.baseline = explainer._baseline(batch, self.words) if short_ig else None
+        self.windows = None if batch.window is None else AttackWindows(explainer, batch, targets)
         n, device = len(batch), self.words.device  # the attack's state lives where the model runs
         everything = torch.arange(n, device=device)
         self.original, logits = self._scores(everything, torch.zeros_like(self.words))
@@ -222,6 +303,8 @@ class _Attack:
 
     def _scores(self, rows: torch.Tensor, delta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Scores and logits at words + δ of the given rows, without keeping any graph."""
+        if self.windows is not None:
+            return self.windows.outputs(rows, delta)
         parts = []
         for chunk in self._chunks(rows):
             with torch.enable_grad():
@@ -244,6 +327,9 @@ class _Attack:
 
     def advance(self, active: torch.Tensor) -> None:
         """One signed-gradient step for every active text (`active`: their row numbers)."""
+        if self.windows is not None:
+            self._advance_windowed(active)
+            return
         for rows in self._chunks(active):
             with torch.enable_grad():
                 d = self.delta[rows].clone().requires_grad_(True)
@@ -253,6 +339,18 @@ class _Attack:
                 value = self._objective(rows, scores, logits)
                 (grad,) = torch.autograd.grad(value.sum(), d)
             self._update(rows, value.detach(), logits.detach().argmax(dim=-1) == self.predicted[rows], grad)
+
+    def _advance_windowed(self, rows: torch.Tensor) -> None:
+        """`advance` for texts read through windows: the objective's gradient in their combined scores and mean
+        logits, then back through the windows (`AttackWindows.gradient`)."""
+        scores, logits = self.windows.outputs(rows, self.delta)
+        with torch.enable_grad():
+            scores, logits = scores.requires_grad_(True), logits.requires_grad_(True)
+            value = self._objective(rows, scores, logits)
+            d_scores, d_logits = torch.autograd.grad(value.sum(), (scores, logits), allow_unused=True,
+                                                     materialize_grads=True)
+        grad = self.windows.gradient(rows, self.delta, d_scores, d_logits)
+        self._update(rows, value.detach(), logits.detach().argmax(dim=-1) == self.predicted[rows], grad)
 
     def _update(self, rows: torch.Tensor, value: torch.Tensor, kept: torch.Tensor, grad: torch.Tensor) -> None:
         """Accept δ where the prediction held (and keep the best), else go back and halve the step; then step."""

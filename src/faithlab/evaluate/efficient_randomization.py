@@ -8,7 +8,8 @@ histogram of the explanation's content-token scores (`bins` equal-width bins bet
 the paper uses 100 bins for images of far more features than a sentence has tokens, so faithlab defaults to 10).
 Higher is better (above 1: randomisation made the explanation more disordered); NaN when the original explanation
 has zero entropy (all scores equal). Blocks are re-initialised by `faithlab.models.reinit` (block i seeded with
-seed + i) and restored bit for bit afterwards.
+seed + i) and restored bit for bit afterwards. A text longer than the model's limit is explained through its sliding
+windows (`faithlab.models.windows`), over its whole-text tokens.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from faithlab.explain.base import Explainer, expand_targets
 from faithlab.explain.perturbation import check_count
 from faithlab.models.classifier import Target
 from faithlab.models.reinit import reinitialized_block
+from faithlab.models.windows import encode_windowed
 
 
 def histogram_entropy(scores: np.ndarray, bins: int) -> float:
@@ -57,7 +59,7 @@ def evaluate_efficient_randomization(
     """
     check_count("bins", bins, 2)
     classifier = shared_classifier(explainers, init)
-    batch, targets = expand_targets(classifier, classifier.encode(texts, pairs), target)
+    batch, targets = expand_targets(classifier, encode_windowed(classifier, texts, pairs), target)
     content = batch.content_mask.cpu().numpy()
     original = [current_scores(e, batch, targets) for e in explainers]
     with contextlib.ExitStack() as randomized:  # every block is restored on exit, even after an error

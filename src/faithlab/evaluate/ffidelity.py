@@ -17,7 +17,9 @@ removes at most β·n tokens at a time, the most the copy was trained to expect:
   top-k (the explanation is kept).
 
 Draws come from `seed` and each example's text; all removals of all examples and methods go through one
-deduplicated batched scorer.
+deduplicated batched scorer. A text longer than the model's limit (`faithlab.models.windows`) is masked whole, in
+fine-tuning and in scoring, and the masked text is read through its windows (its output: their mean logits); a
+fine-tuning step on such texts back-propagates chunk by chunk of windows, within the token budget.
 """
 
 from __future__ import annotations
@@ -35,9 +37,17 @@ from faithlab.evaluate.ranking import descending_order
 from faithlab.evaluate.results import Explanations, Row
 from faithlab.evaluate.sampling import example_rng
 from faithlab.explain.explanation import Explanation
-from faithlab.explain.perturbation import check_choice, check_count, feature_groups, perturb_row, score_masks
+from faithlab.explain.perturbation import (
+    check_choice,
+    check_count,
+    feature_groups,
+    perturb_row,
+    run_inputs,
+    score_masks,
+)
 from faithlab.explain.settings import REPLACEMENTS
 from faithlab.models import Batch, Classifier
+from faithlab.models.windows import Piece, Windows, encode_windowed
 
 
 def fine_tuned_copy(
@@ -68,7 +78,8 @@ def fine_tuned_copy(
     """
     model = copy.deepcopy(classifier.model).requires_grad_(True)
     tuned = Classifier(model, classifier.tokenizer, f"{classifier.name} (F-Fidelity copy)",
-                       max_length=classifier.max_length, max_batch_tokens=classifier.max_batch_tokens)
+                       max_length=classifier.max_length, max_batch_tokens=classifier.max_batch_tokens,
+                       window_stride=classifier.window_stride, pass_observer=classifier.pass_observer)
     labels = classifier.batch_logits(batch).argmax(dim=-1)
     groups = feature_groups(batch, "token")
     pad_id = classifier.replacement_id("pad")
@@ -80,23 +91,51 @@ def fine_tuned_copy(
         for _ in range(steps):
             rows = rng.choice(len(batch), size=min(batch_size, len(batch)), replace=False)
             masks = [torch.from_numpy(rng.random((1, len(groups[r]))) >= mask_rate) for r in rows]
-            parts = [perturb_row(batch, int(r), groups[r], keep, replacement, fill_id, pad_id)
-                     for r, keep in zip(rows, masks, strict=True)]
-            ids = torch.full((len(rows), batch.input_ids.shape[1]), pad_id, dtype=torch.long,
-                             device=batch.input_ids.device)
-            attention = torch.zeros_like(ids)
-            tt = None if batch.token_type_ids is None else torch.zeros_like(ids)
-            for i, (row_ids, row_tt, lengths) in enumerate(parts):
+            inputs = []
+            for r, keep in zip(rows, masks, strict=True):
+                row_ids, row_tt, lengths = perturb_row(batch, int(r), groups[r], keep, replacement, fill_id, pad_id)
                 n = int(lengths[0])
-                ids[i, :n], attention[i, :n] = row_ids[0, :n], 1
-                if tt is not None:
-                    tt[i, :n] = row_tt[0, :n]
-            loss = torch.nn.functional.cross_entropy(tuned.forward(ids, attention, tt).logits, labels[rows])
+                inputs.append((row_ids[0, :n], None if row_tt is None else row_tt[0, :n]))
             optimizer.zero_grad()
-            loss.backward()
+            if batch.window is None:
+                ids, attention, tt = _padded(inputs, pad_id, batch.input_ids.shape[1])
+                loss = torch.nn.functional.cross_entropy(tuned.forward(ids, attention, tt).logits, labels[rows])
+                loss.backward()
+            else:
+                _windowed_backward(tuned, inputs, labels[rows], batch.window, pad_id)
             optimizer.step()
     model.eval()
     return tuned
+
+
+def _padded(inputs: list[Piece], pad_id: int, width: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """Ids, attention mask and token types (or None) of real-length inputs, right-padded to `width`."""
+    device = inputs[0][0].device
+    ids = torch.full((len(inputs), width), pad_id, dtype=torch.long, device=device)
+    attention = torch.zeros_like(ids)
+    tt = None if inputs[0][1] is None else torch.zeros_like(ids)
+    for i, (row_ids, row_tt) in enumerate(inputs):
+        ids[i, : len(row_ids)], attention[i, : len(row_ids)] = row_ids, 1
+        if tt is not None:
+            tt[i, : len(row_ids)] = row_tt
+    return ids, attention, tt
+
+
+def _windowed_backward(tuned: Classifier, inputs: list[Piece], labels: torch.Tensor, windows: Windows,
+                       pad_id: int) -> None:
+    """Accumulate the gradient of the mean cross-entropy of texts read through their windows (a text's logits: the
+    mean of its windows'), chunk by chunk within the backward budget: the loss's gradient in each text's logits
+    first, without a graph, then each chunk of windows back-propagates its share."""
+    pieces = [(piece, text) for text, (ids, tt) in enumerate(inputs) for piece in windows.pieces(ids, tt)]
+    owner = torch.tensor([text for _, text in pieces], device=labels.device)
+    counts = torch.bincount(owner, minlength=len(inputs)).float()
+    logits = run_inputs(tuned, inputs, pad_id, windows).detach().requires_grad_(True)
+    (d_logits,) = torch.autograd.grad(torch.nn.functional.cross_entropy(logits, labels), logits)
+    for order, width in tuned.length_chunks(torch.tensor([len(ids) for (ids, _), _ in pieces]), backward=True):
+        chunk = order.to(owner.device)
+        ids, attention, tt = _padded([pieces[j][0] for j in order.tolist()], pad_id, width)
+        share = d_logits[owner[chunk]] / counts[owner[chunk], None]
+        (tuned.forward(ids, attention, tt).logits * share).sum().backward()
 
 
 def evaluate_ffidelity(
@@ -141,7 +180,8 @@ def evaluate_ffidelity(
     methods, examples, batch = encoded.methods, encoded.examples, encoded.batch
     tuned = fine_tuned_copy(classifier, batch, steps=steps, mask_rate=mask_rate, lr=lr, batch_size=batch_size,
                             seed=seed, replacement=replacement)
-    judged = tuned.encode([e.text for e in examples], [e.pair for e in examples])  # its own cache: the copy's logits
+    # its own cache: the copy's logits
+    judged = encode_windowed(tuned, [e.text for e in examples], [e.pair for e in examples])
     masks = [torch.as_tensor(np.concatenate([
         _removals(items[row], name, fractions, mask_rate, samples, seed) for name, items in methods.items()
     ])) for row in range(len(examples))]

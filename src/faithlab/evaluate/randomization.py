@@ -10,7 +10,9 @@ content-token scores (signed, and of |scores|) with the original explanation is 
 Each family declares its blocks (`Adapter.blocks`); re-initialisation ('model': by module type, as transformers
 initialises these families; 'normal': N(0, initializer_range) for every matrix; `faithlab.models.reinit`) is seeded
 per block (seed + block index), so a block gets the same random weights in both modes, and every block is restored
-bit for bit when its step is over, even after an error.
+bit for bit when its step is over, even after an error. A text longer than the model's limit is explained through its
+sliding windows (`faithlab.models.windows`) before and after each step, so both explanations score the same
+whole-text tokens.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from faithlab.models import Batch, Classifier, adapter_for
 from faithlab.models.classifier import Target
 from faithlab.models.pass_cache import PassCache
 from faithlab.models.reinit import INITS, reinitialized_block
+from faithlab.models.windows import encode_windowed
 
 MODES = ("cascading", "independent")
 
@@ -107,7 +110,7 @@ def evaluate_randomization(
     classifier = shared_classifier(explainers, init)
     blocks = transformer_blocks(classifier.model)
     steps = randomization_steps(len(blocks), mode)
-    batch, targets = expand_targets(classifier, classifier.encode(texts, pairs), target)
+    batch, targets = expand_targets(classifier, encode_windowed(classifier, texts, pairs), target)
     content = batch.content_mask.cpu()
     original = [current_scores(e, batch, targets) for e in explainers]
     rows = []

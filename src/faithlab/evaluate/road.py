@@ -81,7 +81,7 @@ def evaluate_road(
     if encoded is None:
         return []
     methods, examples, batch = encoded.methods, encoded.examples, encoded.batch
-    refuse_windows(batch, "ROAD")
+    refuse_windows(batch, "ROAD (whose masked LM infills each removed token from the whole text around it)")
     mlm = load_infill_model(infill_model, classifier)
     rows, removed = [], []  # per perturbed input: its example row and which positions are infilled
     for row, example in enumerate(examples):

@@ -21,6 +21,7 @@ from faithlab.errors import FaithlabError
 from faithlab.evaluate.results import Row
 from faithlab.explain import explain_many
 from faithlab.models import Classifier
+from faithlab.models.windows import encode_windowed
 
 METRIC = "roar_accuracy"
 
@@ -136,7 +137,8 @@ def _masked_texts(split: _Split, token: str) -> list[str]:
 
 
 def _accuracy(classifier: Classifier, texts: Sequence[str], labels: Sequence[int]) -> float:
-    predicted = classifier.predict(list(texts)).argmax(axis=1)
+    """Accuracy of the model's predictions, a text past the limit predicted from its windows as it was ranked."""
+    predicted = classifier.probabilities(encode_windowed(classifier, list(texts))).argmax(dim=1).cpu().numpy()
     return float(np.mean(predicted == np.asarray(labels)))
 
 

@@ -9,9 +9,12 @@ matrix (so one setting fits every model). Then, step by step as in MPRT ('cascad
 re-initialised by `faithlab.models.reinit`), the Spearman correlation of the content-token scores of the smoothed
 explanations before and after is recorded: `smooth_randomization_spearman`, low is better.
 
-The noise of a sample is a table over positions (max length × hidden), drawn from `seed` and the sample index and
-added to the word-embedding output of every pass by a forward hook that is always removed; a text gets the same
-noise alone and in any batch.
+The noise of a sample is a table over positions (max length × hidden, longer for a text past the limit), drawn from
+`seed` and the sample index and added to the word-embedding output of every pass by a forward hook that is always
+removed; a text gets the same noise alone and in any batch. A text longer than the model's limit gets the noise of
+its whole-text positions: each of its windows is explained on its own with the rows of the table at the positions
+it reads, and the windows' scores are combined as for any long text (`faithlab.models.windows`). Removal-based
+methods run a long text's windows inside their scorer, where that noise cannot follow them, and are refused there.
 """
 
 from __future__ import annotations
@@ -31,18 +34,47 @@ from faithlab.explain.perturbation import check_count
 from faithlab.models import Batch, Classifier
 from faithlab.models.classifier import Target
 from faithlab.models.reinit import reinitialized_block
+from faithlab.models.windows import encode_windowed, window_rows
 
 
-def noise_tables(classifier: Classifier, samples: int, noise: float, seed: int) -> list[torch.Tensor]:
-    """One (max length × hidden) Gaussian table per sample, σ = `noise` × std of the word-embedding matrix."""
+def noise_tables(classifier: Classifier, samples: int, noise: float, seed: int, length: int = 0) -> list[torch.Tensor]:
+    """One Gaussian table per sample, σ = `noise` × std of the word-embedding matrix, of max(max length, `length`)
+    rows × hidden. Rows come in blocks of max length, block b drawn from its own generator (block 0 from the
+    sample's seed), so a table's first rows do not depend on how long it is."""
     weight = classifier.model.get_input_embeddings().weight
     sigma = noise * float(weight.detach().float().std())
-    shape = (classifier.max_length, weight.shape[1])
+    block = classifier.max_length
+    n_blocks = -(-max(block, length) // block)
     tables = []
     for sample in range(samples):
-        generator = torch.Generator().manual_seed(seed * 100_003 + sample)
-        tables.append((torch.randn(shape, generator=generator) * sigma).to(weight))
+        parts = []
+        for b in range(n_blocks):
+            base = seed * 100_003 + sample
+            block_seed = base if b == 0 else int(np.random.SeedSequence([base, b]).generate_state(1, np.uint64)[0])
+            generator = torch.Generator().manual_seed(block_seed)
+            parts.append(torch.randn((block, weight.shape[1]), generator=generator) * sigma)
+        tables.append(torch.cat(parts).to(weight))
     return tables
+
+
+def noisy_scores(explainer: Explainer, batch: Batch, targets: torch.Tensor, table: torch.Tensor) -> np.ndarray:
+    """The explainer's token scores of the batch with `table[t]` added to the word embedding at position t; a batch
+    with texts past the limit has each window explained alone with the table rows of its whole-text positions."""
+    classifier = explainer.classifier
+    if batch.window is None:
+        with classifier.shifted_word_embeddings(table):
+            return current_scores(explainer, batch, targets)
+    if explainer.reads_whole_text:
+        raise FaithlabError(f"smooth randomization cannot explain texts longer than the model's limit "
+                            f"({batch.window.limit} tokens) with '{explainer.name}': its scorer runs the windows "
+                            "where the noise of their whole-text positions cannot follow; use a gradient-type method")
+    rows = window_rows(batch, classifier.replacement_id("pad"))
+    per_window = torch.zeros(rows.batch.input_ids.shape, dtype=torch.float64)
+    for k, positions in enumerate(rows.positions):
+        with classifier.shifted_word_embeddings(table[positions]):
+            scores = current_scores(explainer, rows.batch.select([k]), targets[rows.owner[k]][None])
+        per_window[k, : len(positions)] = torch.from_numpy(scores[0, : len(positions)])
+    return rows.combine(per_window, (len(batch), batch.input_ids.shape[1])).float().numpy()
 
 
 def smoothed_scores(
@@ -51,8 +83,7 @@ def smoothed_scores(
     """The mean of the explainer's token scores over the noisy copies of the batch (one per noise table)."""
     total = None
     for table in tables:
-        with explainer.classifier.shifted_word_embeddings(table):
-            scores = current_scores(explainer, batch, targets)
+        scores = noisy_scores(explainer, batch, targets, table)
         total = scores if total is None else total + scores
     return total / len(tables)
 
@@ -89,9 +120,9 @@ def evaluate_smooth_randomization(
     classifier = shared_classifier(explainers, init)
     blocks = transformer_blocks(classifier.model)
     steps = randomization_steps(len(blocks), mode)
-    batch, targets = expand_targets(classifier, classifier.encode(texts, pairs), target)
+    batch, targets = expand_targets(classifier, encode_windowed(classifier, texts, pairs), target)
     content = batch.content_mask.cpu().numpy()
-    tables = noise_tables(classifier, samples, noise, seed)
+    tables = noise_tables(classifier, samples, noise, seed, batch.input_ids.shape[1])
     original = [smoothed_scores(e, batch, targets, tables) for e in explainers]
     rows = []
     with contextlib.ExitStack() as randomized:  # every block is restored on exit, even after an error

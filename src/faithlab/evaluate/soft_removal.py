@@ -14,7 +14,9 @@ when they are all equal) and y the explanation's target:
 
 Special tokens are never perturbed, positions and segments are kept. The masks are drawn from the `seed` and the
 example's text (`samples` draws, metric averaged over them); every perturbed input of every example and method goes
-through one batched embedding pass, cut into chunks of at most `max_batch_tokens`.
+through one batched embedding pass, cut into chunks of at most `max_batch_tokens`. A text longer than the model's
+limit (`faithlab.models.windows`) is dropped out whole, and each perturbed text is read through its windows: they
+take its perturbed embeddings at their positions, and its probabilities are the softmax of their mean logits.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from faithlab.evaluate.sampling import example_rng
 from faithlab.explain.explanation import Explanation
 from faithlab.explain.perturbation import check_count
 from faithlab.models import Batch, Classifier
-from faithlab.models.windows import refuse_windows
+from faithlab.models.windows import shared_window_rows
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,6 @@ def evaluate_soft_removal(
     if encoded is None:
         return []
     methods, examples, batch = encoded.methods, encoded.examples, encoded.batch
-    refuse_windows(batch, "soft removal")
     width = batch.input_ids.shape[1]
     draws = []
     for row, example in enumerate(examples):
@@ -95,6 +96,8 @@ def _score(
     classifier: Classifier, batch: Batch, examples: list[Explanation], draws: list[_Draw], seed: int
 ) -> np.ndarray:
     """Class probabilities of every draw, in chunks of at most `max_batch_tokens` tokens."""
+    if batch.window is not None:
+        return _score_windows(classifier, batch, examples, draws, seed)
     width = batch.input_ids.shape[1]
     out = []
     with torch.inference_mode():
@@ -109,6 +112,43 @@ def _score(
             )
             out.append(torch.softmax(logits.double(), dim=-1))
     return torch.cat(out).cpu().numpy()  # once, after every chunk was queued
+
+
+def _score_windows(
+    classifier: Classifier, batch: Batch, examples: list[Explanation], draws: list[_Draw], seed: int
+) -> np.ndarray:
+    """`_score` for a batch with texts past the limit: every window of every draw, in chunks within the token budget;
+    a draw's probabilities are the softmax of the mean of its windows' logits."""
+    windows = shared_window_rows(classifier, batch)
+    inputs = windows.batch
+    real = inputs.attention_mask.bool()
+    index = torch.zeros_like(inputs.input_ids)
+    for k, positions in enumerate(windows.positions):
+        index[k, : len(positions)] = torch.as_tensor(positions)
+    of_row: dict[int, list[int]] = {}
+    for k, row in enumerate(windows.owner):
+        of_row.setdefault(row, []).append(k)
+    work = [(d, k) for d, draw in enumerate(draws) for k in of_row[draw.row]]  # a draw's windows are consecutive
+    total = torch.zeros(len(draws), len(classifier.labels), dtype=torch.float64)
+    last: tuple[int, torch.Tensor] | None = None
+    with torch.inference_mode():
+        embeddings = classifier.word_embeddings(batch.input_ids)
+        own = classifier.word_embeddings(inputs.input_ids)  # the windows' padding keeps its own embedding
+        for rows in classifier.chunks(len(work), inputs.input_ids.shape[1]):
+            parts = []
+            for d, k in work[rows]:
+                if last is None or last[0] != d:
+                    draw = draws[d]
+                    mask = _mask(draw, examples[draw.row], embeddings.shape[-1], seed).to(embeddings)
+                    last = (d, embeddings[draw.row] * mask)
+                parts.append(torch.where(real[k, :, None], last[1][index[k]], own[k]))
+            chosen = torch.tensor([k for _, k in work[rows]], device=index.device)
+            tt = None if inputs.token_type_ids is None else inputs.token_type_ids[chosen]
+            logits = classifier.logits_from_embeddings(torch.stack(parts), inputs.input_ids[chosen],
+                                                       inputs.attention_mask[chosen], tt)
+            total.index_add_(0, torch.tensor([d for d, _ in work[rows]]), logits.double().cpu())
+    counts = torch.tensor([len(of_row[draw.row]) for draw in draws], dtype=torch.float64)
+    return torch.softmax(total / counts[:, None], dim=-1).numpy()
 
 
 def _mask(draw: _Draw, example: Explanation, hidden: int, seed: int) -> torch.Tensor:
