@@ -145,3 +145,16 @@ def test_comprehensiveness_of_a_long_text_removes_from_the_whole_text(bert: Clas
             - torch.softmax(window_mean_logits(bert, removed), -1)[target])
     assert comprehensiveness.value == pytest.approx(float(drop), abs=1e-5)
     assert comprehensiveness.settings["unit"] == "word"
+
+
+def test_predict_reads_a_long_text_through_its_windows(tiny_classifiers: dict[str, Classifier]) -> None:
+    """`Classifier.predict` (used for bench targets, accuracy and selection) gives the windows' mean output, which
+    differs from the truncated head's."""
+    reader = limited(tiny_classifiers["bert"])
+    ids = reader.tokenizer(LONG)["input_ids"]
+    expected = torch.softmax(window_mean_logits(reader, ids), dim=-1).numpy()
+    got = reader.predict(LONG)[0]
+    error = np.abs(got - expected).max()
+    assert error < 3e-7
+    truncated = reader.probabilities(reader.encode(LONG)).numpy()[0]  # the random tiny model is near 0.5 everywhere
+    assert np.abs(truncated - expected).max() > 10 * max(error, 3e-7)

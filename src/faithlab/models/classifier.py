@@ -15,7 +15,7 @@ from faithlab.models.attention import register_attention
 from faithlab.models.batch import Batch
 from faithlab.models.first_position import pooled_logits
 from faithlab.models.mean_pooled import is_mean_pooled
-from faithlab.models.windows import window_logits
+from faithlab.models.windows import encode_windowed, window_logits
 
 Target = int | str | None | Sequence[int | str]
 
@@ -212,8 +212,10 @@ class Classifier:
         return torch.softmax(self.batch_logits(batch), dim=-1)
 
     def predict(self, texts: str | Sequence[str], pairs: str | Sequence[str | None] | None = None) -> np.ndarray:
-        """Class probabilities, one row per text (a single string is one text)."""
-        return self.probabilities(self.encode(texts, pairs)).cpu().numpy()
+        """Class probabilities, one row per text (a single string is one text). A text longer than the model's
+        limit is read whole through sliding windows (the mean of its windows' logits, `faithlab.models.windows`),
+        the same output every explanation of it explains, never its truncated head."""
+        return self.probabilities(encode_windowed(self, texts, pairs)).cpu().numpy()
 
     def attentions(self, batch: Batch) -> tuple[torch.Tensor, ...]:
         """Attention probabilities per layer, each (rows, heads, tokens, tokens); shared through the batch cache.
