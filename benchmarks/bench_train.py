@@ -17,6 +17,7 @@ encode, loop, and faithlab's per-epoch dev pass and checkpoints), real (non-padd
 the loop (the same count for all three: the unpadded token ids of every training row, once per epoch), and test
 accuracy; mean ± sd over the seeds. Extra dependency: `accelerate` (Trainer needs it; the `bench` extra). Usage:
     HF_HUB_OFFLINE=1 PYTHONPATH=src python benchmarks/bench_train.py [--examples 800] [--epochs 2] [--seeds 0 1 2]
+        [--pooling auto|cls|mean] [--faithlab-only]
 """
 
 from __future__ import annotations
@@ -70,13 +71,14 @@ class Outcome:
     note: str = ""
 
 
-def config(examples: int, epochs: int, seed: int, out: Path) -> TrainConfig:
+def config(examples: int, epochs: int, seed: int, out: Path, pooling: str | None = None) -> TrainConfig:
+    """The shared settings; `pooling` None keeps faithlab's default (the Trainer and the loop always use [CLS])."""
     data = {"task": "classify", "reader": "sst2", "train": str(SHARED / "train.tsv"),
             "test": str(SHARED / "dev.tsv"), "limit": examples}
     return TrainConfig.from_dict({"model": "minilm", "output_dir": str(out), "epochs": epochs, "batch_size": 32,
                                   "learning_rate": 5e-5, "weight_decay": 0.01, "warmup_ratio": 0.1,
                                   "max_grad_norm": 1.0, "max_length": 128, "seed": seed, "progress": False,
-                                  "data": data})
+                                  "data": data} | ({} if pooling is None else {"pooling": pooling}))
 
 
 def run_faithlab(cfg: TrainConfig, splits: Splits) -> Outcome:
@@ -173,22 +175,26 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=800, help="SST-2 train sentences (dev is carved from them)")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--pooling", choices=["auto", "cls", "mean"], help="faithlab's pooling (default: its own)")
+    parser.add_argument("--faithlab-only", action="store_true", help="skip the Trainer and the plain loop")
     args = parser.parse_args()
-    outcomes: dict[str, list[Outcome]] = {name: [] for name in CONTENDERS}
+    names = list(CONTENDERS)[:1] if args.faithlab_only else list(CONTENDERS)
+    outcomes: dict[str, list[Outcome]] = {name: [] for name in names}
     with tempfile.TemporaryDirectory() as tmp:
         for seed in args.seeds:
-            cfg = config(args.examples, args.epochs, seed, Path(tmp) / f"faithlab-{seed}")
+            cfg = config(args.examples, args.epochs, seed, Path(tmp) / f"faithlab-{seed}", args.pooling)
             splits = load_splits(cfg.data, cfg.seed)
-            for name, run in CONTENDERS.items():  # interleaved, so slow spells of a shared machine hit all alike
+            for name in names:  # interleaved, so slow spells of a shared machine hit all alike
                 started = time.perf_counter()
-                outcome = run(cfg, splits)
+                outcome = CONTENDERS[name](cfg, splits)
                 outcome.wall_seconds = time.perf_counter() - started
                 outcomes[name].append(outcome)
                 print(f"seed {seed} {name:20s} loop {outcome.loop_seconds:6.1f} s, wall {outcome.wall_seconds:6.1f} s, "
                       f"{outcome.tokens / outcome.loop_seconds:7.0f} tokens/s, test accuracy {outcome.accuracy:.4f}"
                       f"{'; ' + outcome.note if outcome.note else ''}", file=sys.stderr, flush=True)
     print(f"\nMiniLM, SST-2: {len(splits.train)} train / {len(splits.dev)} dev / {len(splits.test)} test, "
-          f"{args.epochs} epochs, batch 32, seeds {args.seeds}, torch threads {torch.get_num_threads()}")
+          f"{args.epochs} epochs, batch 32, seeds {args.seeds}, faithlab pooling {cfg.pooling}, "
+          f"torch threads {torch.get_num_threads()}")
     print("| contender | loop s/epoch | wall s/epoch | tokens/s | test accuracy |")
     print("|---|---|---|---|---|")
     for name, runs in outcomes.items():
@@ -196,7 +202,7 @@ def main() -> None:
               f"{spread([r.wall_seconds / args.epochs for r in runs], 1)} | "
               f"{spread([r.tokens / r.loop_seconds for r in runs], 0)} | {spread([r.accuracy for r in runs], 4)} |")
     ours = outcomes["faithlab train"]
-    for name in list(CONTENDERS)[1:]:  # per seed, so each ratio compares runs made minutes apart
+    for name in names[1:]:  # per seed, so each ratio compares runs made minutes apart
         ratios = [a.tokens / a.loop_seconds / (b.tokens / b.loop_seconds)
                   for a, b in zip(ours, outcomes[name], strict=True)]
         print(f"tokens/s faithlab / {name}: {spread(ratios, 2)} (per seed: {', '.join(f'{r:.2f}' for r in ratios)})")
