@@ -40,6 +40,32 @@ StepCallback = Callable[[TrainState], None]
 # Settings that do not change what is computed, so a run may be resumed with other values.
 _COSMETIC = ("progress", "device")  # a run may continue on another device
 _COSMETIC_DATA = ("max_skipped", "accept_skipped")  # a check on the rows read; the rows themselves are the same
+LOG_STEPS = 20  # with progress on, the running train loss shown is refreshed every this many steps
+
+
+class RunningLoss:
+    """The summed training loss of the steps since the last flush, kept on the loss's device.
+
+    Reading a loss with `.item()` waits for the device to finish the step; summing on the device and reading once
+    per checkpoint, log point or epoch end lets the steps run back to back.
+    """
+
+    def __init__(self) -> None:
+        self.total: torch.Tensor | None = None
+        self.rows = 0
+
+    def add(self, loss: torch.Tensor, rows: int) -> None:
+        """Add a batch's mean loss, weighted by its `rows`."""
+        weighted = loss.detach() * rows
+        self.total = weighted if self.total is None else self.total + weighted
+        self.rows += rows
+
+    def flush_into(self, state: TrainState) -> None:
+        """Move the sum into `state.loss_sum` / `state.seen` and start again from zero."""
+        if self.total is not None:
+            state.loss_sum += float(self.total)
+        state.seen += self.rows
+        self.total, self.rows = None, 0
 
 
 @dataclass
@@ -70,7 +96,8 @@ def train(
 ) -> RunResult:
     """Fine-tune as `config` says, continuing from `last/` when the folder holds an unfinished run of it.
 
-    `callbacks` run after every optimizer step (after any checkpoint of that step) with the current state.
+    `callbacks` run after every optimizer step (after any checkpoint of that step) with the current state; its
+    running loss (`loss_sum`, `seen`) is brought up to date at checkpoints, progress refreshes and epoch ends only.
     The run folder is locked while the run lasts: a second process training into it is refused.
     """
     config.validate()
@@ -130,10 +157,12 @@ def _fit(
         scheduler.load_state_dict(tensors["scheduler"])
         torch.set_rng_state(tensors["rng"])
     pad_id = classifier.tokenizer.pad_token_id
+    lengths = train_data.lengths
     while state.epoch < config.epochs and not state.finished:
-        order = batch_order(train_data.lengths, config.batch_size, config.seed + state.epoch, config.bucket)
+        order = batch_order(lengths, config.batch_size, config.seed + state.epoch, config.bucket)
         bar = tqdm(total=len(order), initial=state.step_in_epoch, desc=f"epoch {state.epoch + 1}/{config.epochs}",
                    disable=not config.progress, leave=False, unit="batch")
+        running = RunningLoss()
         for rows in order[state.step_in_epoch :]:
             started = time.perf_counter()
             batch = collate(train_data, rows, pad_id, classifier.device)
@@ -146,18 +175,21 @@ def _fit(
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
-            state.loss_sum += loss.item() * len(rows)
-            state.seen += len(rows)
+            running.add(loss, len(rows))
             state.step_in_epoch += 1
             state.global_step += 1
-            state.tokens += int(batch["attention_mask"].sum())
+            state.tokens += int(lengths[rows].sum())  # counted on the host: no device sync
             state.seconds += time.perf_counter() - started
             bar.update()
-            bar.set_postfix(loss=f"{state.loss_sum / state.seen:.4f}")
-            if config.save_steps and state.global_step % config.save_steps == 0 and state.step_in_epoch < len(order):
+            checkpoint_now = config.save_steps and state.global_step % config.save_steps == 0
+            if checkpoint_now or (config.progress and state.global_step % LOG_STEPS == 0):
+                running.flush_into(state)  # the one device→host read of the loss in these steps
+                bar.set_postfix(loss=f"{state.loss_sum / max(1, state.seen):.4f}")
+            if checkpoint_now and state.step_in_epoch < len(order):
                 checkpoint.save_last(classifier, optimizer, scheduler, state, run / "last")
             for callback in callbacks:
                 callback(state)
+        running.flush_into(state)
         bar.close()
         _end_epoch(classifier, dev_data, config, state, run, scheduler.get_last_lr()[0])
         state.finished = state.finished or state.epoch == config.epochs
