@@ -79,9 +79,11 @@ def main() -> None:
         print_table([json.loads(line) for line in args.table.read_text().splitlines()])
         return
     classifier = load_classifier(args.model)
-    examples = [e for e in read_eraser(MOVIES_VAL).examples
-                if len(sentence_starts(e.text)) <= MAX_SENTENCES][: args.docs]
-    records = [json.loads(line) for line in args.out.read_text().splitlines()] if args.out and args.out.exists() else []
+    examples = balanced([e for e in read_eraser(MOVIES_VAL).examples if len(sentence_starts(e.text)) <= MAX_SENTENCES],
+                        args.docs)
+    chosen = {e.id for e in examples}
+    stored = args.out.read_text().splitlines() if args.out and args.out.exists() else []
+    records = [r for r in map(json.loads, stored) if r["doc"] in chosen]
     done = {r["doc"] for r in records}  # a rerun with the same --out resumes after the last finished document
     for i, example in enumerate(examples):
         if example.id in done:
@@ -103,6 +105,24 @@ def main() -> None:
         print(f"doc {i + 1}/{len(examples)} {example.id}: {records[-1]['tokens']} tokens, "
               f"{records[-1]['windows']} windows, {wall:.1f} s", flush=True)
     print_table(records)
+
+
+def balanced(examples: list, n: int) -> list:
+    """The first n examples in file order, taking the classes in turn (the file lists every negative review first),
+    so the table is not one class's."""
+    by_class: dict[int, list] = {}
+    for example in examples:
+        by_class.setdefault(example.label, []).append(example)
+    queues = [iter(group) for _, group in sorted(by_class.items())]
+    chosen = []
+    while len(chosen) < n and queues:
+        for queue in list(queues):
+            example = next(queue, None)
+            if example is None:
+                queues.remove(queue)
+            elif len(chosen) < n:
+                chosen.append(example)
+    return chosen
 
 
 def print_table(records: list[dict]) -> None:

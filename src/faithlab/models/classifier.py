@@ -107,6 +107,7 @@ class Classifier:
             max_length=self.max_length if truncate else None,
             padding=True,
             return_token_type_ids=self.adapter.uses_token_types,
+            verbose=truncate,  # untruncated texts are read in windows: transformers' "indexing errors" warning is wrong
         )
         attention = torch.tensor(enc["attention_mask"], dtype=torch.long)
         lengths = attention.sum(dim=1).tolist()
