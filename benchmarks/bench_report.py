@@ -26,8 +26,10 @@ from faithlab.explain.io import append_records, to_record
 from faithlab.report.run_report import write_report
 from faithlab.report.styles import METHOD_STYLES
 
-VOCAB = ("profit rose sharply while the market fell , shares were flat and sales beat the forecast again "
-         "losses widened but the outlook improved for investors").split()
+VOCAB = [
+    "profit", "rose", "sharply", "while", "the", "market", "fell", ",", "shares", "were", "flat", "and", "sales",
+    "beat", "the", "forecast", "again", "losses", "widened", "but", "the", "outlook", "improved", "for", "investors",
+]
 CHROMIUM = "/usr/bin/chromium"
 
 
