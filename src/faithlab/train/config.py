@@ -86,8 +86,11 @@ class TrainConfig(Schema):
     """Fine-tuning settings. Learning rate warms up linearly over `warmup_ratio` of the steps, then decays to 0.
 
     `device`: where to train ("auto": CUDA, then MPS, else CPU; see `faithlab.models.devices`).
-    `pooling`: "auto" keeps the model's own; "cls" the first token (GPT-2: the last real token, the only one that
-    sees the whole text); "mean" the average over real tokens (BERT, RoBERTa, DistilBERT; T5 always mean-pools).
+    `pooling`: "auto" keeps the model's own, except that a sentence-transformers encoder getting a new head pools
+    as its Pooling module did (mean for all-MiniLM-L6-v2: 0.778 ± 0.005 against [CLS]'s 0.696 ± 0.083 test
+    accuracy over 3 seeds, benchmarks/RESULTS-train.md); "cls" the first token (GPT-2: the last real token, the
+    only one that sees the whole text); "mean" the average over real tokens (BERT, RoBERTa, DistilBERT; T5 always
+    mean-pools).
     `dropout` (None keeps the model's) sets every dropout probability of the model. `monitor` picks the best
     checkpoint; with `patience`, training stops after that many epochs without improvement. `save_steps` also
     writes `last/` every that many steps (0: at epoch ends only), so a crash loses at most those steps.
